@@ -1,0 +1,30 @@
+import type { ExpectedVersion } from './event-store.port';
+
+/** Base of every event-store error: carries a stable code for problem+json mapping. */
+export class EventStoreError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The stream's version did not match the expected one; nothing was written. */
+export class WrongExpectedVersionError extends EventStoreError {
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedVersion,
+    readonly actual: number,
+  ) {
+    super('STREAM_VERSION_CONFLICT', `stream ${streamId}: expected version ${String(expected)}, actual ${actual}`);
+  }
+}
+
+/** Another running instance holds this subscription. */
+export class SubscriptionLockedError extends EventStoreError {
+  constructor(readonly subscription: string) {
+    super('SUBSCRIPTION_LOCKED', `subscription ${subscription} is held by another instance`);
+  }
+}

@@ -1,0 +1,27 @@
+export type {
+  Actor,
+  AppendOptions,
+  AppendResult,
+  Checkpoint,
+  Clock,
+  EventMetadata,
+  EventStore,
+  ExpectedVersion,
+  IdGenerator,
+  NewEvent,
+  ReadAllOptions,
+  ReadAllResult,
+  ReadStreamOptions,
+  ReadStreamResult,
+  RecordedEvent,
+} from './event-store.port';
+export { EventStoreError, SubscriptionLockedError, WrongExpectedVersionError } from './errors';
+export { FixedClock, SequentialIds, systemClock, uuidGenerator } from './clock';
+export { chainHash, contentDigest, toJsonValue, verifyChains } from './hash-chain';
+export type { ChainVerification, HashedContent } from './hash-chain';
+export { eventStoreMigrations, isEmbedded, openDataSource } from './postgres/data-source';
+export type { DatabaseOptions } from './postgres/data-source';
+export { PostgresEventStore, decodeCheckpoint, encodeCheckpoint } from './postgres/postgres-event-store';
+export type { PostgresAppendOptions } from './postgres/postgres-event-store';
+export { DurableSubscription } from './subscription/durable-subscription';
+export type { DurableSubscriptionOptions, SubscriptionHandler } from './subscription/durable-subscription';

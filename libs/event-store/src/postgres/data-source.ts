@@ -1,0 +1,67 @@
+import { PGlite } from '@electric-sql/pglite';
+import { DataSource, type MigrationInterface } from 'typeorm';
+import { EventStore1764000000000 } from './migrations/1764000000000-event-store';
+import { pgliteDriver } from './pglite-pool';
+
+/** The event store's own migrations; apps append theirs (read models) after these. */
+export const eventStoreMigrations: Array<new () => MigrationInterface> = [EventStore1764000000000];
+
+export interface DatabaseOptions {
+  /** A PostgreSQL server; absent → embedded PGlite. */
+  databaseUrl?: string;
+  /** PGlite data directory; absent → in memory. Ignored with `databaseUrl`. */
+  dataDir?: string;
+  /** Schema to use on a server (created if missing); isolates test suites from each other. */
+  schema?: string;
+  poolSize?: number;
+  migrations?: Array<new () => MigrationInterface>;
+}
+
+const EMBEDDED = Symbol('embedded-pglite');
+
+/** True for a DataSource on PGlite: one session, so transactions are serialised in-process. */
+export function isEmbedded(dataSource: DataSource): boolean {
+  return (dataSource as unknown as Record<symbol, unknown>)[EMBEDDED] === true;
+}
+
+/**
+ * Opens a TypeORM DataSource on PostgreSQL or PGlite and runs the migrations
+ * (never `synchronize`).
+ */
+export async function openDataSource(options: DatabaseOptions): Promise<DataSource> {
+  const migrations = options.migrations ?? eventStoreMigrations;
+  let dataSource: DataSource;
+  if (options.databaseUrl) {
+    const schema = options.schema;
+    if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+    if (schema) {
+      const bootstrap = new DataSource({ type: 'postgres', url: options.databaseUrl });
+      await bootstrap.initialize();
+      await bootstrap.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await bootstrap.destroy();
+    }
+    dataSource = new DataSource({
+      type: 'postgres',
+      url: options.databaseUrl,
+      schema,
+      poolSize: options.poolSize ?? 20,
+      extra: schema ? { options: `-c search_path=${schema}` } : {},
+      migrations,
+      migrationsTableName: 'typeorm_migrations',
+      migrationsTransactionMode: 'each',
+    });
+  } else {
+    const db = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
+    dataSource = new DataSource({
+      type: 'postgres',
+      driver: pgliteDriver(db),
+      migrations,
+      migrationsTableName: 'typeorm_migrations',
+      migrationsTransactionMode: 'each',
+    });
+    (dataSource as unknown as Record<symbol, unknown>)[EMBEDDED] = true;
+  }
+  await dataSource.initialize();
+  await dataSource.runMigrations();
+  return dataSource;
+}

@@ -1,0 +1,186 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { systemClock, uuidGenerator } from '../clock';
+import { WrongExpectedVersionError } from '../errors';
+import type {
+  AppendOptions,
+  AppendResult,
+  Checkpoint,
+  Clock,
+  EventStore,
+  IdGenerator,
+  NewEvent,
+  ReadAllOptions,
+  ReadAllResult,
+  ReadStreamOptions,
+  ReadStreamResult,
+  RecordedEvent,
+} from '../event-store.port';
+import { contentDigest, toJsonValue } from '../hash-chain';
+
+export interface PostgresAppendOptions extends AppendOptions {
+  /** Append inside this open transaction (e.g. a subscription handler's), committed by its owner. */
+  manager?: EntityManager;
+}
+
+interface EventRow {
+  global_position: string | number;
+  transaction_id: string;
+  stream_id: string;
+  stream_version: string | number;
+  event_id: string;
+  event_type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: RecordedEvent['metadata'];
+  recorded_at: Date | string;
+  hash: string;
+}
+
+// Qualified ORDER BY matters: transaction_id is also an output alias, of type text.
+const EVENT_COLUMNS = `global_position, transaction_id::text AS transaction_id, stream_id, stream_version, event_id::text AS event_id,
+  event_type, schema_version, data, metadata, recorded_at, encode(hash, 'hex') AS hash`;
+
+const WRONG_EXPECTED_VERSION = 'ES409';
+
+/** Checkpoints are "transactionId:globalPosition", the tuple the global read orders by. */
+export function encodeCheckpoint(transactionId: string, globalPosition: number): Checkpoint {
+  return `${transactionId}:${globalPosition}`;
+}
+
+export function decodeCheckpoint(checkpoint: Checkpoint): { transactionId: string; globalPosition: string } {
+  const match = /^(\d+):(\d+)$/.exec(checkpoint);
+  if (!match) throw new Error(`not a PostgreSQL event-store checkpoint: ${checkpoint}`);
+  return { transactionId: match[1] as string, globalPosition: match[2] as string };
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
+  const globalPosition = Number(row.global_position);
+  return {
+    eventId: row.event_id,
+    type: row.event_type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    streamId: row.stream_id,
+    streamVersion: Number(row.stream_version),
+    globalPosition,
+    checkpoint: encodeCheckpoint(row.transaction_id, globalPosition),
+    recordedAt: new Date(row.recorded_at).toISOString(),
+    hash: row.hash,
+  };
+}
+
+function driverError(error: unknown): { code?: string; detail?: string } {
+  const e = error as { driverError?: { code?: string; detail?: string }; code?: string; detail?: string };
+  return e.driverError ?? e;
+}
+
+/**
+ * The event store on PostgreSQL (a server, or PGlite embedded), through a TypeORM DataSource.
+ * An append is one call of es_append: version check, hash chain and bulk insert, atomically.
+ */
+export class PostgresEventStore implements EventStore {
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock = systemClock,
+    private readonly ids: IdGenerator = uuidGenerator,
+  ) {}
+
+  async appendToStream(streamId: string, events: NewEvent[], options: PostgresAppendOptions = {}): Promise<AppendResult> {
+    if (events.length === 0) throw new Error('appendToStream needs at least one event');
+    const expected = options.expectedVersion ?? 'any';
+    const recordedAt = this.clock.now().toISOString();
+    const prepared = events.map((event) => {
+      const content = {
+        streamId,
+        eventId: event.eventId ?? this.ids.next(),
+        type: event.type,
+        schemaVersion: event.schemaVersion ?? 1,
+        data: toJsonValue(event.data) ?? null,
+        metadata: toJsonValue(event.metadata) ?? {},
+        recordedAt,
+      };
+      return { ...content, digest: contentDigest(content).toString('hex') };
+    });
+    const runner = options.manager ?? this.dataSource;
+    let rows: Array<{ stream_version: string | number; global_position: string | number; transaction_id: string; hash: string }>;
+    try {
+      rows = await runner.query('SELECT * FROM es_append($1, $2, $3::jsonb)', [
+        streamId,
+        String(expected),
+        JSON.stringify(prepared),
+      ]);
+    } catch (error) {
+      const { code, detail } = driverError(error);
+      if (code === WRONG_EXPECTED_VERSION) throw new WrongExpectedVersionError(streamId, expected, Number(detail));
+      throw error;
+    }
+    rows.sort((a, b) => Number(a.stream_version) - Number(b.stream_version));
+    const recorded: RecordedEvent[] = rows.map((row, i) => {
+      const event = prepared[i]!;
+      const globalPosition = Number(row.global_position);
+      return {
+        eventId: event.eventId,
+        type: event.type,
+        schemaVersion: event.schemaVersion,
+        data: event.data,
+        metadata: event.metadata,
+        streamId,
+        streamVersion: Number(row.stream_version),
+        globalPosition,
+        checkpoint: encodeCheckpoint(row.transaction_id, globalPosition),
+        recordedAt,
+        hash: row.hash,
+      };
+    });
+    const last = recorded[recorded.length - 1]!;
+    if (!options.manager) this.notify();
+    return { streamVersion: last.streamVersion, globalPosition: last.globalPosition, events: recorded };
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
+    const from = options.fromVersion ?? 1;
+    const limit = options.maxCount ?? null;
+    const [versionRows, eventRows] = await Promise.all([
+      this.dataSource.query('SELECT version FROM es_streams WHERE stream_id = $1', [streamId]) as Promise<Array<{ version: string | number }>>,
+      this.dataSource.query(
+        `SELECT ${EVENT_COLUMNS} FROM es_events WHERE stream_id = $1 AND stream_version >= $2
+          ORDER BY stream_version LIMIT $3`,
+        [streamId, from, limit],
+      ) as Promise<EventRow[]>,
+    ]);
+    return { streamVersion: Number(versionRows[0]?.version ?? 0), events: eventRows.map(toRecorded) };
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<ReadAllResult> {
+    const after = options.after ? decodeCheckpoint(options.after) : { transactionId: '0', globalPosition: '0' };
+    // Only transactions older than every one still running are visible: none of them can
+    // commit an event that sorts before what is returned here.
+    const rows: EventRow[] = await this.dataSource.query(
+      `SELECT ${EVENT_COLUMNS} FROM es_events e
+        WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          AND (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint)
+        ORDER BY e.transaction_id, e.global_position
+        LIMIT $3`,
+      [after.transactionId, after.globalPosition, options.maxCount ?? 1000],
+    );
+    const events = rows.map(toRecorded);
+    return { events, checkpoint: events.length > 0 ? events[events.length - 1]!.checkpoint : options.after };
+  }
+
+  /** Lets a transaction's owner wake subscribers once it has committed appends made with `manager`. */
+  notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  onAppended(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+}

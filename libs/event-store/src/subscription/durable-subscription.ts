@@ -1,0 +1,187 @@
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { SubscriptionLockedError } from '../errors';
+import type { Checkpoint, EventStore, RecordedEvent } from '../event-store.port';
+import { isEmbedded } from '../postgres/data-source';
+
+/** Handles one batch inside the transaction that also records the subscription's checkpoint. */
+export type SubscriptionHandler = (events: RecordedEvent[], manager: EntityManager) => Promise<void>;
+
+export interface DurableSubscriptionOptions {
+  name: string;
+  /** Where events come from (any adapter of the port). */
+  store: EventStore;
+  /** Where the handler writes and the checkpoint lives (PostgreSQL or PGlite, with es_subscriptions). */
+  dataSource: DataSource;
+  handler: SubscriptionHandler;
+  batchSize?: number;
+  pollIntervalMs?: number;
+  /** How often a standby instance retries to become the active one. */
+  standbyRetryMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+/** Held in-process on PGlite, where every "connection" is the same session. */
+const embeddedHolders = new WeakMap<DataSource, Set<string>>();
+
+class CheckpointMoved extends Error {}
+
+/**
+ * A subscription to the global log with exactly-once effect: each batch's handler writes and
+ * the new checkpoint commit in one transaction, and only one instance per name is active
+ * (a PostgreSQL session advisory lock; an in-process lock on PGlite).
+ */
+export class DurableSubscription {
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly standbyRetryMs: number;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private lockRunner: QueryRunner | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly lockKey: string;
+
+  constructor(private readonly options: DurableSubscriptionOptions) {
+    this.batchSize = options.batchSize ?? 500;
+    this.pollIntervalMs = options.pollIntervalMs ?? 200;
+    this.standbyRetryMs = options.standbyRetryMs ?? 1000;
+    this.lockKey = `es-subscription:${options.name}`;
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** Becomes the active instance (waiting as standby while another holds it) and starts consuming. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.unsubscribe = this.options.store.onAppended(() => this.wake?.());
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    this.wake?.();
+    await this.loop;
+    await this.releaseLock();
+  }
+
+  /** Takes the lock or throws SubscriptionLockedError; for callers that must not wait. */
+  async acquire(): Promise<void> {
+    if (!(await this.tryLock())) throw new SubscriptionLockedError(this.options.name);
+  }
+
+  /** The stored checkpoint (undefined before the first batch). */
+  async checkpoint(): Promise<Checkpoint | undefined> {
+    const rows: Array<{ checkpoint: string | null }> = await this.options.dataSource.query(
+      'SELECT checkpoint FROM es_subscriptions WHERE name = $1',
+      [this.options.name],
+    );
+    return rows[0]?.checkpoint ?? undefined;
+  }
+
+  /**
+   * Processes one batch if any event is available; returns how many were handled. The lock
+   * must be held (start() or acquire()).
+   */
+  async processBatch(): Promise<number> {
+    const { dataSource, store, handler, name } = this.options;
+    const from = await this.checkpoint();
+    const { events } = await store.readAll({ after: from, maxCount: this.batchSize });
+    if (events.length === 0) return 0;
+    const to = events[events.length - 1]!.checkpoint;
+    await dataSource.transaction(async (manager) => {
+      await manager.query('INSERT INTO es_subscriptions (name) VALUES ($1) ON CONFLICT DO NOTHING', [name]);
+      const rows: Array<{ checkpoint: string | null }> = await manager.query(
+        'SELECT checkpoint FROM es_subscriptions WHERE name = $1 FOR UPDATE',
+        [name],
+      );
+      // Should a former holder of the lock still have been finishing a batch, never apply twice.
+      if ((rows[0]?.checkpoint ?? undefined) !== from) throw new CheckpointMoved();
+      await handler(events, manager);
+      await manager.query('UPDATE es_subscriptions SET checkpoint = $2, updated_at = now() WHERE name = $1', [name, to]);
+    });
+    return events.length;
+  }
+
+  /** Processes batches until none is available; returns the number of events handled. */
+  async catchUp(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const handled = await this.processBatch();
+      if (handled === 0) return total;
+      total += handled;
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (this.running && !(await this.tryLock())) await this.sleep(this.standbyRetryMs);
+    while (this.running) {
+      try {
+        const handled = await this.processBatch();
+        if (handled < this.batchSize) await this.sleep(this.pollIntervalMs);
+      } catch (error) {
+        if (!(error instanceof CheckpointMoved)) (this.options.onError ?? defaultOnError)(error);
+        await this.sleep(this.pollIntervalMs);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async tryLock(): Promise<boolean> {
+    const { dataSource, name } = this.options;
+    if (isEmbedded(dataSource)) {
+      let held = embeddedHolders.get(dataSource);
+      if (!held) embeddedHolders.set(dataSource, (held = new Set()));
+      if (held.has(name) && !this.holdsEmbedded) return false;
+      held.add(name);
+      this.holdsEmbedded = true;
+      return true;
+    }
+    if (this.lockRunner) return true;
+    const runner = dataSource.createQueryRunner();
+    const [row] = (await runner.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [
+      this.lockKey,
+    ])) as Array<{ locked: boolean }>;
+    if (row?.locked) {
+      this.lockRunner = runner;
+      return true;
+    }
+    await runner.release();
+    return false;
+  }
+
+  private holdsEmbedded = false;
+
+  private async releaseLock(): Promise<void> {
+    if (this.holdsEmbedded) {
+      embeddedHolders.get(this.options.dataSource)?.delete(this.options.name);
+      this.holdsEmbedded = false;
+    }
+    if (this.lockRunner) {
+      const runner = this.lockRunner;
+      this.lockRunner = undefined;
+      try {
+        await runner.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [this.lockKey]);
+      } finally {
+        await runner.release();
+      }
+    }
+  }
+}
+
+function defaultOnError(error: unknown): void {
+  console.error('subscription batch failed; retrying', error);
+}
