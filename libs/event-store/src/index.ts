@@ -25,3 +25,5 @@ export { PostgresEventStore, decodeCheckpoint, encodeCheckpoint } from './postgr
 export type { PostgresAppendOptions } from './postgres/postgres-event-store';
 export { DurableSubscription } from './subscription/durable-subscription';
 export type { DurableSubscriptionOptions, SubscriptionHandler } from './subscription/durable-subscription';
+export { CLOCK, DATA_SOURCE, EVENT_STORE, EventStoreModule, ID_GENERATOR } from './nest/event-store.module';
+export type { EventStoreModuleOptions } from './nest/event-store.module';

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { DataSource, type MigrationInterface } from 'typeorm';
 import { EventStore1764000000000 } from './migrations/1764000000000-event-store';
@@ -51,6 +52,7 @@ export async function openDataSource(options: DatabaseOptions): Promise<DataSour
       migrationsTransactionMode: 'each',
     });
   } else {
+    if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
     const db = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
     dataSource = new DataSource({
       type: 'postgres',
