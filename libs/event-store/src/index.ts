@@ -23,6 +23,7 @@ export { eventStoreMigrations, isEmbedded, openDataSource } from './postgres/dat
 export type { DatabaseOptions } from './postgres/data-source';
 export { PostgresEventStore, decodeCheckpoint, encodeCheckpoint } from './postgres/postgres-event-store';
 export type { PostgresAppendOptions } from './postgres/postgres-event-store';
+export { KurrentDbEventStore } from './kurrentdb/kurrentdb-event-store';
 export { DurableSubscription } from './subscription/durable-subscription';
 export type { DurableSubscriptionOptions, SubscriptionHandler } from './subscription/durable-subscription';
 export { CLOCK, DATA_SOURCE, EVENT_STORE, EventStoreModule, ID_GENERATOR } from './nest/event-store.module';
