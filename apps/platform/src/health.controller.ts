@@ -1,8 +1,10 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { Public } from '@app/auth';
 import { DATA_SOURCE, isEmbedded } from '@app/event-store';
 import type { DataSource } from 'typeorm';
 
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

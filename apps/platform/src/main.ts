@@ -3,12 +3,13 @@ import { NestFactory } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
 import { Logger } from 'nestjs-pino';
 import { PlatformModule } from './platform.module';
+import { configureHttp } from './setup';
 import type { PlatformConfig } from './config';
 
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(PlatformModule.forRoot(), { bufferLogs: true });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
+  configureHttp(app);
   const config = app.get<ConfigService<PlatformConfig, true>>(ConfigService);
   const port = config.get('PORT', { infer: true });
   await app.listen(port);

@@ -1,11 +1,21 @@
 import { join } from 'node:path';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
-import { EventStoreModule } from '@app/event-store';
+import { ZodValidationPipe } from 'nestjs-zod';
+import type { Request } from 'express';
+import { AuthModule } from '@app/auth';
+import { EventStoreModule, eventStoreMigrations } from '@app/event-store';
+import { Idempotency1764000000100, IdempotencyInterceptor, ProblemDetailsFilter, StreamVersionETagInterceptor } from '@app/http';
+import { EnrollmentModule } from '../../enrollment/src';
 import { validatePlatformConfig, type PlatformConfig } from './config';
 import { HealthController } from './health.controller';
+
+/** Migrations of every context, in order; the event store's come first. */
+export const platformMigrations = [...eventStoreMigrations, Idempotency1764000000100];
 
 /**
  * Every bounded context in one process: the embedded default and the single-server deployment.
@@ -21,19 +31,43 @@ export class PlatformModule {
         LoggerModule.forRootAsync({
           inject: [ConfigService],
           useFactory: (config: ConfigService<PlatformConfig, true>) => ({
-            pinoHttp: { level: config.get('LOG_LEVEL', { infer: true }), autoLogging: false },
+            pinoHttp: {
+              level: config.get('LOG_LEVEL', { infer: true }),
+              autoLogging: false,
+              redact: ['req.headers.authorization'],
+            },
           }),
         }),
         EventStoreModule.forRootAsync({
           inject: [ConfigService],
           useFactory: (config: ConfigService<PlatformConfig, true>) => {
             const databaseUrl = config.get('DATABASE_URL', { infer: true });
-            return databaseUrl ? { databaseUrl } : { dataDir: join(config.get('DATA_DIR', { infer: true }), 'pglite') };
+            return databaseUrl
+              ? { databaseUrl, migrations: platformMigrations }
+              : { dataDir: join(config.get('DATA_DIR', { infer: true }), 'pglite'), migrations: platformMigrations };
           },
         }),
+        AuthModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<PlatformConfig, true>) => ({
+            jwtSecret: config.get('JWT_SECRET', { infer: true }),
+            jwksUrl: config.get('JWT_JWKS_URL', { infer: true }),
+            databaseUrl: config.get('DATABASE_URL', { infer: true }),
+            dataDir: config.get('DATA_DIR', { infer: true }),
+          }),
+        }),
+        CqrsModule.forRoot(),
         TerminusModule,
+        EnrollmentModule,
       ],
       controllers: [HealthController],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: APP_PIPE, useClass: ZodValidationPipe },
+        { provide: 'REQUEST_USER', useValue: (request: Request & { principal?: { userId: string } }) => request.principal?.userId },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: StreamVersionETagInterceptor },
+      ],
     };
   }
 }

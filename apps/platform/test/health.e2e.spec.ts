@@ -42,7 +42,7 @@ describe('platform over HTTP', () => {
 
   const url = process.env.DATABASE_URL;
   (url ? it : it.skip)('answers /health on a PostgreSQL server', async () => {
-    const app = await boot({ DATABASE_URL: url, LOG_LEVEL: 'silent' });
+    const app = await boot({ DATABASE_URL: url, JWT_SECRET: 'a-test-secret-that-is-long-enough-0123456789', LOG_LEVEL: 'silent' });
     try {
       const response = await request(app.getHttpServer()).get('/health').expect(200);
       expect(response.body.info.eventStore).toEqual({ status: 'up', engine: 'postgresql' });
@@ -53,5 +53,9 @@ describe('platform over HTTP', () => {
 
   it('refuses to start on an invalid configuration, naming the variable', async () => {
     await expect(boot({ PORT: 'not-a-port', LOG_LEVEL: 'silent' })).rejects.toThrow(/PORT/);
+  });
+
+  (url ? it : it.skip)('refuses to start against a server without a JWT secret or JWKS URL', async () => {
+    await expect(boot({ DATABASE_URL: url, JWT_SECRET: undefined, JWT_JWKS_URL: undefined, LOG_LEVEL: 'silent' })).rejects.toThrow(/JWT_SECRET/);
   });
 });

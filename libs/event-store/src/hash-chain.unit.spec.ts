@@ -12,7 +12,7 @@ const content: HashedContent = {
 };
 
 function recorded(streamId: string, count: number): RecordedEvent[] {
-  let previous = Buffer.alloc(0);
+  let previous: Buffer = Buffer.alloc(0);
   return Array.from({ length: count }, (_, i) => {
     const version = i + 1;
     const body = { ...content, streamId, eventId: `${streamId}-e${version}`, data: { n: version } };

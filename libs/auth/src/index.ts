@@ -1,0 +1,14 @@
+export { ROLES, isRole } from './roles';
+export type { Role } from './roles';
+export { principalFromClaims } from './principal';
+export type { Principal } from './principal';
+export { assertSiteAccess, canAccessSite, hasAnyRole, isSiteScopedRole } from './access-policy';
+export { MINT_TOKEN_EXAMPLE, jwtSecretPath, readSecretFile, resolveJwtSettings } from './jwt-settings';
+export type { JwtSettings, JwtSettingsInput } from './jwt-settings';
+export { JWT_SETTINGS, JwtVerifier } from './jwt-verifier';
+export { signToken } from './sign-token';
+export { CurrentPrincipal, IS_PUBLIC_KEY, Public, ROLES_KEY, Roles } from './auth.decorators';
+export type { AuthenticatedRequest } from './auth.decorators';
+export { AuthGuard } from './auth.guard';
+export { AuthModule } from './auth.module';
+export type { AuthModuleAsyncOptions } from './auth.module';

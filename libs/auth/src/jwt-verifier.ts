@@ -1,0 +1,53 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { ProblemException } from '@app/http';
+import { KeySourceUnavailableError, type JwtSettings } from './jwt-settings';
+import { invalidToken, principalFromClaims, type Principal } from './principal';
+
+/** Injection token of the resolved JwtSettings. */
+export const JWT_SETTINGS = Symbol('JWT_SETTINGS');
+
+// Tolerates small clock drift between an identity provider and this server.
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+/** Verifies bearer tokens against the configured key and algorithms and reads their Principal. */
+@Injectable()
+export class JwtVerifier {
+  private readonly logger = new Logger('Auth');
+
+  constructor(@Inject(JWT_SETTINGS) private readonly settings: JwtSettings) {}
+
+  /** Resolves the token's Principal; rejects with a 401 ProblemException (503 when JWKS is down). */
+  async verify(token: string): Promise<Principal> {
+    const options: JWTVerifyOptions = {
+      // Pinning the algorithms stops an HS256 token signed with a public key passing as RS256, and vice versa.
+      algorithms: [...this.settings.algorithms],
+      // A token that never expires cannot be revoked short of rotating the key for everyone.
+      requiredClaims: ['exp'],
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    };
+    let payload: JWTPayload;
+    try {
+      payload =
+        this.settings.mode === 'secret'
+          ? (await jwtVerify(token, this.settings.secret, options)).payload
+          : (await jwtVerify(token, this.settings.keys, options)).payload;
+    } catch (error) {
+      throw this.toProblem(error);
+    }
+    return principalFromClaims(payload);
+  }
+
+  private toProblem(error: unknown): unknown {
+    if (error instanceof errors.JWTExpired) return invalidToken('TOKEN_EXPIRED', 'The bearer token has expired; obtain a new one.');
+    if (error instanceof KeySourceUnavailableError) {
+      this.logger.error(error.message);
+      return new ProblemException(503, 'AUTHENTICATION_UNAVAILABLE', 'The keys that verify bearer tokens cannot be fetched right now; retry later.', {
+        headers: { 'Retry-After': '30' },
+      });
+    }
+    if (error instanceof errors.JOSEError) return invalidToken('TOKEN_INVALID', `The bearer token is invalid: ${error.message}.`);
+    // jose reports malformed input as JOSEError; anything else is a fault of ours, not the client's.
+    return error;
+  }
+}

@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JwtVerifier, resolveJwtSettings } from '@app/auth';
+
+const root = join(__dirname, '..', '..', '..');
+
+function runToken(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { JWT_SECRET: _secret, JWT_JWKS_URL: _jwks, DATA_DIR: _dir, ...inherited } = process.env;
+  return new Promise((resolve) => {
+    execFile(
+      join(root, 'node_modules', '.bin', 'tsx'),
+      [join(root, 'scripts', 'token.ts'), ...args],
+      { cwd: root, env: { ...inherited, ...env } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('scripts/token.ts', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'auth-token-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('mints a token the platform accepts with the secret it generated', async () => {
+    const settings = resolveJwtSettings({ dataDir }, () => undefined);
+    const { code, stdout, stderr } = await runToken(
+      ['--sub', 'u1', '--name', 'Dr. Jane Roe', '--roles', 'site-investigator,cec-reviewer', '--sites', 'S01,S02', '--expires', '1h'],
+      { DATA_DIR: dataDir },
+    );
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    await expect(new JwtVerifier(settings).verify(stdout.trim())).resolves.toEqual({
+      userId: 'u1',
+      name: 'Dr. Jane Roe',
+      roles: ['site-investigator', 'cec-reviewer'],
+      sites: ['S01', 'S02'],
+    });
+  });
+
+  it('prefers JWT_SECRET', async () => {
+    const { code, stdout } = await runToken(['--sub', 'u2', '--name', 'A. Auditor', '--roles', 'auditor'], { JWT_SECRET: 'from-the-environment', DATA_DIR: dataDir });
+    expect(code).toBe(0);
+    const verifier = new JwtVerifier(resolveJwtSettings({ jwtSecret: 'from-the-environment', dataDir }, () => undefined));
+    await expect(verifier.verify(stdout.trim())).resolves.toMatchObject({ userId: 'u2', roles: ['auditor'], sites: [] });
+  });
+
+  it('exits 2 on an unknown role, printing nothing on stdout', async () => {
+    const { code, stdout, stderr } = await runToken(['--sub', 'u1', '--name', 'X', '--roles', 'site-investigator,admin'], { JWT_SECRET: 's' });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('admin');
+  });
+
+  it('exits 2 when there is no secret', async () => {
+    const { code, stdout, stderr } = await runToken(['--sub', 'u1', '--name', 'X', '--roles', 'auditor'], { DATA_DIR: join(dataDir, 'empty') });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('JWT_SECRET');
+  });
+});

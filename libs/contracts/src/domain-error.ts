@@ -1,0 +1,46 @@
+/**
+ * A refused command. `kind` says how a caller should read it, independent of transport:
+ * rule → the command breaks a rule (422), conflict → it clashes with what exists (409),
+ * not_found → it names something that does not exist (404), invalid → bad field (400).
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly kind: 'rule' | 'conflict' | 'not_found' | 'invalid' = 'rule',
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+/**
+ * Applies dotted-path changes to a copy of `target`, returning the copy and each change with the
+ * value it replaced. A change to the value already there is refused: it would record nothing.
+ */
+export function applyChanges<T extends object>(
+  target: T,
+  changes: Record<string, unknown>,
+  { refuseUnchanged = true }: { refuseUnchanged?: boolean } = {},
+): { result: T; changes: Array<{ field: string; previous: unknown; value: unknown }> } {
+  const result = structuredClone(target) as Record<string, unknown>;
+  const applied: Array<{ field: string; previous: unknown; value: unknown }> = [];
+  for (const [field, value] of Object.entries(changes)) {
+    const path = field.split('.');
+    let node: Record<string, unknown> = result;
+    for (const key of path.slice(0, -1)) {
+      const next = node[key];
+      if (next === undefined || next === null) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    const leaf = path[path.length - 1] as string;
+    const previous = node[leaf];
+    if (refuseUnchanged && JSON.stringify(previous) === JSON.stringify(value)) {
+      throw new DomainError('CORRECTION_UNCHANGED', `${field} already has this value`, 'rule', `changes.${field}`);
+    }
+    node[leaf] = value;
+    applied.push({ field, previous: previous ?? null, value });
+  }
+  return { result: result as T, changes: applied };
+}

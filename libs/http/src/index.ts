@@ -1,0 +1,10 @@
+export { ProblemException, badRequest, conflict, forbidden, notFound, unauthorized, unprocessable } from './problem';
+export type { ProblemDetails, ProblemFieldError } from './problem';
+export { ProblemDetailsFilter, fieldErrors, toProblem } from './problem.filter';
+export { IdParamPipe } from './id-param.pipe';
+export { IdempotencyInterceptor } from './idempotency.interceptor';
+export type { RequestUser } from './idempotency.interceptor';
+export { StreamVersionETagInterceptor, parseIfMatch } from './command-response.interceptor';
+export { Idempotency1764000000100 } from './migrations/1764000000100-idempotency';
+export { Ctx, commandContextOf, eventMetadata } from './command-context';
+export type { CommandContext } from './command-context';
