@@ -3,11 +3,11 @@ import { NestFactory } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
 import { Logger } from 'nestjs-pino';
 import { PlatformModule } from './platform.module';
-import { configureHttp } from './setup';
+import { NEST_OPTIONS, configureHttp } from './setup';
 import type { PlatformConfig } from './config';
 
 async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create(PlatformModule.forRoot(), { bufferLogs: true });
+  const app = await NestFactory.create(PlatformModule.forRoot(), NEST_OPTIONS);
   app.useLogger(app.get(Logger));
   configureHttp(app);
   const config = app.get<ConfigService<PlatformConfig, true>>(ConfigService);

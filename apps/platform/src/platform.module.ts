@@ -8,9 +8,11 @@ import { LoggerModule } from 'nestjs-pino';
 import { ZodValidationPipe } from 'nestjs-zod';
 import type { Request } from 'express';
 import { AuthModule } from '@app/auth';
-import { EventStoreModule, eventStoreMigrations } from '@app/event-store';
+import { EventStoreModule, eventStoreMigrations, type Clock, type IdGenerator } from '@app/event-store';
 import { Idempotency1764000000100, IdempotencyInterceptor, ProblemDetailsFilter, StreamVersionETagInterceptor } from '@app/http';
+import { AdverseEventsModule } from '../../adverse-events/src';
 import { EnrollmentModule } from '../../enrollment/src';
+import { ProceduresModule } from '../../procedures/src';
 import { validatePlatformConfig, type PlatformConfig } from './config';
 import { HealthController } from './health.controller';
 
@@ -23,7 +25,8 @@ export const platformMigrations = [...eventStoreMigrations, Idempotency176400000
  */
 @Module({})
 export class PlatformModule {
-  static forRoot(): DynamicModule {
+  /** `clock` and `ids` are for tests; production uses the system clock and random UUIDs. */
+  static forRoot(options: { clock?: Clock; ids?: IdGenerator } = {}): DynamicModule {
     return {
       module: PlatformModule,
       imports: [
@@ -39,12 +42,14 @@ export class PlatformModule {
           }),
         }),
         EventStoreModule.forRootAsync({
+          clock: options.clock,
+          ids: options.ids,
           inject: [ConfigService],
           useFactory: (config: ConfigService<PlatformConfig, true>) => {
             const databaseUrl = config.get('DATABASE_URL', { infer: true });
-            return databaseUrl
-              ? { databaseUrl, migrations: platformMigrations }
-              : { dataDir: join(config.get('DATA_DIR', { infer: true }), 'pglite'), migrations: platformMigrations };
+            const dataDir = config.get('DATA_DIR', { infer: true });
+            if (databaseUrl) return { databaseUrl, migrations: platformMigrations };
+            return { dataDir: dataDir.startsWith('memory://') ? dataDir : join(dataDir, 'pglite'), migrations: platformMigrations };
           },
         }),
         AuthModule.forRootAsync({
@@ -59,6 +64,8 @@ export class PlatformModule {
         CqrsModule.forRoot(),
         TerminusModule,
         EnrollmentModule,
+        ProceduresModule,
+        AdverseEventsModule,
       ],
       controllers: [HealthController],
       providers: [

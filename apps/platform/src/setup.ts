@@ -2,14 +2,20 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
+import { bodyParserErrors } from '@app/http';
 
 /** Largest JSON body a command accepts; a charter with many endpoints stays well below. */
 export const BODY_LIMIT = '256kb';
 
+/** Options for NestFactory.create that configureHttp relies on. */
+export const NEST_OPTIONS = { bufferLogs: true, bodyParser: false } as const;
+
 /** HTTP set-up shared by main.ts and the end-to-end tests, so tests run what users run. */
 export function configureHttp(app: INestApplication): void {
   const express = app as NestExpressApplication;
+  // The app is created with bodyParser: false so this parser, with its limit, is the only one.
   express.useBodyParser('json', { limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] });
+  express.use(bodyParserErrors);
   express.disable('x-powered-by');
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(

@@ -1,6 +1,6 @@
 export { ProblemException, badRequest, conflict, forbidden, notFound, unauthorized, unprocessable } from './problem';
 export type { ProblemDetails, ProblemFieldError } from './problem';
-export { ProblemDetailsFilter, fieldErrors, toProblem } from './problem.filter';
+export { ProblemDetailsFilter, bodyParserErrors, fieldErrors, sendProblem, toProblem } from './problem.filter';
 export { IdParamPipe } from './id-param.pipe';
 export { IdempotencyInterceptor } from './idempotency.interceptor';
 export type { RequestUser } from './idempotency.interceptor';

@@ -61,6 +61,21 @@ export function toProblem(exception: unknown): ProblemException {
   return new ProblemException(500, 'INTERNAL_ERROR', 'an unexpected error occurred; it has been logged');
 }
 
+/** Writes a problem+json response. */
+export function sendProblem(response: Response, problem: ProblemException): void {
+  for (const [name, value] of Object.entries(problem.headers)) response.setHeader(name, value);
+  response.status(problem.problem.status).type('application/problem+json').send(JSON.stringify(problem.problem));
+}
+
+/**
+ * Express error middleware for the body parser: Nest would turn its errors into a bare 400
+ * and lose why (malformed JSON, too large, bad charset), so they are answered here.
+ */
+export function bodyParserErrors(error: unknown, _request: unknown, response: Response, next: (error?: unknown) => void): void {
+  if (typeof (error as { type?: unknown } | null)?.type === 'string' && !response.headersSent) sendProblem(response, toProblem(error));
+  else next(error);
+}
+
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemDetails');
@@ -69,8 +84,6 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<Response>();
     const problem = toProblem(exception);
     if (problem.problem.status >= 500) this.logger.error(exception);
-    if (response.headersSent) return;
-    for (const [name, value] of Object.entries(problem.headers)) response.setHeader(name, value);
-    response.status(problem.problem.status).type('application/problem+json').send(JSON.stringify(problem.problem));
+    if (!response.headersSent) sendProblem(response, problem);
   }
 }

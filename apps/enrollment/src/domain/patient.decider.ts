@@ -71,6 +71,9 @@ export function decidePatient(command: PatientCommand, state: PatientState): Pat
       if ('arm' in command.data.changes) checkArm(result.arm, command.trial, 'changes.arm');
       if ('enrolledOn' in command.data.changes) {
         notInFuture(result.enrolledOn, command.today, 'changes.enrolledOn');
+        if (patient.withdrawal && result.enrolledOn > patient.withdrawal.withdrawnOn) {
+          throw new DomainError('WITHDRAWAL_BEFORE_ENROLLMENT', `enrolledOn cannot follow the withdrawal on ${patient.withdrawal.withdrawnOn}`, 'rule', 'changes.enrolledOn');
+        }
         const earliestVisit = Object.values(patient.visits).map((v) => v.visitOn).sort()[0];
         if (earliestVisit !== undefined && result.enrolledOn > earliestVisit) {
           throw new DomainError('ENROLLMENT_AFTER_VISIT', `enrolledOn cannot follow the visit of ${earliestVisit}`, 'rule', 'changes.enrolledOn');
@@ -94,6 +97,10 @@ export function decidePatient(command: PatientCommand, state: PatientState): Pat
       if (patient.withdrawal) throw new DomainError('PATIENT_ALREADY_WITHDRAWN', `the patient withdrew on ${patient.withdrawal.withdrawnOn}`, 'conflict');
       const { withdrawnOn, reason } = command.data;
       if (withdrawnOn < patient.enrolledOn) throw new DomainError('WITHDRAWAL_BEFORE_ENROLLMENT', `withdrawnOn precedes enrolment on ${patient.enrolledOn}`, 'rule', 'withdrawnOn');
+      const lastVisit = Object.values(patient.visits).map((v) => v.visitOn).sort().pop();
+      if (lastVisit !== undefined && withdrawnOn < lastVisit) {
+        throw new DomainError('VISIT_AFTER_WITHDRAWAL', `a visit is recorded on ${lastVisit}, after withdrawnOn`, 'rule', 'withdrawnOn');
+      }
       notInFuture(withdrawnOn, command.today, 'withdrawnOn');
       return [{ type: 'PatientWithdrawn', data: { trialId: patient.trialId, patientId: patient.patientId, withdrawnOn, reason } }];
     }

@@ -10,7 +10,7 @@ export const eventStoreMigrations: Array<new () => MigrationInterface> = [EventS
 export interface DatabaseOptions {
   /** A PostgreSQL server; absent → embedded PGlite. */
   databaseUrl?: string;
-  /** PGlite data directory; absent → in memory. Ignored with `databaseUrl`. */
+  /** PGlite data directory (`memory://` or absent → in memory). Ignored with `databaseUrl`. */
   dataDir?: string;
   /** Schema to use on a server (created if missing); isolates test suites from each other. */
   schema?: string;
@@ -52,7 +52,7 @@ export async function openDataSource(options: DatabaseOptions): Promise<DataSour
       migrationsTransactionMode: 'each',
     });
   } else {
-    if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+    if (options.dataDir && !options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
     const db = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
     dataSource = new DataSource({
       type: 'postgres',
