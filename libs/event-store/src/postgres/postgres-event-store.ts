@@ -32,13 +32,15 @@ interface EventRow {
   schema_version: number;
   data: unknown;
   metadata: RecordedEvent['metadata'];
-  recorded_at: Date | string;
+  recorded_at: string;
   hash: string;
 }
 
 // Qualified ORDER BY matters: transaction_id is also an output alias, of type text.
+// recorded_at leaves as ISO text: parsing to a Date and formatting back costs more than the query.
 const EVENT_COLUMNS = `global_position, transaction_id::text AS transaction_id, stream_id, stream_version, event_id::text AS event_id,
-  event_type, schema_version, data, metadata, recorded_at, encode(hash, 'hex') AS hash`;
+  event_type, schema_version, data, metadata,
+  to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, encode(hash, 'hex') AS hash`;
 
 const WRONG_EXPECTED_VERSION = 'ES409';
 
@@ -65,7 +67,7 @@ function toRecorded(row: EventRow): RecordedEvent {
     streamVersion: Number(row.stream_version),
     globalPosition,
     checkpoint: encodeCheckpoint(row.transaction_id, globalPosition),
-    recordedAt: new Date(row.recorded_at).toISOString(),
+    recordedAt: row.recorded_at,
     hash: row.hash,
   };
 }
