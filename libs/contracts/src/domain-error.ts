@@ -24,7 +24,8 @@ export function applyChanges<T extends object>(
   changes: Record<string, unknown>,
   { refuseUnchanged = true }: { refuseUnchanged?: boolean } = {},
 ): { result: T; changes: Array<{ field: string; previous: unknown; value: unknown }> } {
-  const result = structuredClone(target) as Record<string, unknown>;
+  // A JSON copy: what is corrected is JSON (event data), and it stays in this realm.
+  const result = JSON.parse(JSON.stringify(target)) as Record<string, unknown>;
   const applied: Array<{ field: string; previous: unknown; value: unknown }> = [];
   for (const [field, value] of Object.entries(changes)) {
     const path = field.split('.');
