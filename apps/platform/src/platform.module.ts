@@ -10,6 +10,7 @@ import type { Request } from 'express';
 import { AuthModule } from '@app/auth';
 import { EventStoreModule, eventStoreMigrations, type Clock, type IdGenerator } from '@app/event-store';
 import { Idempotency1764000000100, IdempotencyInterceptor, ProblemDetailsFilter, StreamVersionETagInterceptor } from '@app/http';
+import { AdjudicationModule, AdjudicationReadModel1764000000300 } from '../../adjudication/src';
 import { AdverseEventsModule } from '../../adverse-events/src';
 import { EnrollmentModule } from '../../enrollment/src';
 import { ProceduresModule } from '../../procedures/src';
@@ -17,7 +18,7 @@ import { validatePlatformConfig, type PlatformConfig } from './config';
 import { HealthController } from './health.controller';
 
 /** Migrations of every context, in order; the event store's come first. */
-export const platformMigrations = [...eventStoreMigrations, Idempotency1764000000100];
+export const platformMigrations = [...eventStoreMigrations, Idempotency1764000000100, AdjudicationReadModel1764000000300];
 
 /**
  * Every bounded context in one process: the embedded default and the single-server deployment.
@@ -66,6 +67,7 @@ export class PlatformModule {
         EnrollmentModule,
         ProceduresModule,
         AdverseEventsModule,
+        AdjudicationModule,
       ],
       controllers: [HealthController],
       providers: [

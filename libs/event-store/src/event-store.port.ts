@@ -96,6 +96,12 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult>;
   /** The global log in delivery order; only events no earlier-ordered writer can still precede. */
   readAll(options?: ReadAllOptions): Promise<ReadAllResult>;
+  /**
+   * A mark of "now" for read-your-writes: once settled(mark), every event committed before the
+   * mark was taken is visible to readAll. Stores whose readAll is never behind may omit both.
+   */
+  horizon?(): Promise<string>;
+  settled?(mark: string): Promise<boolean>;
   /** Called after each local append so subscribers need not wait for their next poll. */
   onAppended(listener: () => void): () => void;
   close(): Promise<void>;

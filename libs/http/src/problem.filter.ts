@@ -6,7 +6,7 @@ import { DomainError } from '@app/contracts';
 import { PreconditionFailedError, WrongExpectedVersionError } from '@app/event-store';
 import { ProblemException, type ProblemFieldError } from './problem';
 
-const DOMAIN_STATUS: Record<DomainError['kind'], number> = { rule: 422, conflict: 409, not_found: 404, invalid: 400 };
+const DOMAIN_STATUS: Record<DomainError['kind'], number> = { rule: 422, conflict: 409, not_found: 404, invalid: 400, forbidden: 403 };
 
 /** Zod issues as api.md's `errors[]`: the dotted path of the offending field and why. */
 export function fieldErrors(error: ZodError, prefix = ''): ProblemFieldError[] {

@@ -172,6 +172,18 @@ export class PostgresEventStore implements EventStore {
     return { events, checkpoint: events.length > 0 ? events[events.length - 1]!.checkpoint : options.after };
   }
 
+  /** The first transaction id not yet assigned: everything committed now has a lower one. */
+  async horizon(): Promise<string> {
+    const [row] = (await this.dataSource.query('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS mark')) as Array<{ mark: string }>;
+    return row!.mark;
+  }
+
+  /** True once no transaction older than the mark is still running, so readAll sees all of them. */
+  async settled(mark: string): Promise<boolean> {
+    const [row] = (await this.dataSource.query('SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8 AS settled', [mark])) as Array<{ settled: boolean }>;
+    return row!.settled === true;
+  }
+
   /** Lets a transaction's owner wake subscribers once it has committed appends made with `manager`. */
   notify(): void {
     for (const listener of this.listeners) listener();

@@ -18,6 +18,13 @@ export interface DurableSubscriptionOptions {
   /** How often a standby instance retries to become the active one. */
   standbyRetryMs?: number;
   onError?: (error: unknown) => void;
+  /**
+   * `transactional` (default): the handler writes through the given manager, in the checkpoint's
+   * transaction (exactly once). `idempotent`: the handler runs first, outside any transaction, and
+   * must tolerate a batch delivered again after a crash (e.g. it appends to the event store, whose
+   * connection on PGlite the checkpoint's transaction would otherwise hold).
+   */
+  delivery?: 'transactional' | 'idempotent';
 }
 
 /** Held in-process on PGlite, where every "connection" is the same session. */
@@ -86,12 +93,24 @@ export class DurableSubscription {
    * Processes one batch if any event is available; returns how many were handled. The lock
    * must be held (start() or acquire()).
    */
-  async processBatch(): Promise<number> {
+  processBatch(): Promise<number> {
+    const run = this.serial.then(() => this.batch());
+    this.serial = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private serial: Promise<void> = Promise.resolve();
+
+  private async batch(): Promise<number> {
     const { dataSource, store, handler, name } = this.options;
     const from = await this.checkpoint();
     const { events } = await store.readAll({ after: from, maxCount: this.batchSize });
     if (events.length === 0) return 0;
     const to = events[events.length - 1]!.checkpoint;
+    if (this.options.delivery === 'idempotent') await handler(events, dataSource.manager);
     await dataSource.transaction(async (manager) => {
       await manager.query('INSERT INTO es_subscriptions (name) VALUES ($1) ON CONFLICT DO NOTHING', [name]);
       const rows: Array<{ checkpoint: string | null }> = await manager.query(
@@ -100,13 +119,16 @@ export class DurableSubscription {
       );
       // Should a former holder of the lock still have been finishing a batch, never apply twice.
       if ((rows[0]?.checkpoint ?? undefined) !== from) throw new CheckpointMoved();
-      await handler(events, manager);
+      if (this.options.delivery !== 'idempotent') await handler(events, manager);
       await manager.query('UPDATE es_subscriptions SET checkpoint = $2, updated_at = now() WHERE name = $1', [name, to]);
     });
     return events.length;
   }
 
-  /** Processes batches until none is available; returns the number of events handled. */
+  /**
+   * Processes batches until none is available; returns the number of events handled. Safe to call
+   * while the subscription runs: batches are serialised in-process.
+   */
   async catchUp(): Promise<number> {
     let total = 0;
     for (;;) {
@@ -114,6 +136,25 @@ export class DurableSubscription {
       if (handled === 0) return total;
       total += handled;
     }
+  }
+
+  /**
+   * Read-your-writes: returns once every event committed before the call is handled (or after
+   * `timeoutMs`, when a long transaction elsewhere holds the log back).
+   */
+  async catchUpToNow(timeoutMs = 2000): Promise<void> {
+    const { store } = this.options;
+    if (!store.horizon || !store.settled) {
+      await this.catchUp();
+      return;
+    }
+    const mark = await store.horizon();
+    const deadline = Date.now() + timeoutMs;
+    while (!(await store.settled(mark)) && Date.now() < deadline) {
+      await this.catchUp();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await this.catchUp();
   }
 
   private async run(): Promise<void> {

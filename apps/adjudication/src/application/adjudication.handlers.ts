@@ -1,0 +1,150 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler, QueryBus } from '@nestjs/cqrs';
+import { assertSiteAccess } from '@app/auth';
+import {
+  DomainError,
+  caseStream,
+  type AnswerQueryBody,
+  type AssignReviewersBody,
+  type RaiseQueryBody,
+  type ReopenCaseBody,
+  type ResolveCaseBody,
+  type SubmitReviewBody,
+} from '@app/contracts';
+import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type EventStore } from '@app/event-store';
+import { eventMetadata, type CommandContext } from '@app/http';
+import { GetTrial, principalOf, type CommandResult, type TrialState } from '../../../enrollment/src';
+import type { CaseCommand, Member, OpenCase } from '../domain/case.decider';
+import { CaseOpener } from '../infrastructure/case-opener';
+import { caseDecider } from './case-decider';
+import { sign } from './e-signature';
+
+export class AssignReviewers {
+  constructor(readonly trialId: string, readonly caseId: string, readonly body: AssignReviewersBody, readonly context: CommandContext) {}
+}
+export class SubmitReview {
+  constructor(readonly trialId: string, readonly caseId: string, readonly body: SubmitReviewBody, readonly context: CommandContext) {}
+}
+export class ResolveCase {
+  constructor(readonly trialId: string, readonly caseId: string, readonly body: ResolveCaseBody, readonly context: CommandContext) {}
+}
+export class ReopenCase {
+  constructor(readonly trialId: string, readonly caseId: string, readonly body: ReopenCaseBody, readonly context: CommandContext) {}
+}
+export class RaiseQuery {
+  constructor(readonly trialId: string, readonly caseId: string, readonly body: RaiseQueryBody, readonly context: CommandContext) {}
+}
+export class AnswerQuery {
+  constructor(readonly trialId: string, readonly caseId: string, readonly queryId: string, readonly body: AnswerQueryBody, readonly context: CommandContext) {}
+}
+
+abstract class CaseHandler {
+  constructor(
+    @Inject(EVENT_STORE) protected readonly store: EventStore,
+    @Inject(CLOCK) protected readonly clock: Clock,
+    protected readonly queries: QueryBus,
+    protected readonly opener: CaseOpener,
+  ) {}
+
+  /** The case, waiting for the opener once: a case is opened by a subscriber right after its report. */
+  protected async case(trialId: string, caseId: string): Promise<OpenCase> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const { state } = await loadState(this.store, caseStream(trialId, caseId), caseDecider);
+      if (state.status !== 'absent') return state;
+      if (attempt === 0) await this.opener.subscription.catchUpToNow();
+    }
+    throw new DomainError('CASE_NOT_FOUND', `no case ${caseId} in trial ${trialId}`, 'not_found');
+  }
+
+  /** The committee of the trial; the sender must be on it in the role it acts in. */
+  protected async committee(trialId: string, context: CommandContext, role: 'cec-reviewer' | 'cec-chair'): Promise<Record<string, Member>> {
+    const { state } = await this.queries.execute<GetTrial, { state: TrialState }>(new GetTrial(trialId));
+    if (state.status !== 'registered') throw new DomainError('TRIAL_NOT_FOUND', `no trial ${trialId}`, 'not_found');
+    const member = state.committee[context.actor.userId];
+    if (!member || member.role !== role) {
+      throw new DomainError('NOT_ON_COMMITTEE', `${context.actor.userId} is not a ${role} of this trial's committee`, 'forbidden');
+    }
+    return state.committee;
+  }
+
+  protected async run(trialId: string, caseId: string, command: CaseCommand, context: CommandContext, reason?: string): Promise<CommandResult> {
+    const outcome = await executeCommand(this.store, caseStream(trialId, caseId), caseDecider, command, {
+      ifMatch: context.ifMatch,
+      metadata: eventMetadata(context, { reason }),
+    });
+    return { id: caseId, streamVersion: outcome.streamVersion, position: outcome.position };
+  }
+
+  protected now(): string {
+    return this.clock.now().toISOString();
+  }
+}
+
+@CommandHandler(AssignReviewers)
+export class AssignReviewersHandler extends CaseHandler implements ICommandHandler<AssignReviewers, CommandResult> {
+  async execute({ trialId, caseId, body, context }: AssignReviewers): Promise<CommandResult> {
+    const committee = await this.committee(trialId, context, 'cec-chair');
+    await this.case(trialId, caseId);
+    return this.run(trialId, caseId, { type: 'AssignReviewers', data: { reviewerIds: [...body.reviewerIds], reason: body.reason, assignedBy: context.actor.userId }, committee }, context, body.reason);
+  }
+}
+
+@CommandHandler(SubmitReview)
+export class SubmitReviewHandler extends CaseHandler implements ICommandHandler<SubmitReview, CommandResult> {
+  async execute({ trialId, caseId, body, context }: SubmitReview): Promise<CommandResult> {
+    await this.committee(trialId, context, 'cec-reviewer');
+    const current = await this.case(trialId, caseId);
+    const signedAt = this.now();
+    const signature = sign(
+      { caseId, round: current.round, outcome: body.outcome, rationale: body.rationale },
+      { signerId: context.actor.userId, printedName: context.actor.name, meaning: 'review', signedAt, charterVersion: current.charterVersion },
+    );
+    return this.run(trialId, caseId, { type: 'SubmitReview', data: { reviewerId: context.actor.userId, outcome: body.outcome, rationale: body.rationale, signature }, now: signedAt }, context);
+  }
+}
+
+@CommandHandler(ResolveCase)
+export class ResolveCaseHandler extends CaseHandler implements ICommandHandler<ResolveCase, CommandResult> {
+  async execute({ trialId, caseId, body, context }: ResolveCase): Promise<CommandResult> {
+    await this.committee(trialId, context, 'cec-chair');
+    const current = await this.case(trialId, caseId);
+    const signedAt = this.now();
+    const signature = sign(
+      { caseId, round: current.round, outcome: body.outcome, rationale: body.rationale },
+      { signerId: context.actor.userId, printedName: context.actor.name, meaning: 'approval', signedAt, charterVersion: current.charterVersion },
+    );
+    return this.run(trialId, caseId, { type: 'ResolveCase', data: { chairId: context.actor.userId, outcome: body.outcome, rationale: body.rationale, signature }, now: signedAt }, context);
+  }
+}
+
+@CommandHandler(ReopenCase)
+export class ReopenCaseHandler extends CaseHandler implements ICommandHandler<ReopenCase, CommandResult> {
+  async execute({ trialId, caseId, body, context }: ReopenCase): Promise<CommandResult> {
+    await this.committee(trialId, context, 'cec-chair');
+    await this.case(trialId, caseId);
+    return this.run(trialId, caseId, { type: 'ReopenCase', data: body }, context, body.reason);
+  }
+}
+
+@CommandHandler(RaiseQuery)
+export class RaiseQueryHandler extends CaseHandler implements ICommandHandler<RaiseQuery, CommandResult> {
+  async execute({ trialId, caseId, body, context }: RaiseQuery): Promise<CommandResult> {
+    const asChair = context.actor.roles.includes('cec-chair');
+    await this.committee(trialId, context, asChair ? 'cec-chair' : 'cec-reviewer');
+    await this.case(trialId, caseId);
+    const result = await this.run(trialId, caseId, { type: 'RaiseQuery', data: { ...body, raisedBy: context.actor.userId, asChair } }, context);
+    return { ...result, id: body.queryId };
+  }
+}
+
+@CommandHandler(AnswerQuery)
+export class AnswerQueryHandler extends CaseHandler implements ICommandHandler<AnswerQuery, CommandResult> {
+  async execute({ trialId, caseId, queryId, body, context }: AnswerQuery): Promise<CommandResult> {
+    const current = await this.case(trialId, caseId);
+    assertSiteAccess(principalOf(context), current.siteId, ['site-investigator']);
+    const result = await this.run(trialId, caseId, { type: 'AnswerQuery', data: { queryId, answer: body.answer, answeredBy: context.actor.userId }, now: this.now() }, context);
+    return { ...result, id: queryId };
+  }
+}
+
+export const adjudicationHandlers = [AssignReviewersHandler, SubmitReviewHandler, ResolveCaseHandler, ReopenCaseHandler, RaiseQueryHandler, AnswerQueryHandler];

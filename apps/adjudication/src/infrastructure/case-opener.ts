@@ -1,0 +1,119 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import {
+  ADJUDICABLE_KINDS,
+  adverseEventStream,
+  caseStream,
+  proceduresStream,
+  trialStream,
+  type AdverseEventEvent,
+  type CaseOpened,
+  type IndexProcedureSummary,
+  type ProcedureRecorded,
+} from '@app/contracts';
+import { DATA_SOURCE, DurableSubscription, EVENT_STORE, executeCommand, loadState, type EventMetadata, type EventStore, type RecordedEvent } from '@app/event-store';
+import { adverseEventDecider } from '../../../adverse-events/src/application/adverse-events.handlers';
+import type { AdverseEventState } from '../../../adverse-events/src/domain/adverse-event.decider';
+import { trialDecider } from '../../../enrollment/src/application/enrollment.handlers';
+import { caseDecider } from '../application/case-decider';
+
+export const DEFAULT_CHARTER_VERSION = 'default-1';
+const SYSTEM_ACTOR = { userId: 'system:adjudication', name: 'CEC case opener', roles: [] };
+
+/**
+ * Opens a CEC case for every reported amputation, TVR or death and brings a case up to date
+ * when its adverse event is corrected or retracted (reopening a finalized one). A checkpointed
+ * subscription to the global log; each step is idempotent (case streams record the source
+ * version they reflect), so a batch delivered again after a crash changes nothing.
+ */
+@Injectable()
+export class CaseOpener implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(CaseOpener.name);
+  readonly subscription: DurableSubscription;
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(DATA_SOURCE) dataSource: DataSource,
+  ) {
+    this.subscription = new DurableSubscription({
+      name: 'adjudication.case-opener',
+      store,
+      dataSource,
+      delivery: 'idempotent',
+      pollIntervalMs: 100,
+      handler: (events) => this.handle(events),
+      onError: (error) => this.logger.error(error),
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.subscription.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.subscription.stop();
+  }
+
+  private async handle(events: RecordedEvent[]): Promise<void> {
+    for (const event of events) {
+      if (!event.streamId.startsWith('adverse-event/')) continue;
+      const data = event.data as { trialId: string; eventId: string; reason?: string };
+      const source = await this.sourceAt(data.trialId, data.eventId, event.streamVersion);
+      if (source.status === 'absent') continue;
+      const metadata: EventMetadata = { actor: SYSTEM_ACTOR, causationId: event.eventId, correlationId: event.metadata.correlationId };
+      const stream = caseStream(data.trialId, data.eventId);
+      const { state: existing } = await loadState(this.store, stream, caseDecider);
+      if (existing.status === 'absent') {
+        if (source.status !== 'reported' || !ADJUDICABLE_KINDS.includes(source.report.kind)) continue;
+        const opened = await this.caseFor(source, event);
+        await executeCommand(this.store, stream, caseDecider, { type: 'OpenCase', data: opened }, { metadata });
+        continue;
+      }
+      if (event.type === 'AdverseEventReported') continue;
+      await executeCommand(
+        this.store,
+        stream,
+        caseDecider,
+        {
+          type: 'UpdateSourceReport',
+          data: { report: source.report, sourceVersion: event.streamVersion, change: event.type === 'AdverseEventRetracted' ? 'retraction' : 'correction', reason: data.reason ?? '' },
+        },
+        { metadata },
+      );
+    }
+  }
+
+  /** The adverse event as it stood right after the event being handled. */
+  private async sourceAt(trialId: string, eventId: string, version: number): Promise<AdverseEventState> {
+    const { events } = await this.store.readStream(adverseEventStream(trialId, eventId), { maxCount: version });
+    return events.reduce<AdverseEventState>(
+      (state, e) => adverseEventDecider.evolve(state, { type: e.type, data: e.data } as AdverseEventEvent),
+      adverseEventDecider.initialState(),
+    );
+  }
+
+  private async caseFor(source: Exclude<AdverseEventState, { status: 'absent' }>, event: RecordedEvent): Promise<CaseOpened> {
+    const { state: trial } = await loadState(this.store, trialStream(source.trialId), trialDecider);
+    const charterVersion = (trial.status === 'registered' ? trial.charters[trial.charters.length - 1]?.version : undefined) ?? DEFAULT_CHARTER_VERSION;
+    const indexProcedure = await this.indexProcedure(source.trialId, source.patientId);
+    return {
+      trialId: source.trialId,
+      caseId: source.eventId,
+      eventId: source.eventId,
+      patientId: source.patientId,
+      siteId: source.siteId,
+      charterVersion,
+      report: source.report,
+      sourceVersion: event.streamVersion,
+      reportedAt: event.recordedAt,
+      ...(indexProcedure ? { indexProcedure } : {}),
+    };
+  }
+
+  /** What the dossier may show of the index procedure: date, limb, lesions; never the device. */
+  private async indexProcedure(trialId: string, patientId: string): Promise<IndexProcedureSummary | undefined> {
+    const { events } = await this.store.readStream(proceduresStream(trialId, patientId));
+    const index = events.map((e) => e.data as ProcedureRecorded).find((p) => p.index);
+    return index ? { performedOn: index.performedOn, limb: index.limb, lesions: index.lesions.map(({ segment, lengthMm, occlusion }) => ({ segment, lengthMm, occlusion })) } : undefined;
+  }
+}
