@@ -1,0 +1,100 @@
+import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { z } from 'zod';
+import { CurrentPrincipal, Roles, type Principal } from '@app/auth';
+import { ClinicalDate, DomainError } from '@app/contracts';
+import { IdParamPipe, ProblemException, fieldErrors } from '@app/http';
+import { ReportService, type ReportQuery } from '../application/report.service';
+import { computeEndpointReport, endpointCurve, type GroupField } from '../domain/endpoint-report';
+import { renderKaplanMeierSvg } from '../domain/km-svg';
+
+const GROUP_FIELDS = ['arm', 'diabetes', 'presentation', 'segment', 'site'] as const;
+
+const ReportParams = z
+  .object({
+    asOf: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 instant' }).optional(),
+    asOfPosition: z.coerce.number().int().min(0).optional(),
+    cutoff: ClinicalDate.optional(),
+    basis: z.enum(['adjudicated', 'site-reported']).default('adjudicated'),
+    groupBy: z
+      .string()
+      .optional()
+      .transform((value) => (value ? value.split(',').map((v) => v.trim()) : []))
+      .pipe(z.array(z.enum(GROUP_FIELDS)).refine((list) => new Set(list).size === list.length, 'fields must be distinct')),
+  })
+  .strict()
+  .refine((q) => q.asOf === undefined || q.asOfPosition === undefined, { path: ['asOf'], message: 'give asOf or asOfPosition, not both' });
+
+const ROLES_SEEING_ARMS = ['dsmb-member', 'auditor'];
+
+@ApiTags('reports')
+@ApiBearerAuth()
+@Controller('trials/:t/reports/endpoints')
+export class ReportsController {
+  constructor(private readonly reports: ReportService) {}
+
+  /** Endpoint rates as of any knowledge time (api.md "Endpoint report"). */
+  @Get()
+  @Roles('dsmb-member', 'sponsor', 'trial-admin', 'auditor')
+  async endpoints(@Param('t', IdParamPipe) t: string, @Query() raw: Record<string, string>, @CurrentPrincipal() principal: Principal, @Res() res: Response) {
+    const query = this.parse(raw, principal);
+    const input = await this.reports.input(t, query);
+    const report = computeEndpointReport(input);
+    if (query.groupBy.includes('arm')) await this.reports.recordUnblindedView(t, principal, query, input, 'endpoint report');
+    res.type('application/json').send(JSON.stringify(report));
+  }
+
+  /** Kaplan-Meier step points as JSON, or the plotted curve with `Accept: image/svg+xml`. */
+  @Get(':endpointId/curve')
+  @Roles('dsmb-member', 'sponsor', 'trial-admin', 'auditor')
+  async curve(
+    @Param('t', IdParamPipe) t: string,
+    @Param('endpointId', IdParamPipe) endpointId: string,
+    @Query() raw: Record<string, string>,
+    @Headers('accept') accept: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @Res() res: Response,
+  ) {
+    const query = this.parse(raw, principal);
+    const input = await this.reports.input(t, query);
+    const endpoint = input.charter.endpoints.find((e) => e.id === endpointId);
+    if (!endpoint) throw new DomainError('ENDPOINT_NOT_FOUND', `charter ${input.charter.version} has no endpoint ${endpointId}`, 'not_found');
+    const curve = endpointCurve(input, endpointId);
+    if (query.groupBy.includes('arm')) await this.reports.recordUnblindedView(t, principal, query, input, `curve ${endpointId}`);
+    if (accept?.includes('image/svg+xml')) {
+      const groups = curve.groups.map((g) => ({ label: groupLabel(g.key), points: g.points }));
+      const svg = renderKaplanMeierSvg(groups, {
+        title: endpoint.label,
+        subtitle: `${t} · ${input.basis} · cut-off ${input.cutoff} · as of ${input.asOf.recordedAt} (position ${input.asOf.position}) · charter ${input.charter.version}`,
+        horizonDays: endpoint.horizonDays,
+      });
+      res.type('image/svg+xml').send(svg);
+      return;
+    }
+    res.type('application/json').send(JSON.stringify({ trialId: t, asOf: input.asOf, cutoff: input.cutoff, basis: input.basis, charterVersion: input.charter.version, ...curve }));
+  }
+
+  private parse(raw: Record<string, string>, principal: Principal): ReportQuery {
+    const parsed = ReportParams.safeParse(raw);
+    if (!parsed.success) throw new ProblemException(400, 'VALIDATION_FAILED', 'invalid query parameters', { errors: fieldErrors(parsed.error, 'query') });
+    const query = parsed.data;
+    if (query.groupBy.includes('arm') && !principal.roles.some((r) => ROLES_SEEING_ARMS.includes(r))) {
+      throw new ProblemException(403, 'ARM_BREAKDOWN_FORBIDDEN', 'results by arm are for the DSMB (closed report); sponsors and trial admins see pooled results');
+    }
+    return {
+      ...(query.asOf !== undefined ? { asOf: new Date(query.asOf).toISOString() } : {}),
+      ...(query.asOfPosition !== undefined ? { asOfPosition: query.asOfPosition } : {}),
+      ...(query.cutoff !== undefined ? { cutoff: query.cutoff } : {}),
+      basis: query.basis,
+      groupBy: query.groupBy as GroupField[],
+    };
+  }
+}
+
+function groupLabel(key: Record<string, unknown>): string {
+  const entries = Object.entries(key);
+  if (entries.length === 0) return 'All patients';
+  return entries.map(([field, value]) => (field === 'diabetes' ? (value ? 'diabetes' : 'no diabetes') : `${field} ${String(value)}`)).join(', ');
+}
+

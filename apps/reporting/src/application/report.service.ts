@@ -1,0 +1,142 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import type { Principal } from '@app/auth';
+import type { CharterVersionPublished, EndpointDefinition } from '@app/contracts';
+import { CLOCK, DATA_SOURCE, EVENT_STORE, type Clock, type EventStore } from '@app/event-store';
+import { ProblemException } from '@app/http';
+import { defaultCharter } from '../domain/default-charter';
+import type { AdverseEventFacts, GroupField, PatientFacts, ReportInput } from '../domain/endpoint-report';
+import type { AdverseEventHistoryFacts, PatientHistoryFacts } from '../infrastructure/history.projection';
+import { HistoryProjection } from '../infrastructure/history.projection';
+
+export interface ReportQuery {
+  asOf?: string;
+  asOfPosition?: number;
+  cutoff?: string;
+  basis: 'adjudicated' | 'site-reported';
+  groupBy: GroupField[];
+}
+
+/** How long a report waits for a knowledge time the read model has not reached yet. */
+const WAIT_MS = 2000;
+/** A past instant is settled once the log has been idle past it by this margin (in-flight appends). */
+const SETTLE_MS = 5000;
+
+/**
+ * Resolves a knowledge time (asOf / asOfPosition) to a sequence of the history read model and
+ * loads the facts valid at it. The same request gives the same input, whatever is recorded later.
+ */
+@Injectable()
+export class ReportService {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly history: HistoryProjection,
+  ) {}
+
+  async input(trialId: string, query: ReportQuery): Promise<ReportInput> {
+    const known = await this.knowledgeAt(query);
+    const cutoff = query.cutoff ?? (query.asOf ?? known.recordedAt ?? this.clock.now().toISOString()).slice(0, 10);
+    const [patients, events, charters] = await Promise.all([
+      this.facts<PatientHistoryFacts>(trialId, 'patient', known.seq),
+      this.facts<AdverseEventHistoryFacts>(trialId, 'adverse-event', known.seq),
+      this.facts<CharterVersionPublished>(trialId, 'charter', known.seq),
+    ]);
+    const charter = charters.sort((a, b) => a.seq - b.seq).pop()?.facts;
+    return {
+      trialId,
+      asOf: { recordedAt: known.recordedAt ?? query.asOf ?? this.clock.now().toISOString(), position: known.position },
+      cutoff,
+      basis: query.basis,
+      groupBy: query.groupBy,
+      charter: charter ? { version: charter.version, endpoints: charter.endpoints as EndpointDefinition[] } : defaultCharter(),
+      patients: patients.flatMap(({ facts }) => toPatient(facts)),
+      adverseEvents: events.flatMap(({ facts }) => toAdverseEvent(facts)),
+    };
+  }
+
+  /** Records who saw results broken down by arm, when and with which parameters (ICH E6(R3) 3.16.1(g)). */
+  async recordUnblindedView(trialId: string, principal: Principal, query: ReportQuery, input: ReportInput, what: string): Promise<void> {
+    await this.store.appendToStream(`unblinding/${trialId}`, [
+      {
+        type: 'UnblindedResultsViewed',
+        data: { trialId, what, parameters: { ...query, cutoff: input.cutoff }, asOf: input.asOf, charterVersion: input.charter.version },
+        metadata: { actor: { userId: principal.userId, name: principal.name, roles: principal.roles }, reason: 'unblinded report by arm' },
+      },
+    ]);
+  }
+
+  private async knowledgeAt(query: ReportQuery): Promise<{ seq: number; position: number; recordedAt?: string }> {
+    if (query.asOfPosition !== undefined) {
+      const position = query.asOfPosition;
+      const deadline = Date.now() + WAIT_MS;
+      for (;;) {
+        const [row] = await this.knowledge('WHERE global_position = $1', [position]);
+        if (row) return row;
+        if (Date.now() > deadline) throw notYetKnown(`position ${position} is not yet known to the report read model`);
+        await this.history.subscription.catchUpToNow(WAIT_MS);
+        await sleep(20);
+      }
+    }
+    await this.history.subscription.catchUpToNow(WAIT_MS);
+    if (query.asOf === undefined) {
+      const [latest] = await this.knowledge('', []);
+      return latest ?? { seq: 0, position: 0 };
+    }
+    const [at] = await this.knowledge('WHERE known_at <= $1', [query.asOf]);
+    const [after] = (await this.dataSource.query('SELECT 1 FROM rpt_knowledge WHERE known_at > $1 LIMIT 1', [query.asOf])) as unknown[];
+    // Stable only once nothing can still be delivered with a knownAt at or before asOf.
+    if (!after && new Date(query.asOf).getTime() > this.clock.now().getTime() - SETTLE_MS) {
+      throw notYetKnown(`knowledge as of ${query.asOf} is not settled yet`);
+    }
+    return { ...(at ?? { seq: 0, position: 0 }), recordedAt: query.asOf };
+  }
+
+  private async knowledge(where: string, params: unknown[]): Promise<Array<{ seq: number; position: number; recordedAt: string }>> {
+    const rows = (await this.dataSource.query(
+      `SELECT seq, global_position, to_char(known_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS known_at
+         FROM rpt_knowledge ${where} ORDER BY seq DESC LIMIT 1`,
+      params,
+    )) as Array<{ seq: string | number; global_position: string | number; known_at: string }>;
+    return rows.map((r) => ({ seq: Number(r.seq), position: Number(r.global_position), recordedAt: r.known_at }));
+  }
+
+  private async facts<T>(trialId: string, kind: string, seq: number): Promise<Array<{ facts: T; seq: number }>> {
+    const rows = (await this.dataSource.query(
+      `SELECT facts, from_seq FROM rpt_facts
+        WHERE int8range(from_seq, to_seq) @> $3::int8 AND trial_id = $1 AND kind = $2`,
+      [trialId, kind, seq],
+    )) as Array<{ facts: T; from_seq: string | number }>;
+    return rows.map((r) => ({ facts: r.facts, seq: Number(r.from_seq) }));
+  }
+}
+
+function toPatient(facts: PatientHistoryFacts): PatientFacts[] {
+  const p = facts.patient;
+  if (p.status !== 'enrolled') return [];
+  return [
+    {
+      patientId: p.patientId,
+      siteId: p.siteId,
+      ...(p.arm !== undefined ? { arm: p.arm } : {}),
+      diabetes: p.baseline.diabetes,
+      presentation: p.baseline.presentation,
+      ...(p.withdrawal ? { withdrawnOn: p.withdrawal.withdrawnOn } : {}),
+      ...(facts.indexProcedure ? { indexProcedure: facts.indexProcedure } : {}),
+      visitDates: Object.values(p.visits).map((v) => v.visitOn),
+    },
+  ];
+}
+
+function toAdverseEvent(facts: AdverseEventHistoryFacts): AdverseEventFacts[] {
+  const s = facts.state;
+  if (s.status === 'absent') return [];
+  return [{ eventId: s.eventId, patientId: s.patientId, report: s.report, retracted: s.status === 'retracted', ...(facts.adjudication ? { adjudication: facts.adjudication } : {}) }];
+}
+
+function notYetKnown(detail: string): ProblemException {
+  return new ProblemException(409, 'NOT_YET_KNOWN', detail, { headers: { 'Retry-After': '1' } });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,2 @@
+export { ReportingModule } from './reporting.module';
+export { ReportingHistory1764000000400 } from './infrastructure/migrations/1764000000400-reporting-history';

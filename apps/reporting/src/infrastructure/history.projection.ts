@@ -1,0 +1,185 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { AdverseEventEvent, CaseEvent, CharterVersionPublished, Outcome, PatientEvent, ProcedureRecorded } from '@app/contracts';
+import { DATA_SOURCE, DurableSubscription, EVENT_STORE, type EventStore, type RecordedEvent } from '@app/event-store';
+import { adverseEventDecider } from '../../../adverse-events/src/application/adverse-events.handlers';
+import type { AdverseEventState } from '../../../adverse-events/src/domain/adverse-event.decider';
+import { patientDecider } from '../../../enrollment/src/application/enrollment.handlers';
+import type { PatientState } from '../../../enrollment/src/domain/patient.decider';
+
+/** What the history keeps of a patient: enrolment state and the index procedure. */
+export interface PatientHistoryFacts {
+  patient: PatientState;
+  indexProcedure?: { performedOn: string; segments: Array<'femoropopliteal' | 'btk'> };
+}
+
+/** What the history keeps of an adverse event: the site report and where its adjudication stands. */
+export interface AdverseEventHistoryFacts {
+  state: AdverseEventState;
+  adjudication?: { finalized: true; outcome: Outcome } | { finalized: false };
+}
+
+type Kind = 'patient' | 'adverse-event' | 'charter';
+type Facts = PatientHistoryFacts | AdverseEventHistoryFacts | CharterVersionPublished;
+
+/**
+ * Feeds the history-keeping read model: gives each delivered event its knowledge sequence and
+ * knownAt = max(previous knownAt, recordedAt), and versions the facts a report needs. Rows and
+ * checkpoint commit in one transaction.
+ */
+@Injectable()
+export class HistoryProjection implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(HistoryProjection.name);
+  readonly subscription: DurableSubscription;
+
+  constructor(@Inject(EVENT_STORE) store: EventStore, @Inject(DATA_SOURCE) dataSource: DataSource) {
+    this.subscription = new DurableSubscription({
+      name: 'reporting.history',
+      store,
+      dataSource,
+      batchSize: 1000,
+      pollIntervalMs: 100,
+      handler: (events, manager) => this.project(events, manager),
+      onError: (error) => this.logger.error(error),
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.subscription.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.subscription.stop();
+  }
+
+  async project(events: RecordedEvent[], manager: EntityManager): Promise<void> {
+    const [last] = (await manager.query('SELECT seq, known_at FROM rpt_knowledge ORDER BY seq DESC LIMIT 1')) as Array<{ seq: string | number; known_at: Date | string }>;
+    let seq = Number(last?.seq ?? 0);
+    let knownAt = last ? new Date(last.known_at).toISOString() : '';
+    const batch = new Batch(manager);
+    const knowledge: Array<[number, number, string]> = [];
+    for (const event of events) {
+      seq += 1;
+      if (event.recordedAt > knownAt) knownAt = event.recordedAt;
+      knowledge.push([seq, event.globalPosition, knownAt]);
+      await this.apply(batch, event, seq);
+    }
+    await manager.query(
+      `INSERT INTO rpt_knowledge (seq, global_position, known_at)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[])`,
+      [knowledge.map((k) => k[0]), knowledge.map((k) => k[1]), knowledge.map((k) => k[2])],
+    );
+    await batch.flush();
+  }
+
+  private async apply(batch: Batch, event: RecordedEvent, seq: number): Promise<void> {
+    const [prefix, trialId, entityId] = event.streamId.split('/');
+    if (!trialId || !entityId) {
+      if (prefix === 'trial' && trialId && event.type === 'CharterVersionPublished') {
+        const charter = event.data as CharterVersionPublished;
+        batch.put(trialId, 'charter', charter.version, charter, seq);
+      }
+      return;
+    }
+    switch (prefix) {
+      case 'patient': {
+        const current = ((await batch.get(trialId, 'patient', entityId)) as PatientHistoryFacts | undefined) ?? { patient: patientDecider.initialState() };
+        const patient = patientDecider.evolve(current.patient, { type: event.type, data: event.data } as PatientEvent);
+        batch.put(trialId, 'patient', entityId, { ...current, patient }, seq);
+        return;
+      }
+      case 'procedures': {
+        const procedure = event.data as ProcedureRecorded;
+        if (event.type !== 'ProcedureRecorded' || !procedure.index) return;
+        const current = ((await batch.get(trialId, 'patient', entityId)) as PatientHistoryFacts | undefined) ?? { patient: patientDecider.initialState() };
+        const segments = [...new Set(procedure.lesions.map((l) => l.segment))].sort();
+        batch.put(trialId, 'patient', entityId, { ...current, indexProcedure: { performedOn: procedure.performedOn, segments } }, seq);
+        return;
+      }
+      case 'adverse-event': {
+        const current = ((await batch.get(trialId, 'adverse-event', entityId)) as AdverseEventHistoryFacts | undefined) ?? { state: adverseEventDecider.initialState() };
+        const state = adverseEventDecider.evolve(current.state, { type: event.type, data: event.data } as AdverseEventEvent);
+        batch.put(trialId, 'adverse-event', entityId, { ...current, state }, seq);
+        return;
+      }
+      case 'case': {
+        const caseEvent = { type: event.type, data: event.data } as CaseEvent;
+        const adjudication =
+          caseEvent.type === 'CaseFinalized'
+            ? { finalized: true as const, outcome: caseEvent.data.outcome }
+            : caseEvent.type === 'CaseOpened' || caseEvent.type === 'CaseReopened' || caseEvent.type === 'CaseCancelled'
+              ? { finalized: false as const }
+              : undefined;
+        if (!adjudication) return;
+        const eventId = caseEvent.type === 'CaseOpened' ? caseEvent.data.eventId : entityId;
+        const current = (await batch.get(trialId, 'adverse-event', eventId)) as AdverseEventHistoryFacts | undefined;
+        if (!current) return;
+        batch.put(trialId, 'adverse-event', eventId, { ...current, adjudication }, seq);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}
+
+/** Current facts of a batch, read once and written once per entity and sequence. */
+class Batch {
+  private readonly current = new Map<string, Facts | undefined>();
+  private readonly versions: Array<{ trialId: string; kind: Kind; entityId: string; facts: Facts; seq: number }> = [];
+
+  constructor(private readonly manager: EntityManager) {}
+
+  async get(trialId: string, kind: Kind, entityId: string): Promise<Facts | undefined> {
+    const key = `${trialId}\u0000${kind}\u0000${entityId}`;
+    if (!this.current.has(key)) {
+      const [row] = (await this.manager.query('SELECT facts FROM rpt_facts WHERE trial_id = $1 AND kind = $2 AND entity_id = $3 AND to_seq IS NULL', [
+        trialId,
+        kind,
+        entityId,
+      ])) as Array<{ facts: Facts }>;
+      this.current.set(key, row?.facts);
+    }
+    return this.current.get(key);
+  }
+
+  put(trialId: string, kind: Kind, entityId: string, facts: Facts, seq: number): void {
+    this.current.set(`${trialId}\u0000${kind}\u0000${entityId}`, facts);
+    this.versions.push({ trialId, kind, entityId, facts, seq });
+  }
+
+  /**
+   * Writes the batch's versions in two statements: each version is closed by the next version of
+   * the same entity in the batch, and the version current before the batch by the first one.
+   */
+  async flush(): Promise<void> {
+    if (this.versions.length === 0) return;
+    const key = (v: { trialId: string; kind: Kind; entityId: string }) => `${v.trialId}\u0000${v.kind}\u0000${v.entityId}`;
+    const next = new Map<string, number>();
+    const toSeq: Array<number | null> = new Array(this.versions.length).fill(null);
+    for (let i = this.versions.length - 1; i >= 0; i--) {
+      const v = this.versions[i]!;
+      toSeq[i] = next.get(key(v)) ?? null;
+      next.set(key(v), v.seq);
+    }
+    const firsts = [...next.entries()].map(([k, seq]) => ({ parts: k.split('\u0000'), seq }));
+    await this.manager.query(
+      `UPDATE rpt_facts f SET to_seq = u.seq
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(trial_id, kind, entity_id, seq)
+        WHERE f.trial_id = u.trial_id AND f.kind = u.kind AND f.entity_id = u.entity_id AND f.to_seq IS NULL`,
+      [firsts.map((f) => f.parts[0]), firsts.map((f) => f.parts[1]), firsts.map((f) => f.parts[2]), firsts.map((f) => f.seq)],
+    );
+    await this.manager.query(
+      `INSERT INTO rpt_facts (trial_id, kind, entity_id, facts, from_seq, to_seq)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::bigint[])`,
+      [
+        this.versions.map((v) => v.trialId),
+        this.versions.map((v) => v.kind),
+        this.versions.map((v) => v.entityId),
+        this.versions.map((v) => JSON.stringify(v.facts)),
+        this.versions.map((v) => v.seq),
+        toSeq,
+      ],
+    );
+  }
+}

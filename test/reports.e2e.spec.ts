@@ -1,0 +1,213 @@
+import { EXPECTED_SITE_REPORTED, TRIAL_ID, amputationExcludingPlannedMinor, legDebBtkCohort } from '../scripts/demo-cohort';
+import { startPlatform, type RunningPlatform } from './support/platform';
+
+const backends: Array<[string, string | undefined]> = [['PGlite', undefined]];
+if (process.env.DATABASE_URL) backends.push(['PostgreSQL', process.env.DATABASE_URL]);
+
+interface Group {
+  key: Record<string, unknown>;
+  n: number;
+  events: number;
+  censored: number;
+  pendingAdjudication: number;
+  km: { survival: number; lower: number; upper: number; standardError: number };
+  crude: { evaluable: number; eventFree: number; lower: number; upper: number };
+  cumulativeIncidence?: { estimate: number; lower: number; upper: number };
+}
+interface Report {
+  asOf: { recordedAt: string; position: number };
+  charterVersion: string;
+  endpoints: Array<{ id: string; groups: Group[] }>;
+}
+
+const groupsOf = (report: Report, endpointId: string) => report.endpoints.find((e) => e.id === endpointId)?.groups ?? [];
+const byDiabetes = (report: Report, endpointId: string, diabetes: boolean) => groupsOf(report, endpointId).find((g) => g.key.diabetes === diabetes);
+
+describe.each(backends)('endpoint reports as of any time on %s', (_name, databaseUrl) => {
+  let p: RunningPlatform;
+  let trialId: string;
+  const tokens: Record<string, string> = {};
+  const cohort = legDebBtkCohort();
+  const report = (who: string, query: string) => p.http.get(`/trials/${trialId}/reports/endpoints?${query}`).set('Authorization', `Bearer ${tokens[who]}`);
+  const post = (who: string, path: string, body: unknown) => p.http.post(`/trials/${trialId}${path}`).set('Authorization', `Bearer ${tokens[who]}`).send(body as object);
+  const caseIds: string[] = [];
+
+  beforeAll(async () => {
+    // Each backend run gets its own trial id: suites share a server database.
+    p = await startPlatform({ databaseUrl });
+    trialId = databaseUrl ? `${TRIAL_ID}-${Date.now().toString(36)}` : TRIAL_ID;
+    tokens.admin = await p.token('trial-admin', { sub: 'admin' });
+    tokens.sponsor = await p.token('sponsor', { sub: 'sponsor' });
+    tokens.dsmb = await p.token('dsmb-member', { sub: 'dsmb-1', name: 'Prof. DSMB' });
+    tokens.chair = await p.token('cec-chair', { sub: 'cec-chair', name: 'CEC Chair' });
+    for (const m of cohort.committee.filter((c) => c.role === 'cec-reviewer')) tokens[m.userId] = await p.token('cec-reviewer', { sub: m.userId, name: m.name });
+    await p.http.post('/trials').set('Authorization', `Bearer ${tokens.admin}`).send({ ...cohort.trial, trialId }).expect(201);
+    for (const site of cohort.sites) {
+      await post('admin', '/sites', site).expect(201);
+      tokens[site.siteId] = await p.token('site-investigator', { sub: `inv-${site.siteId}`, sites: [site.siteId] });
+    }
+    for (const member of cohort.committee) await post('admin', '/committee-members', member).expect(201);
+    for (const patient of cohort.patients) {
+      const site = patient.enrollment.siteId;
+      const base = `/patients/${patient.enrollment.patientId}`;
+      await post(site, '/patients', patient.enrollment).expect(201);
+      await post(site, `${base}/procedures`, patient.procedure).expect(201);
+      for (const visit of patient.visits) await post(site, `${base}/visits`, visit).expect(201);
+      for (const ae of patient.adverseEvents) caseIds.push((await post(site, `${base}/adverse-events`, ae).expect(201)).body.caseId);
+    }
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  const cutoff = 'cutoff=2025-12-31';
+
+  it('prints the published LEG-DEB BTK table, by diabetes, site-reported', async () => {
+    const response = await report('admin', `basis=site-reported&groupBy=diabetes&${cutoff}`).expect(200);
+    const r = response.body as Report;
+    expect(r.charterVersion).toBe('default-1');
+    for (const [endpointId, expected] of Object.entries(EXPECTED_SITE_REPORTED)) {
+      for (const group of expected) {
+        const g = byDiabetes(r, endpointId, group.diabetes)!;
+        expect({ endpointId, diabetes: group.diabetes, n: g.n, evaluable: g.crude.evaluable, eventFree: g.crude.eventFree, km: g.km.survival }).toEqual({
+          endpointId,
+          diabetes: group.diabetes,
+          n: group.n,
+          evaluable: group.n,
+          eventFree: Math.round((group.eventFree / group.n) * 10000) / 10000,
+          km: Math.round((group.eventFree / group.n) * 10000) / 10000,
+        });
+      }
+    }
+    // api.md's example row, to the fourth decimal.
+    expect(byDiabetes(r, 'freedom-from-cd-tvr', true)).toMatchObject({
+      n: 16,
+      events: 2,
+      censored: 14,
+      km: { survival: 0.875, lower: 0.586, upper: 0.9672, standardError: 0.0827 },
+      crude: { evaluable: 16, eventFree: 0.875, lower: 0.6165, upper: 0.9845 },
+    });
+    expect(byDiabetes(r, 'freedom-from-cd-tvr', false)).toMatchObject({ n: 20, events: 0, km: { survival: 1, lower: 1, upper: 1, standardError: 0 } });
+  });
+
+  it('adjudicated basis counts only finalized cases; pending ones are shown as pending', async () => {
+    const before = (await report('admin', `groupBy=diabetes&${cutoff}`).expect(200)).body as Report;
+    expect(byDiabetes(before, 'freedom-from-amputation', true)).toMatchObject({ events: 0, pendingAdjudication: 4, km: { survival: 1 } });
+    expect(byDiabetes(before, 'freedom-from-amputation', false)).toMatchObject({ events: 0, pendingAdjudication: 1 });
+
+    // The CEC confirms every reported event as reported.
+    const [first, second] = cohort.committee.filter((c) => c.role === 'cec-reviewer').map((c) => c.userId);
+    for (const patient of cohort.patients) {
+      for (const ae of patient.adverseEvents) {
+        await post('chair', `/adjudication/cases/${ae.eventId}/assignment`, { reviewerIds: [first, second] }).expect(201);
+        const outcome = { isEndpointEvent: true, kind: ae.kind, onsetOn: ae.onsetOn, limb: ae.limb, ...(ae.amputation ? { amputation: ae.amputation } : {}), ...(ae.tvr ? { tvr: ae.tvr } : {}) };
+        for (const reviewer of [first!, second!]) {
+          await post(reviewer, `/adjudication/cases/${ae.eventId}/reviews`, { outcome, rationale: 'as reported', signature: { meaning: 'review' } }).expect(201);
+        }
+      }
+    }
+    const after = (await report('admin', `groupBy=diabetes&${cutoff}`).expect(200)).body as Report;
+    const siteReported = (await report('admin', `basis=site-reported&groupBy=diabetes&${cutoff}`).expect(200)).body as Report;
+    for (const endpointId of ['freedom-from-cd-tvr', 'freedom-from-amputation']) {
+      for (const diabetes of [false, true]) {
+        const { pendingAdjudication, ...adjudicated } = byDiabetes(after, endpointId, diabetes)!;
+        const { pendingAdjudication: _ignored, ...reported } = byDiabetes(siteReported, endpointId, diabetes)!;
+        expect(pendingAdjudication).toBe(0);
+        expect(adjudicated).toEqual(reported);
+      }
+    }
+  });
+
+  it('answers the same bytes as of a past position after a reclassification, and the new numbers after it', async () => {
+    const query = `groupBy=diabetes&${cutoff}`;
+    const now = (await report('admin', query).expect(200)).body as Report;
+    const position = now.asOf.position;
+    const frozen = await report('admin', `asOfPosition=${position}&${query}`).expect(200);
+    expect(byDiabetes(frozen.body as Report, 'freedom-from-amputation', true)?.crude.eventFree).toBe(0.75);
+    // Later facts are recorded after the instant the first report was known at.
+    p.clock.set(new Date(Date.parse(now.asOf.recordedAt) + 60_000));
+
+    // The chair reopens one diabetic amputation and the CEC rules it is not an endpoint event.
+    const patient = cohort.patients.find((x) => x.enrollment.baseline.diabetes && x.adverseEvents.some((e) => e.kind === 'amputation'))!;
+    const caseId = patient.adverseEvents[0]!.eventId;
+    await post('chair', `/adjudication/cases/${caseId}/reopening`, { reason: 'source documents show a debridement, not an amputation' }).expect(201);
+    const [first, second] = cohort.committee.filter((c) => c.role === 'cec-reviewer').map((c) => c.userId);
+    await post('chair', `/adjudication/cases/${caseId}/assignment`, { reviewerIds: [first, second] }).expect(201);
+    for (const reviewer of [first!, second!]) {
+      await post(reviewer, `/adjudication/cases/${caseId}/reviews`, { outcome: { isEndpointEvent: false, kind: 'none' }, rationale: 'debridement only', signature: { meaning: 'review' } }).expect(201);
+    }
+    const later = (await report('admin', query).expect(200)).body as Report;
+    expect(byDiabetes(later, 'freedom-from-amputation', true)?.crude.eventFree).toBe(0.8125);
+    const again = await report('admin', `asOfPosition=${position}&${query}`).expect(200);
+    expect(again.text).toBe(frozen.text);
+    const byInstant = await report('admin', `asOf=${encodeURIComponent(now.asOf.recordedAt)}&${query}`).expect(200);
+    expect(byDiabetes(byInstant.body as Report, 'freedom-from-amputation', true)?.crude.eventFree).toBe(0.75);
+  });
+
+  it('a second charter version excluding planned minor amputations raises freedom from amputation', async () => {
+    const before = (await report('admin', `basis=site-reported&groupBy=diabetes&${cutoff}`).expect(200)).body as Report;
+    await p.http
+      .put(`/trials/${trialId}/charter`)
+      .set('Authorization', `Bearer ${tokens.admin}`)
+      .send({ version: '2', endpoints: [amputationExcludingPlannedMinor()] })
+      .expect(201);
+    const after = (await report('admin', `basis=site-reported&groupBy=diabetes&${cutoff}`).expect(200)).body as Report;
+    expect(after.charterVersion).toBe('2');
+    expect(byDiabetes(after, 'freedom-from-amputation', false)?.crude.eventFree).toBe(0.95);
+    expect(byDiabetes(after, 'freedom-from-amputation', true)?.crude.eventFree).toBe(1);
+    // As of before the new version, the old charter still applies.
+    const old = (await report('admin', `basis=site-reported&groupBy=diabetes&${cutoff}&asOfPosition=${before.asOf.position}`).expect(200)).body as Report;
+    expect(old.charterVersion).toBe('default-1');
+    expect(byDiabetes(old, 'freedom-from-amputation', true)?.crude.eventFree).toBe(0.75);
+  });
+
+  it('keeps arms for the DSMB, records each unblinded view, and refuses arms to sponsors', async () => {
+    const refused = await report('sponsor', 'groupBy=arm');
+    expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 403, code: 'ARM_BREAKDOWN_FORBIDDEN' });
+    await report('sponsor', 'groupBy=diabetes').expect(200);
+    const views = async () => Number((await p.dataSource.query(`SELECT count(*) AS n FROM es_events WHERE stream_id = $1`, [`unblinding/${trialId}`]))[0].n);
+    const before = await views();
+    await report('dsmb', `groupBy=arm,diabetes&${cutoff}`).expect(200);
+    expect(await views()).toBe(before + 1);
+    const [row] = await p.dataSource.query(`SELECT data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1`, [`unblinding/${trialId}`]);
+    expect(row.metadata.actor).toMatchObject({ userId: 'dsmb-1', name: 'Prof. DSMB' });
+    expect(row.data.parameters).toMatchObject({ groupBy: ['arm', 'diabetes'], cutoff: '2025-12-31' });
+  });
+
+  it('serves the Kaplan-Meier curve as JSON points and as SVG', async () => {
+    // Charter version 2 (previous test) defines only freedom-from-amputation, without planned minor ones.
+    const missing = await p.http.get(`/trials/${trialId}/reports/endpoints/freedom-from-cd-tvr/curve`).set('Authorization', `Bearer ${tokens.admin}`);
+    expect({ status: missing.status, code: missing.body.code }).toEqual({ status: 404, code: 'ENDPOINT_NOT_FOUND' });
+    const json = await p.http.get(`/trials/${trialId}/reports/endpoints/freedom-from-amputation/curve?groupBy=diabetes&basis=site-reported&${cutoff}`).set('Authorization', `Bearer ${tokens.admin}`).expect(200);
+    const survivalAtEnd = (diabetes: boolean) => json.body.groups.find((g: { key: { diabetes: boolean } }) => g.key.diabetes === diabetes).points.at(-1).survival;
+    expect([survivalAtEnd(false), survivalAtEnd(true)]).toEqual([0.95, 1]);
+    const svg = await p.http
+      .get(`/trials/${trialId}/reports/endpoints/freedom-from-amputation/curve?groupBy=diabetes&basis=site-reported&${cutoff}`)
+      .set('Authorization', `Bearer ${tokens.admin}`)
+      .set('Accept', 'image/svg+xml')
+      .buffer(true)
+      .parse((res, done) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => done(null, text));
+      })
+      .expect(200);
+    expect(svg.headers['content-type']).toMatch(/^image\/svg\+xml/);
+    const text = svg.body as string;
+    expect(text.startsWith('<svg')).toBe(true);
+    expect(text).toContain('No. at risk');
+    expect(text).toContain('Freedom from');
+  });
+
+  it('refuses a knowledge time not yet known, and bad parameters', async () => {
+    const future = await report('admin', 'asOfPosition=999999999');
+    expect({ status: future.status, code: future.body.code, retryAfter: future.headers['retry-after'] }).toEqual({ status: 409, code: 'NOT_YET_KNOWN', retryAfter: '1' });
+    const bad = await report('admin', 'groupBy=colour');
+    expect({ status: bad.status, code: bad.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    const both = await report('admin', 'asOf=2026-01-01T00:00:00Z&asOfPosition=3');
+    expect(both.status).toBe(400);
+    const reviewer = await p.http.get(`/trials/${trialId}/reports/endpoints`).set('Authorization', `Bearer ${tokens.chair}`);
+    expect(reviewer.status).toBe(403);
+  });
+});
