@@ -14,12 +14,12 @@ import { AdjudicationModule, AdjudicationReadModel1764000000300 } from '../../ad
 import { AdverseEventsModule } from '../../adverse-events/src';
 import { EnrollmentModule } from '../../enrollment/src';
 import { ProceduresModule } from '../../procedures/src';
-import { ReportingHistory1764000000400, ReportingModule } from '../../reporting/src';
+import { ReportingHistory1764000000400, ReportingModule, ReportingVisits1764000000500 } from '../../reporting/src';
 import { validatePlatformConfig, type PlatformConfig } from './config';
 import { HealthController } from './health.controller';
 
 /** Migrations of every context, in order; the event store's come first. */
-export const platformMigrations = [...eventStoreMigrations, Idempotency1764000000100, AdjudicationReadModel1764000000300, ReportingHistory1764000000400];
+export const platformMigrations = [...eventStoreMigrations, Idempotency1764000000100, AdjudicationReadModel1764000000300, ReportingHistory1764000000400, ReportingVisits1764000000500];
 
 /**
  * Every bounded context in one process: the embedded default and the single-server deployment.

@@ -38,10 +38,11 @@ export class ReportService {
   async input(trialId: string, query: ReportQuery): Promise<ReportInput> {
     const known = await this.knowledgeAt(query);
     const cutoff = query.cutoff ?? (query.asOf ?? known.recordedAt ?? this.clock.now().toISOString()).slice(0, 10);
-    const [patients, events, charters] = await Promise.all([
+    const [patients, events, charters, lastVisits] = await Promise.all([
       this.facts<PatientHistoryFacts>(trialId, 'patient', known.seq),
       this.facts<AdverseEventHistoryFacts>(trialId, 'adverse-event', known.seq),
       this.facts<CharterVersionPublished>(trialId, 'charter', known.seq),
+      this.lastVisits(trialId, known.seq, cutoff),
     ]);
     const charter = charters.sort((a, b) => a.seq - b.seq).pop()?.facts;
     return {
@@ -51,7 +52,7 @@ export class ReportService {
       basis: query.basis,
       groupBy: query.groupBy,
       charter: charter ? { version: charter.version, endpoints: charter.endpoints as EndpointDefinition[] } : defaultCharter(),
-      patients: patients.flatMap(({ facts }) => toPatient(facts)),
+      patients: patients.flatMap(({ facts }) => toPatient(facts, lastVisits)),
       adverseEvents: events.flatMap(({ facts }) => toAdverseEvent(facts)),
     };
   }
@@ -102,6 +103,19 @@ export class ReportService {
     return rows.map((r) => ({ seq: Number(r.seq), position: Number(r.global_position), recordedAt: r.known_at }));
   }
 
+  /**
+   * Each patient's latest visit on or before the cutoff, as known at the sequence: the only visit
+   * date a report uses (last known contact).
+   */
+  private async lastVisits(trialId: string, seq: number, cutoff: string): Promise<Map<string, string>> {
+    const rows = (await this.dataSource.query(
+      `SELECT patient_id, to_char(max(visit_on), 'YYYY-MM-DD') AS visit_on FROM rpt_visits
+        WHERE trial_id = $1 AND seq <= $2 AND visit_on <= $3::date GROUP BY patient_id`,
+      [trialId, seq, cutoff],
+    )) as Array<{ patient_id: string; visit_on: string }>;
+    return new Map(rows.map((r) => [r.patient_id, r.visit_on]));
+  }
+
   private async facts<T>(trialId: string, kind: string, seq: number): Promise<Array<{ facts: T; seq: number }>> {
     const rows = (await this.dataSource.query(
       `SELECT facts, from_seq FROM rpt_facts
@@ -112,7 +126,7 @@ export class ReportService {
   }
 }
 
-function toPatient(facts: PatientHistoryFacts): PatientFacts[] {
+function toPatient(facts: PatientHistoryFacts, lastVisits: Map<string, string>): PatientFacts[] {
   const p = facts.patient;
   if (p.status !== 'enrolled') return [];
   return [
@@ -124,7 +138,7 @@ function toPatient(facts: PatientHistoryFacts): PatientFacts[] {
       presentation: p.baseline.presentation,
       ...(p.withdrawal ? { withdrawnOn: p.withdrawal.withdrawnOn } : {}),
       ...(facts.indexProcedure ? { indexProcedure: facts.indexProcedure } : {}),
-      visitDates: Object.values(p.visits).map((v) => v.visitOn),
+      visitDates: lastVisits.has(p.patientId) ? [lastVisits.get(p.patientId) as string] : [],
     },
   ];
 }

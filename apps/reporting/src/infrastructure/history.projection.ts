@@ -7,7 +7,7 @@ import type { AdverseEventState } from '../../../adverse-events/src/domain/adver
 import { patientDecider } from '../../../enrollment/src/application/enrollment.handlers';
 import type { PatientState } from '../../../enrollment/src/domain/patient.decider';
 
-/** What the history keeps of a patient: enrolment state and the index procedure. */
+/** What the history keeps of a patient: enrolment state (visits live in rpt_visits) and the index procedure. */
 export interface PatientHistoryFacts {
   patient: PatientState;
   indexProcedure?: { performedOn: string; segments: Array<'femoropopliteal' | 'btk'> };
@@ -57,6 +57,7 @@ export class HistoryProjection implements OnApplicationBootstrap, OnApplicationS
     let seq = Number(last?.seq ?? 0);
     let knownAt = last ? new Date(last.known_at).toISOString() : '';
     const batch = new Batch(manager);
+    await batch.prefetch(events);
     const knowledge: Array<[number, number, string]> = [];
     for (const event of events) {
       seq += 1;
@@ -83,6 +84,10 @@ export class HistoryProjection implements OnApplicationBootstrap, OnApplicationS
     }
     switch (prefix) {
       case 'patient': {
+        if (event.type === 'VisitRecorded') {
+          batch.visit(trialId, entityId, (event.data as { visitOn: string }).visitOn, seq);
+          return;
+        }
         const current = ((await batch.get(trialId, 'patient', entityId)) as PatientHistoryFacts | undefined) ?? { patient: patientDecider.initialState() };
         const patient = patientDecider.evolve(current.patient, { type: event.type, data: event.data } as PatientEvent);
         batch.put(trialId, 'patient', entityId, { ...current, patient }, seq);
@@ -127,8 +132,35 @@ export class HistoryProjection implements OnApplicationBootstrap, OnApplicationS
 class Batch {
   private readonly current = new Map<string, Facts | undefined>();
   private readonly versions: Array<{ trialId: string; kind: Kind; entityId: string; facts: Facts; seq: number }> = [];
+  private readonly visits: Array<{ trialId: string; patientId: string; visitOn: string; seq: number }> = [];
 
   constructor(private readonly manager: EntityManager) {}
+
+  /** Reads the current facts of every entity the batch touches, in one query. */
+  async prefetch(events: RecordedEvent[]): Promise<void> {
+    const keys = new Map<string, [string, Kind, string]>();
+    for (const e of events) {
+      const [prefix, trialId, id] = e.streamId.split('/');
+      if (!trialId || !id) continue;
+      const kind: Kind | undefined = prefix === 'patient' || prefix === 'procedures' ? 'patient' : prefix === 'adverse-event' || prefix === 'case' ? 'adverse-event' : undefined;
+      if (kind) keys.set(`${trialId}\u0000${kind}\u0000${id}`, [trialId, kind, id]);
+    }
+    const list = [...keys.values()];
+    if (list.length === 0) return;
+    for (const key of keys.keys()) this.current.set(key, undefined);
+    const rows = (await this.manager.query(
+      `SELECT f.trial_id, f.kind, f.entity_id, f.facts FROM rpt_facts f
+         JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(trial_id, kind, entity_id)
+           ON f.trial_id = k.trial_id AND f.kind = k.kind AND f.entity_id = k.entity_id
+        WHERE f.to_seq IS NULL`,
+      [list.map((k) => k[0]), list.map((k) => k[1]), list.map((k) => k[2])],
+    )) as Array<{ trial_id: string; kind: Kind; entity_id: string; facts: Facts }>;
+    for (const row of rows) this.current.set(`${row.trial_id}\u0000${row.kind}\u0000${row.entity_id}`, row.facts);
+  }
+
+  visit(trialId: string, patientId: string, visitOn: string, seq: number): void {
+    this.visits.push({ trialId, patientId, visitOn, seq });
+  }
 
   async get(trialId: string, kind: Kind, entityId: string): Promise<Facts | undefined> {
     const key = `${trialId}\u0000${kind}\u0000${entityId}`;
@@ -153,6 +185,12 @@ class Batch {
    * the same entity in the batch, and the version current before the batch by the first one.
    */
   async flush(): Promise<void> {
+    if (this.visits.length > 0) {
+      await this.manager.query(
+        `INSERT INTO rpt_visits (trial_id, patient_id, visit_on, seq) SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[])`,
+        [this.visits.map((v) => v.trialId), this.visits.map((v) => v.patientId), this.visits.map((v) => v.visitOn), this.visits.map((v) => v.seq)],
+      );
+    }
     if (this.versions.length === 0) return;
     const key = (v: { trialId: string; kind: Kind; entityId: string }) => `${v.trialId}\u0000${v.kind}\u0000${v.entityId}`;
     const next = new Map<string, number>();
