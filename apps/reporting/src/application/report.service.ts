@@ -108,9 +108,15 @@ export class ReportService {
    * date a report uses (last known contact).
    */
   private async lastVisits(trialId: string, seq: number, cutoff: string): Promise<Map<string, string>> {
+    // One index probe per patient known at the sequence, newest visit first.
     const rows = (await this.dataSource.query(
-      `SELECT patient_id, to_char(max(visit_on), 'YYYY-MM-DD') AS visit_on FROM rpt_visits
-        WHERE trial_id = $1 AND seq <= $2 AND visit_on <= $3::date GROUP BY patient_id`,
+      `SELECT f.entity_id AS patient_id, to_char(v.visit_on, 'YYYY-MM-DD') AS visit_on
+         FROM rpt_facts f
+         CROSS JOIN LATERAL (
+           SELECT r.visit_on FROM rpt_visits r
+            WHERE r.trial_id = f.trial_id AND r.patient_id = f.entity_id AND r.visit_on <= $3::date AND r.seq <= $2
+            ORDER BY r.visit_on DESC LIMIT 1) v
+        WHERE int8range(f.from_seq, f.to_seq) @> $2::int8 AND f.trial_id = $1 AND f.kind = 'patient'`,
       [trialId, seq, cutoff],
     )) as Array<{ patient_id: string; visit_on: string }>;
     return new Map(rows.map((r) => [r.patient_id, r.visit_on]));
