@@ -30,3 +30,4 @@ export { CLOCK, DATA_SOURCE, EVENT_STORE, EventStoreModule, ID_GENERATOR } from 
 export type { EventStoreModuleOptions } from './nest/event-store.module';
 export { PreconditionFailedError, executeCommand, loadState } from './decider';
 export type { CommandOutcome, Decider } from './decider';
+export { SubscribedService } from './nest/subscribed-service';

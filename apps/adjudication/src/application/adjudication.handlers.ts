@@ -5,6 +5,8 @@ import {
   DomainError,
   caseStream,
   type AnswerQueryBody,
+  type ESignature,
+  type Outcome,
   type AssignReviewersBody,
   type RaiseQueryBody,
   type ReopenCaseBody,
@@ -78,6 +80,14 @@ abstract class CaseHandler {
   protected now(): string {
     return this.clock.now().toISOString();
   }
+
+  /** The sender's e-signature over the decision, for the case's current round and charter version. */
+  protected signed(caseState: OpenCase, body: { outcome: Outcome; rationale: string }, meaning: 'review' | 'approval', context: CommandContext): ESignature {
+    return sign(
+      { caseId: caseState.caseId, round: caseState.round, outcome: body.outcome, rationale: body.rationale },
+      { signerId: context.actor.userId, printedName: context.actor.name, meaning, signedAt: this.now(), charterVersion: caseState.charterVersion },
+    );
+  }
 }
 
 @CommandHandler(AssignReviewers)
@@ -93,13 +103,8 @@ export class AssignReviewersHandler extends CaseHandler implements ICommandHandl
 export class SubmitReviewHandler extends CaseHandler implements ICommandHandler<SubmitReview, CommandResult> {
   async execute({ trialId, caseId, body, context }: SubmitReview): Promise<CommandResult> {
     await this.committee(trialId, context, 'cec-reviewer');
-    const current = await this.case(trialId, caseId);
-    const signedAt = this.now();
-    const signature = sign(
-      { caseId, round: current.round, outcome: body.outcome, rationale: body.rationale },
-      { signerId: context.actor.userId, printedName: context.actor.name, meaning: 'review', signedAt, charterVersion: current.charterVersion },
-    );
-    return this.run(trialId, caseId, { type: 'SubmitReview', data: { reviewerId: context.actor.userId, outcome: body.outcome, rationale: body.rationale, signature }, now: signedAt }, context);
+    const signature = this.signed(await this.case(trialId, caseId), body, 'review', context);
+    return this.run(trialId, caseId, { type: 'SubmitReview', data: { reviewerId: context.actor.userId, outcome: body.outcome, rationale: body.rationale, signature }, now: signature.signedAt }, context);
   }
 }
 
@@ -107,13 +112,8 @@ export class SubmitReviewHandler extends CaseHandler implements ICommandHandler<
 export class ResolveCaseHandler extends CaseHandler implements ICommandHandler<ResolveCase, CommandResult> {
   async execute({ trialId, caseId, body, context }: ResolveCase): Promise<CommandResult> {
     await this.committee(trialId, context, 'cec-chair');
-    const current = await this.case(trialId, caseId);
-    const signedAt = this.now();
-    const signature = sign(
-      { caseId, round: current.round, outcome: body.outcome, rationale: body.rationale },
-      { signerId: context.actor.userId, printedName: context.actor.name, meaning: 'approval', signedAt, charterVersion: current.charterVersion },
-    );
-    return this.run(trialId, caseId, { type: 'ResolveCase', data: { chairId: context.actor.userId, outcome: body.outcome, rationale: body.rationale, signature }, now: signedAt }, context);
+    const signature = this.signed(await this.case(trialId, caseId), body, 'approval', context);
+    return this.run(trialId, caseId, { type: 'ResolveCase', data: { chairId: context.actor.userId, outcome: body.outcome, rationale: body.rationale, signature }, now: signature.signedAt }, context);
   }
 }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import {
   ADJUDICABLE_KINDS,
@@ -11,7 +11,7 @@ import {
   type IndexProcedureSummary,
   type ProcedureRecorded,
 } from '@app/contracts';
-import { DATA_SOURCE, DurableSubscription, EVENT_STORE, executeCommand, loadState, type EventMetadata, type EventStore, type RecordedEvent } from '@app/event-store';
+import { DATA_SOURCE, DurableSubscription, EVENT_STORE, SubscribedService, executeCommand, loadState, type EventMetadata, type EventStore, type RecordedEvent } from '@app/event-store';
 import { adverseEventDecider } from '../../../adverse-events/src/application/adverse-events.handlers';
 import type { AdverseEventState } from '../../../adverse-events/src/domain/adverse-event.decider';
 import { trialDecider } from '../../../enrollment/src/application/enrollment.handlers';
@@ -27,7 +27,7 @@ const SYSTEM_ACTOR = { userId: 'system:adjudication', name: 'CEC case opener', r
  * version they reflect), so a batch delivered again after a crash changes nothing.
  */
 @Injectable()
-export class CaseOpener implements OnApplicationBootstrap, OnApplicationShutdown {
+export class CaseOpener extends SubscribedService {
   private readonly logger = new Logger(CaseOpener.name);
   readonly subscription: DurableSubscription;
 
@@ -35,6 +35,7 @@ export class CaseOpener implements OnApplicationBootstrap, OnApplicationShutdown
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(DATA_SOURCE) dataSource: DataSource,
   ) {
+    super();
     this.subscription = new DurableSubscription({
       name: 'adjudication.case-opener',
       store,
@@ -46,13 +47,6 @@ export class CaseOpener implements OnApplicationBootstrap, OnApplicationShutdown
     });
   }
 
-  onApplicationBootstrap(): void {
-    this.subscription.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.subscription.stop();
-  }
 
   private async handle(events: RecordedEvent[]): Promise<void> {
     for (const event of events) {

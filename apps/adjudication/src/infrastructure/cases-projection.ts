@@ -1,7 +1,7 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { CaseEvent } from '@app/contracts';
-import { DATA_SOURCE, DurableSubscription, EVENT_STORE, type EventStore, type RecordedEvent } from '@app/event-store';
+import { DATA_SOURCE, DurableSubscription, EVENT_STORE, SubscribedService, type EventStore, type RecordedEvent } from '@app/event-store';
 import { caseDecider, parseCaseStream } from '../application/case-decider';
 import type { CaseState, OpenCase } from '../domain/case.decider';
 
@@ -10,11 +10,12 @@ import type { CaseState, OpenCase } from '../domain/case.decider';
  * case streams; rows and checkpoint commit together, so every case event counts exactly once.
  */
 @Injectable()
-export class CasesProjection implements OnApplicationBootstrap, OnApplicationShutdown {
+export class CasesProjection extends SubscribedService {
   private readonly logger = new Logger(CasesProjection.name);
   readonly subscription: DurableSubscription;
 
   constructor(@Inject(EVENT_STORE) store: EventStore, @Inject(DATA_SOURCE) dataSource: DataSource) {
+    super();
     this.subscription = new DurableSubscription({
       name: 'adjudication.cases',
       store,
@@ -25,13 +26,6 @@ export class CasesProjection implements OnApplicationBootstrap, OnApplicationShu
     });
   }
 
-  onApplicationBootstrap(): void {
-    this.subscription.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.subscription.stop();
-  }
 
   private async project(events: RecordedEvent[], manager: EntityManager): Promise<void> {
     for (const recorded of events) {

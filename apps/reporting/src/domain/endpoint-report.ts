@@ -8,6 +8,7 @@ import {
   round4,
   type CompetingRiskStatus,
 } from '@app/statistics';
+import type { CurvePoint } from './km-svg';
 
 /**
  * The endpoint report of api.md ("Endpoint report", semantics 1-7) as a pure function of the facts
@@ -99,15 +100,7 @@ export interface EndpointReport {
 }
 
 /** One point of a Kaplan-Meier step curve: R survfit's row at a distinct observed time. */
-export interface CurvePoint {
-  time: number;
-  survival: number;
-  lower: number;
-  upper: number;
-  atRisk: number;
-  events: number;
-  censored: number;
-}
+export type { CurvePoint };
 
 export interface EndpointCurve {
   endpointId: string;

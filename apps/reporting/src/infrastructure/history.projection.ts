@@ -1,7 +1,7 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AdverseEventEvent, CaseEvent, CharterVersionPublished, Outcome, PatientEvent, ProcedureRecorded } from '@app/contracts';
-import { DATA_SOURCE, DurableSubscription, EVENT_STORE, type EventStore, type RecordedEvent } from '@app/event-store';
+import { DATA_SOURCE, DurableSubscription, EVENT_STORE, SubscribedService, type EventStore, type RecordedEvent } from '@app/event-store';
 import { adverseEventDecider } from '../../../adverse-events/src/application/adverse-events.handlers';
 import type { AdverseEventState } from '../../../adverse-events/src/domain/adverse-event.decider';
 import { patientDecider } from '../../../enrollment/src/application/enrollment.handlers';
@@ -28,11 +28,12 @@ type Facts = PatientHistoryFacts | AdverseEventHistoryFacts | CharterVersionPubl
  * checkpoint commit in one transaction.
  */
 @Injectable()
-export class HistoryProjection implements OnApplicationBootstrap, OnApplicationShutdown {
+export class HistoryProjection extends SubscribedService {
   private readonly logger = new Logger(HistoryProjection.name);
   readonly subscription: DurableSubscription;
 
   constructor(@Inject(EVENT_STORE) store: EventStore, @Inject(DATA_SOURCE) dataSource: DataSource) {
+    super();
     this.subscription = new DurableSubscription({
       name: 'reporting.history',
       store,
@@ -44,13 +45,6 @@ export class HistoryProjection implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
-  onApplicationBootstrap(): void {
-    this.subscription.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.subscription.stop();
-  }
 
   async project(events: RecordedEvent[], manager: EntityManager): Promise<void> {
     const [last] = (await manager.query('SELECT seq, known_at FROM rpt_knowledge ORDER BY seq DESC LIMIT 1')) as Array<{ seq: string | number; known_at: Date | string }>;
