@@ -7,6 +7,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { ZodValidationPipe } from 'nestjs-zod';
 import type { Request } from 'express';
+import { AuditModule } from '@app/audit';
 import { AuthModule } from '@app/auth';
 import { EventStoreModule, eventStoreMigrations, type Clock, type IdGenerator } from '@app/event-store';
 import { Idempotency1764000000100, IdempotencyInterceptor, ProblemDetailsFilter, StreamVersionETagInterceptor } from '@app/http';
@@ -70,6 +71,7 @@ export class PlatformModule {
         AdverseEventsModule,
         AdjudicationModule,
         ReportingModule,
+        AuditModule,
       ],
       controllers: [HealthController],
       providers: [
