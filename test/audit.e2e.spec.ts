@@ -111,6 +111,15 @@ describe.each(backends)('audit trail and export on %s', (_name, databaseUrl) => 
     expect(seen).toEqual(all.map((i) => i.eventId));
   });
 
+  it('review helpers: corrections per site and late records', async () => {
+    const review = await p.http.get(`/trials/${trialId}/audit/review?lateDays=0`).set('Authorization', `Bearer ${auditor}`).expect(200);
+    expect(review.body.correctionsPerSite).toEqual([{ siteId: 'S01', corrections: 1, retractions: 0 }]);
+    expect(review.body.lateRecords.length).toBeGreaterThanOrEqual(1);
+    expect(Array.isArray(review.body.outOfHoursChanges)).toBe(true);
+    const bad = await p.http.get(`/trials/${trialId}/audit/review?startHour=20&endHour=8`).set('Authorization', `Bearer ${auditor}`);
+    expect({ status: bad.status, code: bad.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+  });
+
   it('refuses bad queries with 400 VALIDATION_FAILED and other roles with 403', async () => {
     for (const query of ['?limit=0', '?limit=1001', '?from=yesterday', '?after=garbage', '?colour=red', '?from=2026-07-01T00:00:00Z&to=2026-06-01T00:00:00Z']) {
       const res = await audit(query);

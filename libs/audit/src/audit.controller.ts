@@ -7,6 +7,7 @@ import { Roles } from '@app/auth';
 import { EVENT_STORE, type EventStore } from '@app/event-store';
 import { IdParamPipe, ProblemException, fieldErrors } from '@app/http';
 import { ManifestBuilder, eventLine } from './export-format';
+import { reviewTrialLog, type AuditReview } from './review';
 import { auditPage, readTrialLog, type AuditFilter, type AuditPage } from './trial-log';
 
 const Instant = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 instant' });
@@ -27,6 +28,15 @@ const AuditParams = z
 const EXPORT_PAGE = 500;
 
 /** The audit trail (21 CFR 11.10(e), ICH E6(R3) 4.2.2): who, what, when, why, previous value; and the signed-off export. */
+const ReviewParams = z
+  .object({
+    startHour: z.coerce.number().int().min(0).max(23).default(8),
+    endHour: z.coerce.number().int().min(1).max(24).default(18),
+    lateDays: z.coerce.number().int().min(0).max(3650).default(30),
+  })
+  .strict()
+  .refine((q) => q.startHour < q.endHour, { path: ['endHour'], message: 'endHour must follow startHour' });
+
 @ApiTags('audit')
 @ApiBearerAuth()
 @Controller('trials/:t/audit')
@@ -47,6 +57,20 @@ export class AuditController {
       ...(q.to !== undefined ? { to: Date.parse(q.to) } : {}),
     };
     return auditPage(this.store, t, filter, { limit: q.limit, ...(q.after !== undefined ? { after: q.after } : {}) });
+  }
+
+  /**
+   * Review helpers a monitor expects (ICH E6(R3) 4.2.3): changes made out of working hours (UTC),
+   * corrections per site, adverse events recorded long after their onset.
+   */
+  @Get('review')
+  @Roles('auditor', 'trial-admin')
+  async review(@Param('t', IdParamPipe) t: string, @Query() raw: Record<string, string>): Promise<AuditReview> {
+    const parsed = ReviewParams.safeParse(raw);
+    if (!parsed.success) throw new ProblemException(400, 'VALIDATION_FAILED', 'invalid query parameters', { errors: fieldErrors(parsed.error, 'query') });
+    const events = [];
+    for await (const page of readTrialLog(this.store, t)) events.push(...page);
+    return reviewTrialLog(events, parsed.data);
   }
 
   /** The whole trial log as NDJSON, one event per line, closed by a manifest with the running root hash. */
