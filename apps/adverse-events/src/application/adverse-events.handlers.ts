@@ -1,6 +1,5 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler, type IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
-import { assertSiteAccess } from '@app/auth';
 import {
   ADJUDICABLE_KINDS,
   DomainError,
@@ -13,7 +12,7 @@ import {
 } from '@app/contracts';
 import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type Decider, type EventStore } from '@app/event-store';
 import { eventMetadata, type CommandContext } from '@app/http';
-import { GetPatient, principalOf, validateCorrection, type CommandResult, type PatientState } from '../../../enrollment/src';
+import { enrolledPatientInScope, validateCorrection, type CommandResult } from '../../../enrollment/src';
 import {
   decideAdverseEvent,
   evolveAdverseEvent,
@@ -57,9 +56,7 @@ abstract class AdverseEventHandler {
 
   /** The enrolled patient, if the sender may act at its site. */
   protected async patient(trialId: string, patientId: string, context: CommandContext): Promise<PatientFacts> {
-    const { state } = await this.queries.execute<GetPatient, { state: PatientState }>(new GetPatient(trialId, patientId));
-    if (state.status !== 'enrolled') throw new DomainError('PATIENT_NOT_FOUND', `no patient ${patientId} in trial ${trialId}`, 'not_found');
-    assertSiteAccess(principalOf(context), state.siteId, ['site-investigator']);
+    const state = await enrolledPatientInScope(this.queries, trialId, patientId, context);
     return { siteId: state.siteId, enrolledOn: state.enrolledOn, ...(state.withdrawal ? { withdrawnOn: state.withdrawal.withdrawnOn } : {}) };
   }
 

@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, type ICommandHandler, type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { CommandHandler, type ICommandHandler, type IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
 import { z } from 'zod';
 import { assertSiteAccess, type Principal, type Role } from '@app/auth';
 import { DomainError, correctablePatientFields, patientStream, trialStream, type PatientEvent, type TrialEvent } from '@app/contracts';
@@ -33,6 +33,14 @@ export function principalOf(context: CommandContext): Principal {
 }
 
 const SITE_ROLE: Role[] = ['site-investigator'];
+
+/** For other contexts: the enrolled patient, if the sender may act at its site as its investigator. */
+export async function enrolledPatientInScope(queries: QueryBus, trialId: string, patientId: string, context: CommandContext): Promise<EnrolledPatient> {
+  const { state } = await queries.execute<GetPatient, { state: PatientState }>(new GetPatient(trialId, patientId));
+  if (state.status !== 'enrolled') throw new DomainError('PATIENT_NOT_FOUND', `no patient ${patientId} in trial ${trialId}`, 'not_found');
+  assertSiteAccess(principalOf(context), state.siteId, SITE_ROLE);
+  return state;
+}
 
 /** Checks each named field and its value against the field's schema; 400 with every offender. */
 export function validateCorrection(changes: Record<string, unknown>, fields: Record<string, z.ZodType>): void {

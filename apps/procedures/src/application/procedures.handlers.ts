@@ -1,10 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler, type IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
-import { assertSiteAccess } from '@app/auth';
-import { DomainError, proceduresStream, type ProcedureEvent, type RecordProcedureBody } from '@app/contracts';
+import { proceduresStream, type ProcedureEvent, type RecordProcedureBody } from '@app/contracts';
 import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type Decider, type EventStore } from '@app/event-store';
 import { eventMetadata, type CommandContext } from '@app/http';
-import { GetPatient, principalOf, type CommandResult, type PatientState } from '../../../enrollment/src';
+import { enrolledPatientInScope, type CommandResult } from '../../../enrollment/src';
 import { decideProcedures, evolveProcedures, initialProceduresState, type ProceduresCommand, type ProceduresState } from '../domain/procedures.decider';
 
 export const proceduresDecider: Decider<ProceduresState, ProceduresCommand, ProcedureEvent> = {
@@ -31,9 +30,7 @@ export class RecordProcedureHandler implements ICommandHandler<RecordProcedure, 
   ) {}
 
   async execute({ trialId, patientId, body, context }: RecordProcedure): Promise<CommandResult & { index: boolean }> {
-    const { state: patient } = await this.queries.execute<GetPatient, { state: PatientState }>(new GetPatient(trialId, patientId));
-    if (patient.status !== 'enrolled') throw new DomainError('PATIENT_NOT_FOUND', `no patient ${patientId} in trial ${trialId}`, 'not_found');
-    assertSiteAccess(principalOf(context), patient.siteId, ['site-investigator']);
+    const patient = await enrolledPatientInScope(this.queries, trialId, patientId, context);
     const command: ProceduresCommand = {
       type: 'RecordProcedure',
       data: { ...body, trialId, patientId },
