@@ -102,6 +102,11 @@ export interface EventStore {
    */
   horizon?(): Promise<string>;
   settled?(mark: string): Promise<boolean>;
+  /**
+   * How many events lie after `after` (the start of the log when absent), appends still in flight
+   * included: a subscription's lag. Optional because not every store can count without reading.
+   */
+  countAfter?(after: Checkpoint | undefined): Promise<number>;
   /** Called after each local append so subscribers need not wait for their next poll. */
   onAppended(listener: () => void): () => void;
   close(): Promise<void>;

@@ -172,6 +172,19 @@ export class PostgresEventStore implements EventStore {
     return { events, checkpoint: events.length > 0 ? events[events.length - 1]!.checkpoint : options.after };
   }
 
+  /**
+   * Counts on the delivery-order index without the visibility filter: an event committed by a
+   * transaction readAll still holds back is lag all the same.
+   */
+  async countAfter(after: Checkpoint | undefined): Promise<number> {
+    const from = after ? decodeCheckpoint(after) : { transactionId: '0', globalPosition: '0' };
+    const [row] = (await this.dataSource.query(
+      `SELECT count(*) AS n FROM es_events e WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint)`,
+      [from.transactionId, from.globalPosition],
+    )) as Array<{ n: string | number }>;
+    return Number(row!.n);
+  }
+
   /** The first transaction id not yet assigned: everything committed now has a lower one. */
   async horizon(): Promise<string> {
     const [row] = (await this.dataSource.query('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS mark')) as Array<{ mark: string }>;

@@ -90,6 +90,25 @@ export class DurableSubscription {
   }
 
   /**
+   * Events not yet handled: those after the stored checkpoint. Stores without `countAfter` are
+   * counted by reading the log, which stops at `readCap` so a scrape stays cheap.
+   */
+  async lag(readCap = 10_000): Promise<number> {
+    const { store } = this.options;
+    const from = await this.checkpoint();
+    if (store.countAfter) return store.countAfter(from);
+    let count = 0;
+    let after = from;
+    while (count < readCap) {
+      const page = await store.readAll({ after, maxCount: Math.min(1000, readCap - count) });
+      if (page.events.length === 0) break;
+      count += page.events.length;
+      after = page.checkpoint;
+    }
+    return count;
+  }
+
+  /**
    * Processes one batch if any event is available; returns how many were handled. The lock
    * must be held (start() or acquire()).
    */
