@@ -1,0 +1,61 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import type { InboundMessage } from '../message-publisher.port';
+
+/** What the runner hands each message to; resolving acknowledges it, rejecting has it delivered again. */
+export interface MessageHandler {
+  handle(message: InboundMessage): Promise<unknown>;
+}
+
+export interface KafkaConsumerRunnerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  handler: MessageHandler;
+  /** Where a group with no committed offset starts; default: the beginning (nothing missed). */
+  fromBeginning?: boolean;
+}
+
+/**
+ * Runs a consumer group over `topics`, one message at a time per partition (so per key, in
+ * order). kafkajs resolves a message's offset only after eachMessage resolves, and autoCommit
+ * commits only resolved offsets: a message whose handler rejects is fetched again, and one that
+ * succeeded may be delivered again after a crash before the commit (the IdempotentConsumer's
+ * inbox makes that harmless).
+ */
+export class KafkaConsumerRunner {
+  private readonly consumer: Consumer;
+  private started = false;
+
+  constructor(private readonly options: KafkaConsumerRunnerOptions) {
+    if (options.topics.length === 0) throw new Error('a consumer needs at least one topic');
+    this.consumer = options.kafka.consumer({ groupId: options.groupId });
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
+    await this.consumer.run({
+      autoCommit: true,
+      partitionsConsumedConcurrently: 1,
+      eachMessage: async ({ topic, partition, message }) => {
+        await this.options.handler.handle({
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key,
+          value: message.value,
+          headers: message.headers,
+        });
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    // disconnect() stops fetching, waits for the message in hand and commits resolved offsets.
+    await this.consumer.disconnect();
+  }
+}

@@ -1,0 +1,95 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * The transactional outbox and the consumers' inbox. A statement-level trigger on es_events
+ * copies every integration-relevant event into msg_outbox inside the appending transaction, so
+ * every writer (es_append, imports, subscribers) fills it without the event store knowing of
+ * Kafka, and a rolled-back append leaves nothing behind. Capture runs only once a relay has
+ * switched msg_settings.enabled on: a deployment without Kafka pays one row lookup per append
+ * and never grows an outbox.
+ */
+export class MessagingOutbox1764000000600 implements MigrationInterface {
+  name = 'MessagingOutbox1764000000600';
+
+  async up(runner: QueryRunner): Promise<void> {
+    await runner.query(`
+      -- One row: whether events are captured for publication.
+      CREATE TABLE msg_settings (
+        singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        enabled     boolean NOT NULL DEFAULT false,
+        updated_at  timestamptz NOT NULL DEFAULT now()
+      );
+      INSERT INTO msg_settings (singleton, enabled) VALUES (true, false);
+
+      -- Rows leave once published. Ids of one stream are taken in commit order (es_append holds
+      -- the stream's row lock while inserting), so id order is per-key publication order.
+      CREATE TABLE msg_outbox (
+        id               bigserial PRIMARY KEY,
+        topic            text NOT NULL,
+        message_key      text NOT NULL,
+        message_id       uuid NOT NULL,
+        stream_version   bigint NOT NULL,
+        event_type       text NOT NULL,
+        schema_version   integer NOT NULL,
+        global_position  bigint NOT NULL,
+        recorded_at      timestamptz NOT NULL,
+        data             jsonb NOT NULL,
+        metadata         jsonb NOT NULL,
+        created_at       timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- A message a consumer has applied; its insert shares the handler's transaction.
+      CREATE TABLE msg_inbox (
+        consumer      text NOT NULL,
+        message_id    uuid NOT NULL,
+        processed_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (consumer, message_id)
+      );
+
+      -- The topic of a stream, one per context; NULL = never published (e.g. unblinding/{t}).
+      -- Mirrors topicForStream in integration-event.ts; the integration suite checks both agree.
+      CREATE FUNCTION msg_topic_for(p_stream_id text) RETURNS text
+      LANGUAGE sql IMMUTABLE AS $fn$
+        SELECT CASE split_part(p_stream_id, '/', 1)
+                 WHEN 'trial' THEN 'trials.enrollment.v1'
+                 WHEN 'patient' THEN 'trials.enrollment.v1'
+                 WHEN 'procedures' THEN 'trials.procedures.v1'
+                 WHEN 'adverse-event' THEN 'trials.adverse-events.v1'
+                 WHEN 'case' THEN 'trials.adjudication.v1'
+               END
+      $fn$;
+
+      CREATE FUNCTION msg_capture_events() RETURNS trigger
+      LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF NOT EXISTS (SELECT 1 FROM msg_settings WHERE enabled) THEN
+          RETURN NULL;
+        END IF;
+        INSERT INTO msg_outbox (topic, message_key, message_id, stream_version, event_type, schema_version,
+                                global_position, recorded_at, data, metadata)
+        SELECT t.topic, n.stream_id, n.event_id, n.stream_version, n.event_type, n.schema_version,
+               n.global_position, n.recorded_at, n.data, n.metadata
+          FROM new_events n CROSS JOIN LATERAL (SELECT msg_topic_for(n.stream_id) AS topic) t
+         WHERE t.topic IS NOT NULL
+         ORDER BY n.global_position;
+        RETURN NULL;
+      END
+      $fn$;
+
+      CREATE TRIGGER msg_outbox_capture AFTER INSERT ON es_events
+        REFERENCING NEW TABLE AS new_events
+        FOR EACH STATEMENT EXECUTE FUNCTION msg_capture_events();
+    `);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query(`
+      DROP TRIGGER msg_outbox_capture ON es_events;
+      DROP FUNCTION msg_capture_events();
+      DROP FUNCTION msg_topic_for(text);
+      DROP TABLE msg_inbox;
+      DROP TABLE msg_outbox;
+      DROP TABLE msg_settings;
+    `);
+  }
+}

@@ -1,0 +1,339 @@
+import { isEmbedded } from '@app/event-store';
+import type { DataSource, QueryRunner } from 'typeorm';
+import { deadLetterTopic, HEADERS, INTEGRATION_SCHEMA, toIntegrationEvent, type CapturedEvent } from './integration-event';
+import { errorText } from './error-text';
+import { DLQ_HEADERS, type MessagePublisher, type OutboundMessage } from './message-publisher.port';
+
+/**
+ * Switches outbox capture on. Kept on once set, even while no relay runs (a restart or a
+ * broker outage must not lose events): the outbox simply waits.
+ */
+export async function enableMessaging(dataSource: DataSource): Promise<void> {
+  await dataSource.query('UPDATE msg_settings SET enabled = true, updated_at = now() WHERE NOT enabled');
+}
+
+/** Switches capture off and, when `discardBacklog`, drops what was not yet published (decommissioning Kafka). */
+export async function disableMessaging(dataSource: DataSource, options: { discardBacklog?: boolean } = {}): Promise<void> {
+  await dataSource.transaction(async (manager) => {
+    await manager.query('UPDATE msg_settings SET enabled = false, updated_at = now()');
+    if (options.discardBacklog) await manager.query('DELETE FROM msg_outbox');
+  });
+}
+
+export async function isMessagingEnabled(dataSource: DataSource): Promise<boolean> {
+  const rows: Array<{ enabled: boolean }> = await dataSource.query('SELECT enabled FROM msg_settings');
+  return rows[0]?.enabled === true;
+}
+
+export interface OutboxRelayOptions {
+  dataSource: DataSource;
+  publisher: MessagePublisher;
+  batchSize?: number;
+  pollIntervalMs?: number;
+  /** How often a standby instance retries to become the active one. */
+  standbyRetryMs?: number;
+  /** First wait after a failed batch; doubles per consecutive failure up to `maxBackoffMs`. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  onError?: (error: unknown) => void;
+  /** Wakes the relay right after a local append (e.g. `store.onAppended`), instead of at its next poll. */
+  wakeOn?: (listener: () => void) => () => void;
+}
+
+/** Counters for metrics; monotonic for the life of the relay. */
+export interface RelayCounters {
+  /** Messages the publisher accepted (a batch published again after a failed delete counts again). */
+  published: number;
+  /** Failed batches (publisher or database), each followed by a backoff. */
+  failures: number;
+  /** Outbox rows that could not form a valid envelope and went to a dead-letter topic. */
+  deadLettered: number;
+}
+
+interface OutboxRow {
+  id: string;
+  topic: string;
+  message_key: string;
+  message_id: string;
+  stream_version: string;
+  event_type: string;
+  schema_version: number;
+  global_position: string;
+  recorded_at: string;
+  data: unknown;
+  metadata: unknown;
+}
+
+const LOCK_KEY = 'msg-outbox-relay';
+
+/** Held in-process on PGlite, where every "connection" is the same session. */
+const embeddedHolders = new WeakSet<DataSource>();
+
+/** The wait after `failures` consecutive failures: exponential, capped. */
+export function backoffDelay(failures: number, initialMs: number, maxMs: number): number {
+  if (failures <= 0) return 0;
+  return Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 30));
+}
+
+/**
+ * Publishes the outbox in id order and deletes what was published. At least once: rows leave
+ * only after the publisher accepted them, so a crash or a failed delete publishes them again
+ * (consumers deduplicate on the message id). A failed batch is retried whole, from the head of
+ * the outbox, before anything after it, so a key's messages never overtake each other. One
+ * active relay per database (a session advisory lock held on the connection the relay queries
+ * through, so losing that connection also stops the relay; in-process on PGlite).
+ */
+export class OutboxRelay {
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly standbyRetryMs: number;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private lockRunner: QueryRunner | undefined;
+  private holdsEmbedded = false;
+  private consecutiveFailures = 0;
+  private serial: Promise<void> = Promise.resolve();
+  private readonly stats: RelayCounters = { published: 0, failures: 0, deadLettered: 0 };
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.batchSize = options.batchSize ?? 200;
+    this.pollIntervalMs = options.pollIntervalMs ?? 200;
+    this.standbyRetryMs = options.standbyRetryMs ?? 1000;
+    this.initialBackoffMs = options.initialBackoffMs ?? 200;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error('batchSize must be a positive integer');
+  }
+
+  /** Turns capture on, then relays for as long as it runs (as standby while another relay is active). */
+  async start(): Promise<void> {
+    if (this.running) return;
+    await enableMessaging(this.options.dataSource);
+    this.running = true;
+    this.unsubscribe = this.options.wakeOn?.(() => this.wake?.());
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+    await this.releaseLock();
+  }
+
+  /** True while this instance holds the relay lock. */
+  get active(): boolean {
+    return this.holdsEmbedded || this.lockRunner !== undefined;
+  }
+
+  counters(): RelayCounters {
+    return { ...this.stats };
+  }
+
+  /** Rows captured and not yet published. */
+  async backlog(): Promise<number> {
+    const rows: Array<{ n: string }> = await this.options.dataSource.query('SELECT count(*)::text AS n FROM msg_outbox');
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** Takes the relay lock if free; false while another relay holds it. */
+  async tryAcquire(): Promise<boolean> {
+    const { dataSource } = this.options;
+    if (this.active) return true;
+    if (isEmbedded(dataSource)) {
+      if (embeddedHolders.has(dataSource)) return false;
+      embeddedHolders.add(dataSource);
+      this.holdsEmbedded = true;
+      return true;
+    }
+    const runner = dataSource.createQueryRunner();
+    try {
+      const [row] = (await runner.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [LOCK_KEY])) as Array<{ locked: boolean }>;
+      if (row?.locked) {
+        this.lockRunner = runner;
+        return true;
+      }
+    } catch (error) {
+      await runner.release();
+      throw error;
+    }
+    await runner.release();
+    return false;
+  }
+
+  /**
+   * Publishes one batch from the head of the outbox and deletes it; returns how many rows it
+   * took (0 when empty). Throws, leaving every row in place, when publishing fails. The lock must
+   * be held (start() or tryAcquire()).
+   */
+  relayBatch(): Promise<number> {
+    const run = this.serial.then(() => this.batch());
+    this.serial = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Relays until the outbox is empty; returns the number of rows relayed. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.relayBatch();
+      if (n === 0) return total;
+      total += n;
+    }
+  }
+
+  private async batch(): Promise<number> {
+    if (!this.active) throw new Error('the outbox relay does not hold its lock');
+    const db = this.lockRunner ?? this.options.dataSource;
+    const rows: OutboxRow[] = await db.query(
+      `SELECT id::text AS id, topic, message_key, message_id::text AS message_id, stream_version::text AS stream_version,
+              event_type, schema_version, global_position::text AS global_position,
+              to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, data, metadata
+         FROM msg_outbox ORDER BY id LIMIT $1`,
+      [this.batchSize],
+    );
+    if (rows.length === 0) return 0;
+    let deadLettered = 0;
+    const messages = rows.map((row) => {
+      const message = toMessage(row);
+      if (message.topic !== row.topic) deadLettered += 1;
+      return message;
+    });
+    await this.options.publisher.publish(messages);
+    this.stats.published += messages.length;
+    this.stats.deadLettered += deadLettered;
+    // If this delete fails the batch is published again: duplicates, never losses.
+    await db.query('DELETE FROM msg_outbox WHERE id = ANY($1::bigint[])', [rows.map((row) => row.id)]);
+    return rows.length;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      if (!(await this.tryAcquireQuietly())) {
+        await this.sleep(this.standbyRetryMs);
+        continue;
+      }
+      try {
+        const n = await this.relayBatch();
+        this.consecutiveFailures = 0;
+        if (n < this.batchSize) await this.sleep(this.pollIntervalMs);
+      } catch (error) {
+        this.stats.failures += 1;
+        this.consecutiveFailures += 1;
+        (this.options.onError ?? defaultOnError)(error);
+        await this.dropLockIfConnectionLost();
+        await this.sleep(backoffDelay(this.consecutiveFailures, this.initialBackoffMs, this.maxBackoffMs));
+      }
+    }
+  }
+
+  private async tryAcquireQuietly(): Promise<boolean> {
+    try {
+      return await this.tryAcquire();
+    } catch (error) {
+      (this.options.onError ?? defaultOnError)(error);
+      return false;
+    }
+  }
+
+  /** A dead lock connection means the lock is gone too: become a standby rather than fail forever. */
+  private async dropLockIfConnectionLost(): Promise<void> {
+    const runner = this.lockRunner;
+    if (!runner) return;
+    try {
+      await runner.query('SELECT 1');
+    } catch {
+      this.lockRunner = undefined;
+      await runner.release().catch(() => undefined);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async releaseLock(): Promise<void> {
+    if (this.holdsEmbedded) {
+      embeddedHolders.delete(this.options.dataSource);
+      this.holdsEmbedded = false;
+    }
+    const runner = this.lockRunner;
+    if (runner) {
+      this.lockRunner = undefined;
+      try {
+        await runner.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [LOCK_KEY]);
+      } finally {
+        await runner.release();
+      }
+    }
+  }
+}
+
+/**
+ * The message of one outbox row. A row that cannot form a valid envelope (e.g. an imported event
+ * without an actor) would block its topic forever if retried; it goes to the topic's dead-letter
+ * topic instead, in its place in the batch, with the error named, so nothing is lost silently.
+ */
+function toMessage(row: OutboxRow): OutboundMessage {
+  const captured: CapturedEvent = {
+    topic: row.topic,
+    messageId: row.message_id,
+    streamId: row.message_key,
+    streamVersion: Number(row.stream_version),
+    type: row.event_type,
+    schemaVersion: row.schema_version,
+    globalPosition: Number(row.global_position),
+    recordedAt: row.recorded_at,
+    data: row.data,
+    metadata: row.metadata,
+  };
+  try {
+    const envelope = toIntegrationEvent(captured);
+    return {
+      topic: envelope.topic,
+      key: envelope.streamId,
+      value: JSON.stringify(envelope),
+      headers: {
+        [HEADERS.messageId]: envelope.messageId,
+        [HEADERS.schema]: INTEGRATION_SCHEMA,
+        [HEADERS.type]: envelope.type,
+        [HEADERS.contentType]: 'application/json',
+      },
+    };
+  } catch (error) {
+    // Only the identifying fields travel: the raw data may hold blinded fields.
+    return {
+      topic: deadLetterTopic(row.topic),
+      key: row.message_key,
+      value: JSON.stringify({ messageId: row.message_id, streamId: row.message_key, streamVersion: captured.streamVersion, type: row.event_type }),
+      headers: {
+        [HEADERS.messageId]: row.message_id,
+        [HEADERS.type]: row.event_type,
+        [DLQ_HEADERS.reason]: 'invalid-envelope',
+        [DLQ_HEADERS.error]: errorText(error),
+        [DLQ_HEADERS.consumer]: 'outbox-relay',
+        [DLQ_HEADERS.originalTopic]: row.topic,
+      },
+    };
+  }
+}
+
+function defaultOnError(error: unknown): void {
+  console.error('outbox relay batch failed; retrying', error);
+}
