@@ -13,7 +13,12 @@ export const platformConfigSchema = z.object({
   DATA_DIR: z.string().min(1).default('./.data'),
   JWT_SECRET: optionalText,
   JWT_JWKS_URL: optionalText.pipe(z.url().optional()),
-  KURRENTDB_URL: optionalText,
+  KURRENTDB_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\//, 'must be a KurrentDB connection string, e.g. kurrentdb://host:2113?tls=false')
+      .optional(),
+  ),
   KAFKA_BROKERS: optionalText,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -15,12 +15,12 @@ import { AdjudicationModule, AdjudicationReadModel1764000000300 } from '../../ad
 import { AdverseEventsModule } from '../../adverse-events/src';
 import { EnrollmentModule } from '../../enrollment/src';
 import { ProceduresModule } from '../../procedures/src';
-import { ReportingHistory1764000000400, ReportingModule, ReportingVisits1764000000500 } from '../../reporting/src';
+import { KnowledgePerTrial1764000000700, ReportingHistory1764000000400, ReportingModule, ReportingVisits1764000000500 } from '../../reporting/src';
 import { validatePlatformConfig, type PlatformConfig } from './config';
 import { HealthController } from './health.controller';
 
 /** Migrations of every context, in order; the event store's come first. */
-export const platformMigrations = [...eventStoreMigrations, Idempotency1764000000100, AdjudicationReadModel1764000000300, ReportingHistory1764000000400, ReportingVisits1764000000500];
+export const platformMigrations = [...eventStoreMigrations, Idempotency1764000000100, AdjudicationReadModel1764000000300, ReportingHistory1764000000400, ReportingVisits1764000000500, KnowledgePerTrial1764000000700];
 
 /**
  * Every bounded context in one process: the embedded default and the single-server deployment.
@@ -51,8 +51,10 @@ export class PlatformModule {
           useFactory: (config: ConfigService<PlatformConfig, true>) => {
             const databaseUrl = config.get('DATABASE_URL', { infer: true });
             const dataDir = config.get('DATA_DIR', { infer: true });
-            if (databaseUrl) return { databaseUrl, migrations: platformMigrations };
-            return { dataDir: dataDir.startsWith('memory://') ? dataDir : join(dataDir, 'pglite'), migrations: platformMigrations };
+            // The event log moves to KurrentDB; read models, checkpoints and idempotency keys stay below.
+            const kurrentDbUrl = config.get('KURRENTDB_URL', { infer: true });
+            if (databaseUrl) return { databaseUrl, kurrentDbUrl, migrations: platformMigrations };
+            return { dataDir: dataDir.startsWith('memory://') ? dataDir : join(dataDir, 'pglite'), kurrentDbUrl, migrations: platformMigrations };
           },
         }),
         AuthModule.forRootAsync({

@@ -27,7 +27,7 @@ export { KurrentDbEventStore } from './kurrentdb/kurrentdb-event-store';
 export { DurableSubscription } from './subscription/durable-subscription';
 export type { DurableSubscriptionOptions, SubscriptionHandler } from './subscription/durable-subscription';
 export { CLOCK, DATA_SOURCE, EVENT_STORE, EventStoreModule, ID_GENERATOR } from './nest/event-store.module';
-export type { EventStoreModuleOptions } from './nest/event-store.module';
+export type { EventStoreConnectionOptions, EventStoreModuleOptions } from './nest/event-store.module';
 export { PreconditionFailedError, executeCommand, loadState } from './decider';
 export type { CommandOutcome, Decider } from './decider';
 export { SubscribedService } from './nest/subscribed-service';

@@ -2,6 +2,7 @@ import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicat
 import type { DataSource } from 'typeorm';
 import { systemClock, uuidGenerator } from '../clock';
 import type { Clock, EventStore, IdGenerator } from '../event-store.port';
+import { KurrentDbEventStore } from '../kurrentdb/kurrentdb-event-store';
 import { openDataSource, type DatabaseOptions } from '../postgres/data-source';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 
@@ -10,10 +11,20 @@ export const EVENT_STORE = Symbol('EVENT_STORE');
 export const DATA_SOURCE = Symbol('DATA_SOURCE');
 export const CLOCK = Symbol('CLOCK');
 export const ID_GENERATOR = Symbol('ID_GENERATOR');
+/** The options useFactory resolved, so that DATA_SOURCE and EVENT_STORE see the same ones. */
+const RESOLVED_OPTIONS = Symbol('EVENT_STORE_OPTIONS');
+
+/**
+ * Where things live. With `kurrentDbUrl` the event log is on KurrentDB/EventStoreDB; read models,
+ * subscription checkpoints and idempotency keys stay in the database (`databaseUrl` or PGlite).
+ */
+export interface EventStoreConnectionOptions extends DatabaseOptions {
+  kurrentDbUrl?: string;
+}
 
 export interface EventStoreModuleOptions {
   /** Resolved at start-up from the app's validated configuration. */
-  useFactory: (...deps: never[]) => DatabaseOptions | Promise<DatabaseOptions>;
+  useFactory: (...deps: never[]) => EventStoreConnectionOptions | Promise<EventStoreConnectionOptions>;
   inject?: Array<string | symbol | (abstract new (...args: never[]) => unknown)>;
   clock?: Clock;
   ids?: IdGenerator;
@@ -32,6 +43,15 @@ class EventStoreLifecycle implements OnApplicationShutdown {
   }
 }
 
+/** The client connects on first use, so a bad address shows at the first append or read, a malformed one here. */
+function kurrentDbStore(url: string, clock: Clock, ids: IdGenerator): KurrentDbEventStore {
+  try {
+    return KurrentDbEventStore.fromConnectionString(url, clock, ids);
+  } catch (error) {
+    throw new Error(`the KurrentDB connection string is not valid: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 /** Provides the DataSource (migrated), the EventStore, the clock and the id generator. */
 @Global()
 @Module({})
@@ -43,14 +63,20 @@ export class EventStoreModule {
         { provide: CLOCK, useValue: options.clock ?? systemClock },
         { provide: ID_GENERATOR, useValue: options.ids ?? uuidGenerator },
         {
-          provide: DATA_SOURCE,
+          provide: RESOLVED_OPTIONS,
           inject: options.inject ?? [],
-          useFactory: async (...deps: never[]) => openDataSource(await options.useFactory(...deps)),
+          useFactory: (...deps: never[]) => options.useFactory(...deps),
+        },
+        {
+          provide: DATA_SOURCE,
+          inject: [RESOLVED_OPTIONS],
+          useFactory: ({ kurrentDbUrl: _kurrentDbUrl, ...database }: EventStoreConnectionOptions) => openDataSource(database),
         },
         {
           provide: EVENT_STORE,
-          inject: [DATA_SOURCE, CLOCK, ID_GENERATOR],
-          useFactory: (dataSource: DataSource, clock: Clock, ids: IdGenerator) => new PostgresEventStore(dataSource, clock, ids),
+          inject: [RESOLVED_OPTIONS, DATA_SOURCE, CLOCK, ID_GENERATOR],
+          useFactory: (resolved: EventStoreConnectionOptions, dataSource: DataSource, clock: Clock, ids: IdGenerator) =>
+            resolved.kurrentDbUrl ? kurrentDbStore(resolved.kurrentDbUrl, clock, ids) : new PostgresEventStore(dataSource, clock, ids),
         },
         EventStoreLifecycle,
       ],
