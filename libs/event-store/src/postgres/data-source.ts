@@ -65,6 +65,28 @@ export async function openDataSource(options: DatabaseOptions): Promise<DataSour
     (dataSource as unknown as Record<symbol, unknown>)[EMBEDDED] = true;
   }
   await dataSource.initialize();
-  await dataSource.runMigrations();
+  if (isEmbedded(dataSource)) await dataSource.runMigrations();
+  else await runMigrationsLocked(dataSource, options.schema ?? 'public');
   return dataSource;
+}
+
+/**
+ * Services of the distributed deployment start together against one server and each runs its
+ * migrations: without a lock two of them race on CREATE TABLE typeorm_migrations and on the
+ * same migration. A session advisory lock per schema serialises them; whoever waits then finds
+ * the migrations recorded and runs only what is still pending.
+ */
+async function runMigrationsLocked(dataSource: DataSource, schema: string): Promise<void> {
+  const runner = dataSource.createQueryRunner();
+  const key = `trial-adjudication:migrations:${schema}`;
+  try {
+    await runner.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+    try {
+      await dataSource.runMigrations();
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);
+    }
+  } finally {
+    await runner.release();
+  }
 }

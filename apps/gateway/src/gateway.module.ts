@@ -1,0 +1,58 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { APP_FILTER } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from '@app/auth';
+import { ProblemDetailsFilter } from '@app/http';
+import { serviceUrls, validateGatewayConfig, type GatewayConfig } from './config';
+import { GatewayHealthController, SERVICE_URLS } from './service-health.controller';
+
+/**
+ * The HTTP edge of the distributed deployment: authenticates, routes to the services (see
+ * setup.ts), reports their health and serves the whole API's documentation. No event store.
+ */
+@Module({})
+export class GatewayModule {
+  static forRoot(): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateGatewayConfig }),
+        LoggerModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<GatewayConfig, true>) => ({
+            pinoHttp: { name: 'gateway', level: config.get('LOG_LEVEL', { infer: true }), autoLogging: false, redact: ['req.headers.authorization'] },
+          }),
+        }),
+        AuthModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<GatewayConfig, true>) => ({
+            jwtSecret: config.get('JWT_SECRET', { infer: true }),
+            jwksUrl: config.get('JWT_JWKS_URL', { infer: true }),
+            // Never used: the configuration requires a secret or a JWKS URL.
+            dataDir: '',
+          }),
+        }),
+        TerminusModule,
+      ],
+      controllers: [GatewayHealthController],
+      providers: [
+        // The gateway's own answers (401 at the edge, unknown routes, unreachable services) are problem+json too.
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        {
+          provide: SERVICE_URLS,
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<GatewayConfig, true>) =>
+            serviceUrls({
+              ENROLLMENT_URL: config.get('ENROLLMENT_URL', { infer: true }),
+              PROCEDURES_URL: config.get('PROCEDURES_URL', { infer: true }),
+              ADVERSE_EVENTS_URL: config.get('ADVERSE_EVENTS_URL', { infer: true }),
+              ADJUDICATION_URL: config.get('ADJUDICATION_URL', { infer: true }),
+              REPORTING_URL: config.get('REPORTING_URL', { infer: true }),
+            }),
+        },
+      ],
+    };
+  }
+}
