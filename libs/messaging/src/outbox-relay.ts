@@ -193,11 +193,12 @@ export class OutboxRelay {
   private async batch(): Promise<number> {
     if (!this.active) throw new Error('the outbox relay does not hold its lock');
     const db = this.lockRunner ?? this.options.dataSource;
+    // Qualified ORDER BY: the output alias id is text, and '10' sorts before '9'.
     const rows: OutboxRow[] = await db.query(
       `SELECT id::text AS id, topic, message_key, message_id::text AS message_id, stream_version::text AS stream_version,
               event_type, schema_version, global_position::text AS global_position,
               to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, data, metadata
-         FROM msg_outbox ORDER BY id LIMIT $1`,
+         FROM msg_outbox o ORDER BY o.id LIMIT $1`,
       [this.batchSize],
     );
     if (rows.length === 0) return 0;
