@@ -11,6 +11,7 @@ import { AuditModule } from '@app/audit';
 import { AuthModule } from '@app/auth';
 import { EventStoreModule, eventStoreMigrations, type Clock, type IdGenerator } from '@app/event-store';
 import { Idempotency1764000000100, IdempotencyInterceptor, ProblemDetailsFilter, StreamVersionETagInterceptor } from '@app/http';
+import { MetricsModule } from '@app/observability';
 import { AdjudicationModule, AdjudicationReadModel1764000000300 } from '../../adjudication/src';
 import { AdverseEventsModule } from '../../adverse-events/src';
 import { EnrollmentModule } from '../../enrollment/src';
@@ -74,6 +75,7 @@ export class PlatformModule {
         AdjudicationModule,
         ReportingModule,
         AuditModule,
+        MetricsModule,
       ],
       controllers: [HealthController],
       providers: [
