@@ -13,6 +13,12 @@ export default tseslint.config(
     },
   },
   {
+    // The package's CommonJS bin launchers.
+    files: ['bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly', process: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Domain code is pure: no framework, no persistence, no transport.
     files: ['apps/*/src/domain/**/*.ts', 'libs/contracts/**/*.ts', 'libs/statistics/**/*.ts'],
     rules: {

@@ -4,7 +4,11 @@
  *   npm run trialctl -- verify <export.ndjson>   integrity check; exit 1 names the first bad line/event
  *   npm run trialctl -- import <export.ndjson>   verify, then append into an EMPTY store
  *                                                (DATABASE_URL, else PGlite in DATA_DIR, default ./.data)
- *   npm run trialctl -- replay                   not implemented yet (exit 2)
+ *   npm run trialctl -- replay <export.ndjson> [--as-of <instant|position>] [--cutoff <date>]
+ *                          [--basis adjudicated|site-reported] [--group-by <fields>]
+ *                                                verify, then print the endpoint report rebuilt from
+ *                                                the export alone: the API's JSON for the same parameters
+ * Also `npx trialctl <command> ...` (the package's bin).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,11 +16,19 @@ import { parseArgs } from 'node:util';
 import { ImportRefusedError, importEvents, manifestFromStore, verifyExport, type ExportVerification } from '../libs/audit/src';
 import { PostgresEventStore, openDataSource } from '../libs/event-store/src';
 import { platformMigrations } from '../apps/platform/src/platform.module';
+import { ReportParams, toReportQuery } from '../apps/reporting/src/api/report-params';
+import { defaultCharter } from '../apps/reporting/src/domain/default-charter';
+import { computeEndpointReport } from '../apps/reporting/src/domain/endpoint-report';
+import { replayReportInput } from '../apps/reporting/src/domain/replay';
+import { DomainError } from '../libs/contracts/src';
 
 const USAGE = `usage: npm run trialctl -- <command> [args]
   verify <export.ndjson>   check an export's hash chains and manifest
   import <export.ndjson>   verify, then load it into an empty store (DATABASE_URL or DATA_DIR)
-  replay                   (not implemented yet)`;
+  replay <export.ndjson> [--as-of <instant|position>] [--cutoff <YYYY-MM-DD>]
+         [--basis adjudicated|site-reported] [--group-by arm,diabetes,...]
+                           verify, then print the endpoint report rebuilt from the export alone
+                           (the same JSON as GET /trials/{t}/reports/endpoints)`;
 
 class UsageError extends Error {}
 
@@ -70,17 +82,61 @@ async function importCommand(path: string, lines: string[]): Promise<number> {
   }
 }
 
+/** Rebuilds the endpoint report from a verified export, with no database. */
+function replayCommand(path: string, lines: string[], flags: { 'as-of'?: string; cutoff?: string; basis?: string; 'group-by'?: string }): number {
+  const verified = verifyExport(lines);
+  if (!verified.ok) {
+    report(path, verified);
+    console.error('replay refused: the export does not verify');
+    return 1;
+  }
+  const asOf = flags['as-of'];
+  const params = ReportParams.safeParse({
+    ...(asOf !== undefined ? (/^\d+$/.test(asOf) ? { asOfPosition: asOf } : { asOf }) : {}),
+    ...(flags.cutoff !== undefined ? { cutoff: flags.cutoff } : {}),
+    ...(flags.basis !== undefined ? { basis: flags.basis } : {}),
+    ...(flags['group-by'] !== undefined ? { groupBy: flags['group-by'] } : {}),
+  });
+  if (!params.success) {
+    const flag: Record<string, string> = { asOf: '--as-of', asOfPosition: '--as-of', cutoff: '--cutoff', basis: '--basis', groupBy: '--group-by' };
+    throw new UsageError(params.error.issues.map((i) => `${flag[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; '));
+  }
+  try {
+    const input = replayReportInput(verified.trialId, verified.events, toReportQuery(params.data), defaultCharter());
+    process.stdout.write(`${JSON.stringify(computeEndpointReport(input))}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof DomainError) {
+      console.error(`replay: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
 async function main(): Promise<number> {
-  const { positionals } = parseArgs({ allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      'as-of': { type: 'string' },
+      cutoff: { type: 'string' },
+      basis: { type: 'string' },
+      'group-by': { type: 'string' },
+    },
+  });
   const [command, file] = positionals;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   switch (command) {
     case 'verify':
       return report(file ?? '', verifyExport(readExport(file))) ? 0 : 1;
     case 'import':
       return importCommand(file ?? '', readExport(file));
     case 'replay':
-      console.error('replay: not implemented yet');
-      return 2;
+      return replayCommand(file ?? '', readExport(file), values);
     default:
       throw new UsageError(command ? `unknown command ${command}` : 'missing command');
   }

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { ImportRefusedError, importExport, storeIsEmpty, verifyExport, type Audi
 import { openDataSource } from '../libs/event-store/src';
 import { platformMigrations } from '../apps/platform/src/platform.module';
 import { startPlatform, uniqueId, type RunningPlatform } from './support/platform';
+import { runTrialctl as run } from './support/trialctl';
 
 const backends: Array<[string, string | undefined]> = [['PGlite', undefined]];
 if (process.env.DATABASE_URL) backends.push(['PostgreSQL', process.env.DATABASE_URL]);
@@ -186,18 +186,13 @@ describe.each(backends)('audit trail and export on %s', (_name, databaseUrl) => 
   });
 
   describe('trialctl', () => {
-    const run = (args: string[], env: Record<string, string> = {}) =>
-      spawnSync(process.execPath, [join(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(__dirname, '..', 'scripts', 'trialctl.ts'), ...args], {
-        encoding: 'utf8',
-        env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: '', ...env },
-      });
     let dir: string;
     beforeAll(() => {
       dir = mkdtempSync(join(tmpdir(), 'trialctl-'));
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('verify: OK for the export, names the line of a tampered one (exit 1); replay is exit 2', () => {
+    it('verify: OK for the export, names the line of a tampered one (exit 1); import and replay refuse it', () => {
       const good = join(dir, 'good.ndjson');
       writeFileSync(good, exportText);
       const ok = run(['verify', good]);
@@ -212,9 +207,13 @@ describe.each(backends)('audit trail and export on %s', (_name, databaseUrl) => 
       const imported = run(['import', bad], { DATA_DIR: join(dir, 'data-bad') });
       expect(imported.status).toBe(1);
       expect(imported.stderr).toMatch(/nothing was written/);
-      const replay = run(['replay']);
-      expect(replay.status).toBe(2);
-      expect(replay.stderr).toMatch(/replay: not implemented yet/);
+      const replay = run(['replay', bad, '--as-of', '1']);
+      expect(replay.status).toBe(1);
+      expect(replay.stderr).toMatch(/replay refused/);
+      expect(replay.stdout).toBe('');
+      const usage = run(['replay']);
+      expect(usage.status).toBe(2);
+      expect(usage.stderr).toMatch(/missing <export.ndjson>/);
     });
 
     it('import: into an empty DATA_DIR, then refuses a second import', () => {

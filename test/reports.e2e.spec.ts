@@ -1,5 +1,6 @@
 import { EXPECTED_SITE_REPORTED, TRIAL_ID, amputationExcludingPlannedMinor, legDebBtkCohort } from '../scripts/demo-cohort';
 import { startPlatform, type RunningPlatform } from './support/platform';
+import { adjudicateAsReported, reclassifyAsNoEvent, seedCohort, type CohortTokens } from './support/seed-cohort';
 
 const backends: Array<[string, string | undefined]> = [['PGlite', undefined]];
 if (process.env.DATABASE_URL) backends.push(['PostgreSQL', process.env.DATABASE_URL]);
@@ -26,35 +27,16 @@ const byDiabetes = (report: Report, endpointId: string, diabetes: boolean) => gr
 describe.each(backends)('endpoint reports as of any time on %s', (_name, databaseUrl) => {
   let p: RunningPlatform;
   let trialId: string;
-  const tokens: Record<string, string> = {};
+  let tokens: CohortTokens = {};
   const cohort = legDebBtkCohort();
   const report = (who: string, query: string) => p.http.get(`/trials/${trialId}/reports/endpoints?${query}`).set('Authorization', `Bearer ${tokens[who]}`);
   const post = (who: string, path: string, body: unknown) => p.http.post(`/trials/${trialId}${path}`).set('Authorization', `Bearer ${tokens[who]}`).send(body as object);
-  const caseIds: string[] = [];
 
   beforeAll(async () => {
     // Each backend run gets its own trial id: suites share a server database.
     p = await startPlatform({ databaseUrl });
     trialId = databaseUrl ? `${TRIAL_ID}-${Date.now().toString(36)}` : TRIAL_ID;
-    tokens.admin = await p.token('trial-admin', { sub: 'admin' });
-    tokens.sponsor = await p.token('sponsor', { sub: 'sponsor' });
-    tokens.dsmb = await p.token('dsmb-member', { sub: 'dsmb-1', name: 'Prof. DSMB' });
-    tokens.chair = await p.token('cec-chair', { sub: 'cec-chair', name: 'CEC Chair' });
-    for (const m of cohort.committee.filter((c) => c.role === 'cec-reviewer')) tokens[m.userId] = await p.token('cec-reviewer', { sub: m.userId, name: m.name });
-    await p.http.post('/trials').set('Authorization', `Bearer ${tokens.admin}`).send({ ...cohort.trial, trialId }).expect(201);
-    for (const site of cohort.sites) {
-      await post('admin', '/sites', site).expect(201);
-      tokens[site.siteId] = await p.token('site-investigator', { sub: `inv-${site.siteId}`, sites: [site.siteId] });
-    }
-    for (const member of cohort.committee) await post('admin', '/committee-members', member).expect(201);
-    for (const patient of cohort.patients) {
-      const site = patient.enrollment.siteId;
-      const base = `/patients/${patient.enrollment.patientId}`;
-      await post(site, '/patients', patient.enrollment).expect(201);
-      await post(site, `${base}/procedures`, patient.procedure).expect(201);
-      for (const visit of patient.visits) await post(site, `${base}/visits`, visit).expect(201);
-      for (const ae of patient.adverseEvents) caseIds.push((await post(site, `${base}/adverse-events`, ae).expect(201)).body.caseId);
-    }
+    tokens = await seedCohort(p, trialId, cohort);
   });
   afterAll(async () => {
     await p?.close();
@@ -96,16 +78,7 @@ describe.each(backends)('endpoint reports as of any time on %s', (_name, databas
     expect(byDiabetes(before, 'freedom-from-amputation', false)).toMatchObject({ events: 0, pendingAdjudication: 1 });
 
     // The CEC confirms every reported event as reported.
-    const [first, second] = cohort.committee.filter((c) => c.role === 'cec-reviewer').map((c) => c.userId);
-    for (const patient of cohort.patients) {
-      for (const ae of patient.adverseEvents) {
-        await post('chair', `/adjudication/cases/${ae.eventId}/assignment`, { reviewerIds: [first, second] }).expect(201);
-        const outcome = { isEndpointEvent: true, kind: ae.kind, onsetOn: ae.onsetOn, limb: ae.limb, ...(ae.amputation ? { amputation: ae.amputation } : {}), ...(ae.tvr ? { tvr: ae.tvr } : {}) };
-        for (const reviewer of [first!, second!]) {
-          await post(reviewer, `/adjudication/cases/${ae.eventId}/reviews`, { outcome, rationale: 'as reported', signature: { meaning: 'review' } }).expect(201);
-        }
-      }
-    }
+    await adjudicateAsReported(p, trialId, cohort, tokens);
     const after = (await report('admin', `groupBy=diabetes&${cutoff}`).expect(200)).body as Report;
     const siteReported = (await report('admin', `basis=site-reported&groupBy=diabetes&${cutoff}`).expect(200)).body as Report;
     for (const endpointId of ['freedom-from-cd-tvr', 'freedom-from-amputation']) {
@@ -130,12 +103,7 @@ describe.each(backends)('endpoint reports as of any time on %s', (_name, databas
     // The chair reopens one diabetic amputation and the CEC rules it is not an endpoint event.
     const patient = cohort.patients.find((x) => x.enrollment.baseline.diabetes && x.adverseEvents.some((e) => e.kind === 'amputation'))!;
     const caseId = patient.adverseEvents[0]!.eventId;
-    await post('chair', `/adjudication/cases/${caseId}/reopening`, { reason: 'source documents show a debridement, not an amputation' }).expect(201);
-    const [first, second] = cohort.committee.filter((c) => c.role === 'cec-reviewer').map((c) => c.userId);
-    await post('chair', `/adjudication/cases/${caseId}/assignment`, { reviewerIds: [first, second] }).expect(201);
-    for (const reviewer of [first!, second!]) {
-      await post(reviewer, `/adjudication/cases/${caseId}/reviews`, { outcome: { isEndpointEvent: false, kind: 'none' }, rationale: 'debridement only', signature: { meaning: 'review' } }).expect(201);
-    }
+    await reclassifyAsNoEvent(p, trialId, cohort, tokens, caseId);
     const later = (await report('admin', query).expect(200)).body as Report;
     expect(byDiabetes(later, 'freedom-from-amputation', true)?.crude.eventFree).toBe(0.8125);
     const again = await report('admin', `asOfPosition=${position}&${query}`).expect(200);

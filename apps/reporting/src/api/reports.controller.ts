@@ -1,30 +1,13 @@
 import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { z } from 'zod';
 import { CurrentPrincipal, Roles, type Principal } from '@app/auth';
-import { ClinicalDate, DomainError } from '@app/contracts';
+import { DomainError } from '@app/contracts';
 import { IdParamPipe, ProblemException, fieldErrors } from '@app/http';
 import { ReportService, type ReportQuery } from '../application/report.service';
-import { computeEndpointReport, endpointCurve, type GroupField } from '../domain/endpoint-report';
+import { computeEndpointReport, endpointCurve } from '../domain/endpoint-report';
 import { renderKaplanMeierSvg } from '../domain/km-svg';
-
-const GROUP_FIELDS = ['arm', 'diabetes', 'presentation', 'segment', 'site'] as const;
-
-const ReportParams = z
-  .object({
-    asOf: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 instant' }).optional(),
-    asOfPosition: z.coerce.number().int().min(0).optional(),
-    cutoff: ClinicalDate.optional(),
-    basis: z.enum(['adjudicated', 'site-reported']).default('adjudicated'),
-    groupBy: z
-      .string()
-      .optional()
-      .transform((value) => (value ? value.split(',').map((v) => v.trim()) : []))
-      .pipe(z.array(z.enum(GROUP_FIELDS)).refine((list) => new Set(list).size === list.length, 'fields must be distinct')),
-  })
-  .strict()
-  .refine((q) => q.asOf === undefined || q.asOfPosition === undefined, { path: ['asOf'], message: 'give asOf or asOfPosition, not both' });
+import { ReportParams, toReportQuery } from './report-params';
 
 const ROLES_SEEING_ARMS = ['dsmb-member', 'auditor'];
 
@@ -82,13 +65,7 @@ export class ReportsController {
     if (query.groupBy.includes('arm') && !principal.roles.some((r) => ROLES_SEEING_ARMS.includes(r))) {
       throw new ProblemException(403, 'ARM_BREAKDOWN_FORBIDDEN', 'results by arm are for the DSMB (closed report); sponsors and trial admins see pooled results');
     }
-    return {
-      ...(query.asOf !== undefined ? { asOf: new Date(query.asOf).toISOString() } : {}),
-      ...(query.asOfPosition !== undefined ? { asOfPosition: query.asOfPosition } : {}),
-      ...(query.cutoff !== undefined ? { cutoff: query.cutoff } : {}),
-      basis: query.basis,
-      groupBy: query.groupBy as GroupField[],
-    };
+    return toReportQuery(query);
   }
 }
 

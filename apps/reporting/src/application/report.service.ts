@@ -1,21 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { Principal } from '@app/auth';
-import type { CharterVersionPublished, EndpointDefinition } from '@app/contracts';
+import type { CharterVersionPublished } from '@app/contracts';
 import { CLOCK, DATA_SOURCE, EVENT_STORE, type Clock, type EventStore } from '@app/event-store';
 import { ProblemException } from '@app/http';
 import { defaultCharter } from '../domain/default-charter';
-import type { AdverseEventFacts, GroupField, PatientFacts, ReportInput } from '../domain/endpoint-report';
-import type { AdverseEventHistoryFacts, PatientHistoryFacts } from '../infrastructure/history.projection';
+import type { ReportInput } from '../domain/endpoint-report';
+import {
+  adverseEventForReport,
+  assembleReportInput,
+  patientForReport,
+  type AdverseEventHistoryFacts,
+  type PatientHistoryFacts,
+  type ReportQuery,
+} from '../domain/history-fold';
 import { HistoryProjection } from '../infrastructure/history.projection';
 
-export interface ReportQuery {
-  asOf?: string;
-  asOfPosition?: number;
-  cutoff?: string;
-  basis: 'adjudicated' | 'site-reported';
-  groupBy: GroupField[];
-}
+export type { ReportQuery };
 
 /** How long a report waits for a knowledge time the read model has not reached yet. */
 const WAIT_MS = 2000;
@@ -36,25 +37,24 @@ export class ReportService {
   ) {}
 
   async input(trialId: string, query: ReportQuery): Promise<ReportInput> {
-    const known = await this.knowledgeAt(query);
-    const cutoff = query.cutoff ?? (query.asOf ?? known.recordedAt ?? this.clock.now().toISOString()).slice(0, 10);
+    const known = await this.knowledgeAt(trialId, query);
+    const asOf = { recordedAt: known.recordedAt ?? this.clock.now().toISOString(), position: known.position };
+    const cutoff = query.cutoff ?? asOf.recordedAt.slice(0, 10);
     const [patients, events, charters, lastVisits] = await Promise.all([
       this.facts<PatientHistoryFacts>(trialId, 'patient', known.seq),
       this.facts<AdverseEventHistoryFacts>(trialId, 'adverse-event', known.seq),
       this.facts<CharterVersionPublished>(trialId, 'charter', known.seq),
       this.lastVisits(trialId, known.seq, cutoff),
     ]);
-    const charter = charters.sort((a, b) => a.seq - b.seq).pop()?.facts;
-    return {
+    return assembleReportInput({
       trialId,
-      asOf: { recordedAt: known.recordedAt ?? query.asOf ?? this.clock.now().toISOString(), position: known.position },
-      cutoff,
-      basis: query.basis,
-      groupBy: query.groupBy,
-      charter: charter ? { version: charter.version, endpoints: charter.endpoints as EndpointDefinition[] } : defaultCharter(),
-      patients: patients.flatMap(({ facts }) => toPatient(facts, lastVisits)),
-      adverseEvents: events.flatMap(({ facts }) => toAdverseEvent(facts)),
-    };
+      query,
+      asOf,
+      latestCharter: charters.sort((a, b) => a.seq - b.seq).pop()?.facts,
+      defaultCharter: defaultCharter(),
+      patients: patients.flatMap(({ facts, entityId }) => patientForReport(facts, lastVisits.get(entityId)) ?? []),
+      adverseEvents: events.flatMap(({ facts }) => adverseEventForReport(facts) ?? []),
+    });
   }
 
   /** Records who saw results broken down by arm, when and with which parameters (ICH E6(R3) 3.16.1(g)). */
@@ -68,13 +68,27 @@ export class ReportService {
     ]);
   }
 
-  private async knowledgeAt(query: ReportQuery): Promise<{ seq: number; position: number; recordedAt?: string }> {
+  /**
+   * The trial's knowledge at the requested time (architecture.md, "Point in time", per trial): the
+   * sequence of the trial's last event known then, its position and knownAt. `asOf` = the trial's
+   * events with knownAt ≤ asOf; `asOfPosition` = its events delivered up to the event at that
+   * position (of any trial); neither = everything delivered.
+   */
+  private async knowledgeAt(trialId: string, query: ReportQuery): Promise<{ seq: number; position: number; recordedAt?: string }> {
     if (query.asOfPosition !== undefined) {
       const position = query.asOfPosition;
       const deadline = Date.now() + WAIT_MS;
       for (;;) {
-        const [row] = await this.knowledge('WHERE global_position = $1', [position]);
-        if (row) return row;
+        const [row] = (await this.dataSource.query(
+          `SELECT k.seq, to_char(k.known_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS known_at, t.known_at AS trial_known_at
+             FROM rpt_knowledge k
+             LEFT JOIN LATERAL (SELECT to_char(r.known_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS known_at
+                                  FROM rpt_knowledge r WHERE r.trial_id = $2 AND r.seq <= k.seq ORDER BY r.seq DESC LIMIT 1) t ON true
+            WHERE k.global_position = $1`,
+          [position, trialId],
+        )) as Array<{ seq: string | number; known_at: string; trial_known_at: string | null }>;
+        // Another trial's position: this trial's knowledge then, or that event's own if the trial had none.
+        if (row) return { seq: Number(row.seq), position, recordedAt: row.trial_known_at ?? row.known_at };
         if (Date.now() > deadline) throw notYetKnown(`position ${position} is not yet known to the report read model`);
         await this.history.subscription.catchUpToNow(WAIT_MS);
         await sleep(20);
@@ -82,16 +96,16 @@ export class ReportService {
     }
     await this.history.subscription.catchUpToNow(WAIT_MS);
     if (query.asOf === undefined) {
-      const [latest] = await this.knowledge('', []);
+      const [latest] = await this.knowledge('WHERE trial_id = $1', [trialId]);
       return latest ?? { seq: 0, position: 0 };
     }
-    const [at] = await this.knowledge('WHERE known_at <= $1', [query.asOf]);
-    const [after] = (await this.dataSource.query('SELECT 1 FROM rpt_knowledge WHERE known_at > $1 LIMIT 1', [query.asOf])) as unknown[];
+    const [at] = await this.knowledge('WHERE trial_id = $1 AND known_at <= $2', [trialId, query.asOf]);
+    const [after] = (await this.dataSource.query('SELECT 1 FROM rpt_knowledge WHERE trial_id = $1 AND known_at > $2 LIMIT 1', [trialId, query.asOf])) as unknown[];
     // Stable only once nothing can still be delivered with a knownAt at or before asOf.
     if (!after && new Date(query.asOf).getTime() > this.clock.now().getTime() - SETTLE_MS) {
       throw notYetKnown(`knowledge as of ${query.asOf} is not settled yet`);
     }
-    return { ...(at ?? { seq: 0, position: 0 }), recordedAt: query.asOf };
+    return { seq: at?.seq ?? 0, position: at?.position ?? 0, recordedAt: query.asOf };
   }
 
   private async knowledge(where: string, params: unknown[]): Promise<Array<{ seq: number; position: number; recordedAt: string }>> {
@@ -122,37 +136,14 @@ export class ReportService {
     return new Map(rows.map((r) => [r.patient_id, r.visit_on]));
   }
 
-  private async facts<T>(trialId: string, kind: string, seq: number): Promise<Array<{ facts: T; seq: number }>> {
+  private async facts<T>(trialId: string, kind: string, seq: number): Promise<Array<{ entityId: string; facts: T; seq: number }>> {
     const rows = (await this.dataSource.query(
-      `SELECT facts, from_seq FROM rpt_facts
+      `SELECT entity_id, facts, from_seq FROM rpt_facts
         WHERE int8range(from_seq, to_seq) @> $3::int8 AND trial_id = $1 AND kind = $2`,
       [trialId, kind, seq],
-    )) as Array<{ facts: T; from_seq: string | number }>;
-    return rows.map((r) => ({ facts: r.facts, seq: Number(r.from_seq) }));
+    )) as Array<{ entity_id: string; facts: T; from_seq: string | number }>;
+    return rows.map((r) => ({ entityId: r.entity_id, facts: r.facts, seq: Number(r.from_seq) }));
   }
-}
-
-function toPatient(facts: PatientHistoryFacts, lastVisits: Map<string, string>): PatientFacts[] {
-  const p = facts.patient;
-  if (p.status !== 'enrolled') return [];
-  return [
-    {
-      patientId: p.patientId,
-      siteId: p.siteId,
-      ...(p.arm !== undefined ? { arm: p.arm } : {}),
-      diabetes: p.baseline.diabetes,
-      presentation: p.baseline.presentation,
-      ...(p.withdrawal ? { withdrawnOn: p.withdrawal.withdrawnOn } : {}),
-      ...(facts.indexProcedure ? { indexProcedure: facts.indexProcedure } : {}),
-      visitDates: lastVisits.has(p.patientId) ? [lastVisits.get(p.patientId) as string] : [],
-    },
-  ];
-}
-
-function toAdverseEvent(facts: AdverseEventHistoryFacts): AdverseEventFacts[] {
-  const s = facts.state;
-  if (s.status === 'absent') return [];
-  return [{ eventId: s.eventId, patientId: s.patientId, report: s.report, retracted: s.status === 'retracted', ...(facts.adjudication ? { adjudication: facts.adjudication } : {}) }];
 }
 
 function notYetKnown(detail: string): ProblemException {

@@ -1,26 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { AdverseEventEvent, CaseEvent, CharterVersionPublished, Outcome, PatientEvent, ProcedureRecorded } from '@app/contracts';
 import { DATA_SOURCE, DurableSubscription, EVENT_STORE, SubscribedService, type EventStore, type RecordedEvent } from '@app/event-store';
-import { adverseEventDecider } from '../../../adverse-events/src/application/adverse-events.handlers';
-import type { AdverseEventState } from '../../../adverse-events/src/domain/adverse-event.decider';
-import { patientDecider } from '../../../enrollment/src/application/enrollment.handlers';
-import type { PatientState } from '../../../enrollment/src/domain/patient.decider';
+import { foldHistoryEvent, historyEntityOf, trialOfStream, type HistoryFacts, type HistoryKind } from '../domain/history-fold';
 
-/** What the history keeps of a patient: enrolment state (visits live in rpt_visits) and the index procedure. */
-export interface PatientHistoryFacts {
-  patient: PatientState;
-  indexProcedure?: { performedOn: string; segments: Array<'femoropopliteal' | 'btk'> };
-}
-
-/** What the history keeps of an adverse event: the site report and where its adjudication stands. */
-export interface AdverseEventHistoryFacts {
-  state: AdverseEventState;
-  adjudication?: { finalized: true; outcome: Outcome } | { finalized: false };
-}
-
-type Kind = 'patient' | 'adverse-event' | 'charter';
-type Facts = PatientHistoryFacts | AdverseEventHistoryFacts | CharterVersionPublished;
+export type { AdverseEventHistoryFacts, PatientHistoryFacts } from '../domain/history-fold';
 
 /**
  * Feeds the history-keeping read model: gives each delivered event its knowledge sequence and
@@ -45,99 +28,61 @@ export class HistoryProjection extends SubscribedService {
     });
   }
 
-
+  /** One batch: knowledge rows for every event, then the new fact versions and visits. */
   async project(events: RecordedEvent[], manager: EntityManager): Promise<void> {
-    const [last] = (await manager.query('SELECT seq, known_at FROM rpt_knowledge ORDER BY seq DESC LIMIT 1')) as Array<{ seq: string | number; known_at: Date | string }>;
+    const [last] = (await manager.query('SELECT seq FROM rpt_knowledge ORDER BY seq DESC LIMIT 1')) as Array<{ seq: string | number }>;
     let seq = Number(last?.seq ?? 0);
-    let knownAt = last ? new Date(last.known_at).toISOString() : '';
+    const knownAt = await latestKnownAt(manager, events);
     const batch = new Batch(manager);
     await batch.prefetch(events);
-    const knowledge: Array<[number, number, string]> = [];
+    const knowledge: Array<[number, number, string | null, string]> = [];
     for (const event of events) {
       seq += 1;
-      if (event.recordedAt > knownAt) knownAt = event.recordedAt;
-      knowledge.push([seq, event.globalPosition, knownAt]);
-      await this.apply(batch, event, seq);
+      // Knowledge time runs per trial, so that a trial's export alone re-derives it (trialctl replay).
+      const trialId = trialOfStream(event.streamId) ?? null;
+      const previous = knownAt.get(trialId) ?? '';
+      const at = event.recordedAt > previous ? event.recordedAt : previous;
+      knownAt.set(trialId, at);
+      knowledge.push([seq, event.globalPosition, trialId, at]);
+      const change = foldHistoryEvent(event, (kind, entityId) => batch.get(event.streamId, kind, entityId));
+      if (change?.type === 'visit') batch.visit(change.trialId, change.patientId, change.visitOn, seq);
+      else if (change) batch.put(change.trialId, change.kind, change.entityId, change.facts, seq);
     }
     await manager.query(
-      `INSERT INTO rpt_knowledge (seq, global_position, known_at)
-       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[])`,
-      [knowledge.map((k) => k[0]), knowledge.map((k) => k[1]), knowledge.map((k) => k[2])],
+      `INSERT INTO rpt_knowledge (seq, global_position, trial_id, known_at)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[])`,
+      [knowledge.map((k) => k[0]), knowledge.map((k) => k[1]), knowledge.map((k) => k[2]), knowledge.map((k) => k[3])],
     );
     await batch.flush();
   }
+}
 
-  private async apply(batch: Batch, event: RecordedEvent, seq: number): Promise<void> {
-    const [prefix, trialId, entityId] = event.streamId.split('/');
-    if (!trialId || !entityId) {
-      if (prefix === 'trial' && trialId && event.type === 'CharterVersionPublished') {
-        const charter = event.data as CharterVersionPublished;
-        batch.put(trialId, 'charter', charter.version, charter, seq);
-      }
-      return;
-    }
-    switch (prefix) {
-      case 'patient': {
-        if (event.type === 'VisitRecorded') {
-          batch.visit(trialId, entityId, (event.data as { visitOn: string }).visitOn, seq);
-          return;
-        }
-        const current = ((await batch.get(trialId, 'patient', entityId)) as PatientHistoryFacts | undefined) ?? { patient: patientDecider.initialState() };
-        const patient = patientDecider.evolve(current.patient, { type: event.type, data: event.data } as PatientEvent);
-        batch.put(trialId, 'patient', entityId, { ...current, patient }, seq);
-        return;
-      }
-      case 'procedures': {
-        const procedure = event.data as ProcedureRecorded;
-        if (event.type !== 'ProcedureRecorded' || !procedure.index) return;
-        const current = ((await batch.get(trialId, 'patient', entityId)) as PatientHistoryFacts | undefined) ?? { patient: patientDecider.initialState() };
-        const segments = [...new Set(procedure.lesions.map((l) => l.segment))].sort();
-        batch.put(trialId, 'patient', entityId, { ...current, indexProcedure: { performedOn: procedure.performedOn, segments } }, seq);
-        return;
-      }
-      case 'adverse-event': {
-        const current = ((await batch.get(trialId, 'adverse-event', entityId)) as AdverseEventHistoryFacts | undefined) ?? { state: adverseEventDecider.initialState() };
-        const state = adverseEventDecider.evolve(current.state, { type: event.type, data: event.data } as AdverseEventEvent);
-        batch.put(trialId, 'adverse-event', entityId, { ...current, state }, seq);
-        return;
-      }
-      case 'case': {
-        const caseEvent = { type: event.type, data: event.data } as CaseEvent;
-        const adjudication =
-          caseEvent.type === 'CaseFinalized'
-            ? { finalized: true as const, outcome: caseEvent.data.outcome }
-            : caseEvent.type === 'CaseOpened' || caseEvent.type === 'CaseReopened' || caseEvent.type === 'CaseCancelled'
-              ? { finalized: false as const }
-              : undefined;
-        if (!adjudication) return;
-        const eventId = caseEvent.type === 'CaseOpened' ? caseEvent.data.eventId : entityId;
-        const current = (await batch.get(trialId, 'adverse-event', eventId)) as AdverseEventHistoryFacts | undefined;
-        if (!current) return;
-        batch.put(trialId, 'adverse-event', eventId, { ...current, adjudication }, seq);
-        return;
-      }
-      default:
-        return;
-    }
-  }
+/** Each trial's knownAt before the batch (ISO text, like recordedAt), for the trials the batch touches. */
+async function latestKnownAt(manager: EntityManager, events: RecordedEvent[]): Promise<Map<string | null, string>> {
+  const trials = [...new Set(events.map((e) => trialOfStream(e.streamId)).filter((t): t is string => t !== undefined))];
+  const rows = (await manager.query(
+    `SELECT t.trial_id, to_char(k.known_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS known_at
+       FROM unnest($1::text[]) AS t(trial_id)
+       CROSS JOIN LATERAL (SELECT known_at FROM rpt_knowledge r WHERE r.trial_id = t.trial_id ORDER BY r.seq DESC LIMIT 1) k`,
+    [trials],
+  )) as Array<{ trial_id: string; known_at: string }>;
+  return new Map(rows.map((r) => [r.trial_id, r.known_at]));
 }
 
 /** Current facts of a batch, read once and written once per entity and sequence. */
 class Batch {
-  private readonly current = new Map<string, Facts | undefined>();
-  private readonly versions: Array<{ trialId: string; kind: Kind; entityId: string; facts: Facts; seq: number }> = [];
+  private readonly current = new Map<string, HistoryFacts | undefined>();
+  private readonly versions: Array<{ trialId: string; kind: HistoryKind; entityId: string; facts: HistoryFacts; seq: number }> = [];
   private readonly visits: Array<{ trialId: string; patientId: string; visitOn: string; seq: number }> = [];
 
   constructor(private readonly manager: EntityManager) {}
 
   /** Reads the current facts of every entity the batch touches, in one query. */
   async prefetch(events: RecordedEvent[]): Promise<void> {
-    const keys = new Map<string, [string, Kind, string]>();
+    const keys = new Map<string, [string, HistoryKind, string]>();
     for (const e of events) {
-      const [prefix, trialId, id] = e.streamId.split('/');
-      if (!trialId || !id) continue;
-      const kind: Kind | undefined = prefix === 'patient' || prefix === 'procedures' ? 'patient' : prefix === 'adverse-event' || prefix === 'case' ? 'adverse-event' : undefined;
-      if (kind) keys.set(`${trialId}\u0000${kind}\u0000${id}`, [trialId, kind, id]);
+      const entity = historyEntityOf(e.streamId);
+      if (entity) keys.set(`${entity.trialId}\u0000${entity.kind}\u0000${entity.entityId}`, [entity.trialId, entity.kind, entity.entityId]);
     }
     const list = [...keys.values()];
     if (list.length === 0) return;
@@ -148,7 +93,7 @@ class Batch {
            ON f.trial_id = k.trial_id AND f.kind = k.kind AND f.entity_id = k.entity_id
         WHERE f.to_seq IS NULL`,
       [list.map((k) => k[0]), list.map((k) => k[1]), list.map((k) => k[2])],
-    )) as Array<{ trial_id: string; kind: Kind; entity_id: string; facts: Facts }>;
+    )) as Array<{ trial_id: string; kind: HistoryKind; entity_id: string; facts: HistoryFacts }>;
     for (const row of rows) this.current.set(`${row.trial_id}\u0000${row.kind}\u0000${row.entity_id}`, row.facts);
   }
 
@@ -156,20 +101,13 @@ class Batch {
     this.visits.push({ trialId, patientId, visitOn, seq });
   }
 
-  async get(trialId: string, kind: Kind, entityId: string): Promise<Facts | undefined> {
-    const key = `${trialId}\u0000${kind}\u0000${entityId}`;
-    if (!this.current.has(key)) {
-      const [row] = (await this.manager.query('SELECT facts FROM rpt_facts WHERE trial_id = $1 AND kind = $2 AND entity_id = $3 AND to_seq IS NULL', [
-        trialId,
-        kind,
-        entityId,
-      ])) as Array<{ facts: Facts }>;
-      this.current.set(key, row?.facts);
-    }
-    return this.current.get(key);
+  /** The current facts of an entity of the event's stream (prefetched). */
+  get(streamId: string, kind: HistoryKind, entityId: string): HistoryFacts | undefined {
+    const trialId = trialOfStream(streamId) as string;
+    return this.current.get(`${trialId}\u0000${kind}\u0000${entityId}`);
   }
 
-  put(trialId: string, kind: Kind, entityId: string, facts: Facts, seq: number): void {
+  put(trialId: string, kind: HistoryKind, entityId: string, facts: HistoryFacts, seq: number): void {
     this.current.set(`${trialId}\u0000${kind}\u0000${entityId}`, facts);
     this.versions.push({ trialId, kind, entityId, facts, seq });
   }
@@ -186,7 +124,7 @@ class Batch {
       );
     }
     if (this.versions.length === 0) return;
-    const key = (v: { trialId: string; kind: Kind; entityId: string }) => `${v.trialId}\u0000${v.kind}\u0000${v.entityId}`;
+    const key = (v: { trialId: string; kind: HistoryKind; entityId: string }) => `${v.trialId}\u0000${v.kind}\u0000${v.entityId}`;
     const next = new Map<string, number>();
     const toSeq: Array<number | null> = new Array(this.versions.length).fill(null);
     for (let i = this.versions.length - 1; i >= 0; i--) {

@@ -1,0 +1,56 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Knowledge time per trial: knownAt becomes the running maximum of recordedAt over the trial's
+ * own events, so an export of one trial's log re-derives every report's knowledge time without
+ * the rest of the store (trialctl replay). Rows already projected are recomputed from the log
+ * when it is in this database; otherwise (KurrentDB) the history is rebuilt from the start.
+ */
+export class KnowledgePerTrial1764000000700 implements MigrationInterface {
+  name = 'KnowledgePerTrial1764000000700';
+
+  async up(runner: QueryRunner): Promise<void> {
+    await runner.query(`ALTER TABLE rpt_knowledge ADD COLUMN trial_id text`);
+    const [log] = (await runner.query(`SELECT to_regclass('es_events') IS NOT NULL AS present`)) as Array<{ present: boolean }>;
+    const [missing] = log?.present
+      ? ((await runner.query(
+          `SELECT EXISTS (SELECT 1 FROM rpt_knowledge k WHERE NOT EXISTS (SELECT 1 FROM es_events e WHERE e.global_position = k.global_position)) AS any`,
+        )) as Array<{ any: boolean }>)
+      : [{ any: true }];
+    if (missing?.any) {
+      await rebuildHistory(runner);
+    } else {
+      await runner.query(`
+        UPDATE rpt_knowledge k SET trial_id = r.trial_id, known_at = r.known_at
+          FROM (SELECT k2.seq, t.trial_id,
+                       max(date_trunc('milliseconds', e.recorded_at)) OVER (PARTITION BY t.trial_id ORDER BY k2.seq) AS known_at
+                  FROM rpt_knowledge k2
+                  JOIN es_events e ON e.global_position = k2.global_position
+                  CROSS JOIN LATERAL (SELECT CASE
+                    WHEN e.stream_id ~ '^(trial|unblinding)/[^/]+$' THEN split_part(e.stream_id, '/', 2)
+                    WHEN e.stream_id ~ '^(patient|procedures|adverse-event|case)/[^/]+/[^/]+$' THEN split_part(e.stream_id, '/', 2)
+                  END AS trial_id) t) r
+         WHERE k.seq = r.seq`);
+    }
+    await runner.query(`
+      DROP INDEX rpt_knowledge_known_at;
+      CREATE INDEX rpt_knowledge_trial ON rpt_knowledge (trial_id, seq);
+      CREATE INDEX rpt_knowledge_trial_known_at ON rpt_knowledge (trial_id, known_at, seq);`);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query(`
+      DROP INDEX rpt_knowledge_trial_known_at;
+      DROP INDEX rpt_knowledge_trial;
+      ALTER TABLE rpt_knowledge DROP COLUMN trial_id;
+      CREATE INDEX rpt_knowledge_known_at ON rpt_knowledge (known_at, seq);`);
+    // The global knownAt cannot be recovered from per-trial values: project again.
+    await rebuildHistory(runner);
+  }
+}
+
+/** Empties the history read model; its subscription then projects the log again from the start. */
+async function rebuildHistory(runner: QueryRunner): Promise<void> {
+  await runner.query(`TRUNCATE rpt_knowledge, rpt_facts, rpt_visits`);
+  await runner.query(`DELETE FROM es_subscriptions WHERE name = 'reporting.history'`);
+}
