@@ -1,6 +1,8 @@
-import { Controller, Get, Inject } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheck, type HealthCheckResult, HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import type { Response } from 'express';
 import { Public } from '@app/auth';
+import { ProblemException, sendProblem } from '@app/http';
 import { GATEWAY_SERVICES, type ServiceName } from './routes';
 
 /** Injection token of the services' base URLs. */
@@ -24,8 +26,20 @@ export class GatewayHealthController {
    */
   @Get()
   @HealthCheck()
-  check() {
-    return this.health.check(GATEWAY_SERVICES.map((name) => () => this.probe(name)));
+  async check(@Res() response: Response): Promise<void> {
+    try {
+      response.json(await this.health.check(GATEWAY_SERVICES.map((name) => () => this.probe(name))));
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      // Answered here, not by the exception filter: the body must say which services are down,
+      // and a probe polling an outage should not log a stack trace each time.
+      const result = error.getResponse() as HealthCheckResult;
+      const down = Object.keys(result.error ?? {});
+      sendProblem(
+        response,
+        new ProblemException(503, 'SERVICES_UNAVAILABLE', `Not answering: ${down.join(', ')}.`, { headers: { 'Retry-After': '5' }, extensions: { health: result } }),
+      );
+    }
   }
 
   private async probe(name: ServiceName): Promise<HealthIndicatorResult> {
