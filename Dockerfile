@@ -1,0 +1,41 @@
+# One image for every app of the monorepo; APP picks which one runs (platform, gateway,
+# enrollment, procedures, adverse-events, adjudication, reporting).
+#   docker build --build-arg APP=gateway -t trial-adjudication-gateway .
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+# One tsc program compiles every app and lib into dist/; check them all so a build that left an
+# app out fails here rather than when its container starts.
+RUN npm run build \
+ && for app in platform gateway enrollment procedures adverse-events adjudication reporting; do \
+      test -f "dist/apps/$app/src/main.js" || { echo "npm run build did not produce dist/apps/$app/src/main.js" >&2; exit 1; }; \
+    done
+
+# Production dependencies only, installed apart so the dev toolchain never reaches the runtime image.
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:20-bookworm-slim AS runtime
+ARG APP=platform
+ENV NODE_ENV=production \
+    APP=${APP} \
+    PORT=3000 \
+    DATA_DIR=/data
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+# The embedded platform keeps PGlite data and its generated JWT secret in DATA_DIR; the services use PostgreSQL.
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 3000
+# Slim images carry no curl: Node 20's fetch probes /health, which answers 200 once the API is ready.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=5 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# sh -c so APP is read when the container starts; exec so node gets SIGTERM and shuts down cleanly.
+CMD ["sh", "-c", "exec node \"dist/apps/${APP}/src/main.js\""]
