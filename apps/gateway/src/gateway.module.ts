@@ -5,6 +5,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from '@app/auth';
 import { ProblemDetailsFilter } from '@app/http';
+import { MetricsModule } from '@app/observability';
 import { serviceUrls, validateGatewayConfig, type GatewayConfig } from './config';
 import { GatewayHealthController, SERVICE_URLS } from './service-health.controller';
 
@@ -35,6 +36,8 @@ export class GatewayModule {
           }),
         }),
         TerminusModule,
+        // The gateway's own GET /metrics (process metrics); each service serves its own.
+        MetricsModule,
       ],
       controllers: [GatewayHealthController],
       providers: [

@@ -1,22 +1,20 @@
 import { join } from 'node:path';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
-import { ZodValidationPipe } from 'nestjs-zod';
-import type { Request } from 'express';
 import { AuditModule } from '@app/audit';
 import { AuthModule } from '@app/auth';
 import { EventStoreModule, eventStoreMigrations, type Clock, type IdGenerator } from '@app/event-store';
-import { Idempotency1764000000100, IdempotencyInterceptor, ProblemDetailsFilter, StreamVersionETagInterceptor } from '@app/http';
+import { Idempotency1764000000100 } from '@app/http';
 import { MetricsModule } from '@app/observability';
 import { AdjudicationModule, AdjudicationReadModel1764000000300 } from '../../adjudication/src';
 import { AdverseEventsModule } from '../../adverse-events/src';
 import { EnrollmentModule } from '../../enrollment/src';
 import { ProceduresModule } from '../../procedures/src';
 import { KnowledgePerTrial1764000000700, ReportingHistory1764000000400, ReportingModule, ReportingVisits1764000000500 } from '../../reporting/src';
+import { apiProviders } from './api-providers';
 import { validatePlatformConfig, type PlatformConfig } from './config';
 import { HealthController } from './health.controller';
 
@@ -78,13 +76,7 @@ export class PlatformModule {
         MetricsModule,
       ],
       controllers: [HealthController],
-      providers: [
-        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
-        { provide: APP_PIPE, useClass: ZodValidationPipe },
-        { provide: 'REQUEST_USER', useValue: (request: Request & { principal?: { userId: string } }) => request.principal?.userId },
-        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
-        { provide: APP_INTERCEPTOR, useClass: StreamVersionETagInterceptor },
-      ],
+      providers: apiProviders,
     };
   }
 }

@@ -1,16 +1,15 @@
 import 'reflect-metadata';
 import { type DynamicModule, Module, type ModuleMetadata, type Provider } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE, NestFactory } from '@nestjs/core';
+import { NestFactory } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { Logger, LoggerModule } from 'nestjs-pino';
-import { ZodValidationPipe } from 'nestjs-zod';
-import type { Request } from 'express';
 import { z } from 'zod';
 import { AuthModule } from '@app/auth';
 import { EventStoreModule } from '@app/event-store';
-import { IdempotencyInterceptor, ProblemDetailsFilter, StreamVersionETagInterceptor } from '@app/http';
+import { MetricsModule } from '@app/observability';
+import { apiProviders } from './api-providers';
 import { platformConfigSchema } from './config';
 import { HealthController } from './health.controller';
 import { platformMigrations } from './platform.module';
@@ -64,15 +63,6 @@ export function validateServiceConfig(service: Pick<ServiceDefinition, 'name' | 
   return parsed.data;
 }
 
-/** The HTTP pipeline every API process shares: problem+json errors, zod bodies, idempotency, ETags. */
-export const apiProviders: Provider[] = [
-  { provide: APP_FILTER, useClass: ProblemDetailsFilter },
-  { provide: APP_PIPE, useClass: ZodValidationPipe },
-  { provide: 'REQUEST_USER', useValue: (request: Request & { principal?: { userId: string } }) => request.principal?.userId },
-  { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
-  { provide: APP_INTERCEPTOR, useClass: StreamVersionETagInterceptor },
-];
-
 /** Root module of one standalone service; built when the process boots, not when this file loads. */
 @Module({})
 export class ServiceModule {
@@ -116,6 +106,8 @@ export class ServiceModule {
         }),
         CqrsModule.forRoot(),
         TerminusModule,
+        // GET /metrics per service, as the platform serves it: Prometheus scrapes each process.
+        MetricsModule,
         ...service.imports,
       ],
       controllers: [HealthController],

@@ -1,0 +1,17 @@
+import type { Provider } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { ZodValidationPipe } from 'nestjs-zod';
+import type { Request } from 'express';
+import { IdempotencyInterceptor, ProblemDetailsFilter, StreamVersionETagInterceptor } from '@app/http';
+
+/**
+ * The HTTP pipeline of every process that serves the API (the platform and each service):
+ * problem+json errors, zod-validated bodies, Idempotency-Key, ETag from the stream version.
+ */
+export const apiProviders: Provider[] = [
+  { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+  { provide: APP_PIPE, useClass: ZodValidationPipe },
+  { provide: 'REQUEST_USER', useValue: (request: Request & { principal?: { userId: string } }) => request.principal?.userId },
+  { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+  { provide: APP_INTERCEPTOR, useClass: StreamVersionETagInterceptor },
+];
