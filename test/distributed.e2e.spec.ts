@@ -4,6 +4,7 @@
  * only through the gateway over HTTP. Needs DATABASE_URL (a server, any database on it: a new
  * one is created and dropped); without it the suite prints one line and is skipped.
  */
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { signToken, type Role } from '../libs/auth/src';
@@ -39,6 +40,7 @@ if (!serverUrl) {
     let databaseName: string;
     let gateway: string;
     let demoOutput = '';
+    const ports = new Map<Service, number>();
 
     const mainOf = (app: string) => join(distDir, 'apps', app, 'src', 'main.js');
     const token = (roles: Role | Role[], o: { sub?: string; name?: string; sites?: string[] } = {}, secret = SECRET) => {
@@ -87,7 +89,6 @@ if (!serverUrl) {
         url.pathname = `/${databaseName}`;
         databaseUrl = url.toString();
 
-        const ports = new Map<Service, number>();
         for (const service of SERVICES) ports.set(service, await freePort());
         // All five at once on an empty database: their migrations must serialise, not collide.
         for (const service of SERVICES) {
@@ -251,6 +252,40 @@ if (!serverUrl) {
       }
       const ui = await fetch(`${gateway}/docs`);
       expect({ status: ui.status, type: ui.headers.get('content-type') }).toEqual({ status: 200, type: expect.stringMatching(/^text\/html/) });
+    });
+
+    it('answers 504 problem+json when a service accepts the connection but never answers', async () => {
+      // A second gateway whose reporting URL is a socket that accepts and stays silent.
+      const silent = createServer(() => undefined);
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const silentPort = (silent.address() as AddressInfo).port;
+      const port = await freePort();
+      const urls = Object.fromEntries(SERVICES.map((s) => [URL_VARIABLE[s], `http://127.0.0.1:${ports.get(s)}`]));
+      const second = startProcess('gateway (silent reporting)', mainOf('gateway'), {
+        ...urls,
+        REPORTING_URL: `http://127.0.0.1:${silentPort}`,
+        JWT_SECRET: SECRET,
+        PORT: String(port),
+        GATEWAY_TIMEOUT_MS: '500',
+      });
+      processes.push(second);
+      try {
+        await waitForHealthy(`http://127.0.0.1:${port}/docs-json`, [second], 30_000);
+        const admin = await token('trial-admin', { sub: 'admin' });
+        const started = Date.now();
+        const response = await fetch(`http://127.0.0.1:${port}/trials/${TRIAL_ID}/reports/endpoints`, { headers: { Authorization: `Bearer ${admin}` } });
+        const body = (await response.json()) as { code: string; service: string };
+        expect(Date.now() - started).toBeLessThan(5000);
+        expect({ status: response.status, type: response.headers.get('content-type'), code: body.code, service: body.service }).toEqual({
+          status: 504,
+          type: expect.stringMatching(/^application\/problem\+json/),
+          code: 'SERVICE_TIMEOUT',
+          service: 'reporting',
+        });
+      } finally {
+        await second.stop();
+        silent.close();
+      }
     });
 
     it('answers 503 problem+json at once for a service that is down, and /health names it', async () => {
