@@ -91,6 +91,8 @@ export class ServiceModule {
           useFactory: (config: ConfigService<ServiceConfig, true>) => ({
             databaseUrl: config.get('DATABASE_URL', { infer: true }),
             poolSize: config.get('DATABASE_POOL_SIZE', { infer: true }),
+            // As in the platform: the event log may live on KurrentDB, read models and checkpoints stay here.
+            kurrentDbUrl: config.get('KURRENTDB_URL', { infer: true }),
             migrations: platformMigrations,
           }),
         }),
