@@ -4,7 +4,8 @@
  * random knowledge times with groupBy=arm,diabetes, (3) the memory of the process doing both.
  *
  *   npm run bench:reports     (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/trials_bench;
- *                              BENCH_PATIENTS defaults to 10000, BENCH_VISITS to 90 per patient)
+ *                              BENCH_PATIENTS defaults to 10000, BENCH_VISITS to 90 per patient;
+ *                              BENCH_REUSE=1 keeps the log loaded by the previous run and rebuilds only)
  *
  * The baseline measured in the same run is the naive way: a report by replaying the trial's whole
  * log from the event store for one request.
@@ -123,32 +124,46 @@ async function main(): Promise<void> {
   await admin.end();
   const reset = new pg.Client({ connectionString: DATABASE_URL });
   await reset.connect();
-  await reset.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  const reuse = process.env.BENCH_REUSE === '1' && (await reset.query(`SELECT to_regclass('${SCHEMA}.es_events') IS NOT NULL AS present`)).rows[0]?.present === true;
+  if (reuse) {
+    // Keep the log; the history read model is emptied and rebuilt below.
+    await reset.query(`TRUNCATE ${SCHEMA}.rpt_knowledge, ${SCHEMA}.rpt_facts, ${SCHEMA}.rpt_visits`);
+    await reset.query(`DELETE FROM ${SCHEMA}.es_subscriptions WHERE name = 'reporting.history'`);
+  } else {
+    await reset.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  }
   await reset.end();
 
   const dataSource: DataSource = await openDataSource({ databaseUrl: DATABASE_URL, schema: SCHEMA, migrations: platformMigrations, poolSize: 16 });
   const store = new PostgresEventStore(dataSource);
 
-  // Load: patients in parallel writers, generated one at a time so this process holds no workload.
-  const random = rng(7);
-  await store.appendToStream(`trial/${TRIAL}`, [
-    { type: 'TrialRegistered', data: { trialId: TRIAL, title: 'Bench', protocolVersion: '1', arms: ['DCB', 'PTA'] }, metadata: actor },
-  ]);
-  let total = 1;
-  const loadStart = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: WRITERS }, async () => {
-      while (next < PATIENTS) {
-        for (const [stream, events] of patientStreams(next++, random)) {
-          total += events.length;
-          for (let i = 0; i < events.length; i += 200) await store.appendToStream(stream, events.slice(i, i + 200));
+  let total = 0;
+  if (reuse) {
+    total = Number(((await dataSource.query('SELECT count(*) AS n FROM es_events')) as Array<{ n: string }>)[0]?.n);
+    console.log(`reusing the loaded log: ${total.toLocaleString('en')} events`);
+  } else {
+    // Load: patients in parallel writers, generated one at a time so this process holds no workload.
+    const random = rng(7);
+    await store.appendToStream(`trial/${TRIAL}`, [
+      { type: 'TrialRegistered', data: { trialId: TRIAL, title: 'Bench', protocolVersion: '1', arms: ['DCB', 'PTA'] }, metadata: actor },
+    ]);
+    total = 1;
+    const loadStart = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: WRITERS }, async () => {
+        while (next < PATIENTS) {
+          for (const [stream, events] of patientStreams(next++, random)) {
+            total += events.length;
+            for (let i = 0; i < events.length; i += 200) await store.appendToStream(stream, events.slice(i, i + 200));
+          }
         }
-      }
-    }),
-  );
-  const loadSeconds = (performance.now() - loadStart) / 1000;
-  console.log(`loaded ${total.toLocaleString('en')} events (${PATIENTS} patients, ${SITES} sites) in ${loadSeconds.toFixed(1)} s`);
+      }),
+    );
+    const loadSeconds = (performance.now() - loadStart) / 1000;
+    console.log(`loaded ${total.toLocaleString('en')} events (${PATIENTS} patients, ${SITES} sites) in ${loadSeconds.toFixed(1)} s`);
+    await dataSource.query('VACUUM ANALYZE es_events');
+  }
 
   // (1) Rebuild the history read model from the whole log.
   const history = new HistoryProjection(store, dataSource);
@@ -158,12 +173,18 @@ async function main(): Promise<void> {
   const rebuildSeconds = (performance.now() - rebuildStart) / 1000;
   const rebuildRate = handled / rebuildSeconds;
   console.log(`rebuild: ${handled.toLocaleString('en')} events in ${rebuildSeconds.toFixed(1)} s = ${Math.round(rebuildRate).toLocaleString('en')} events/s`);
+  // What autovacuum does to freshly written tables before long: statistics and the visibility map.
+  for (const table of ['rpt_knowledge', 'rpt_facts', 'rpt_visits']) await dataSource.query(`VACUUM ANALYZE ${table}`);
 
   // (2) Reports at random knowledge positions, groupBy=arm,diabetes.
   const clock = { now: () => new Date() };
   const service = new ReportService(dataSource, store, clock, history);
   const positions = (await dataSource.query('SELECT global_position FROM rpt_knowledge ORDER BY seq')) as Array<{ global_position: string }>;
   const pick = rng(11);
+  // The first report of a trial loads its history into the service's memory; later ones load only what is new.
+  const warmStart = performance.now();
+  computeEndpointReport(await service.input(TRIAL, { basis: 'adjudicated', groupBy: ['arm', 'diabetes'] }));
+  const warmMs = performance.now() - warmStart;
   const latencies: number[] = [];
   global.gc?.();
   let rssPeak = process.memoryUsage().rss;
@@ -202,6 +223,7 @@ async function main(): Promise<void> {
     '| measure | result | target |',
     '|---|---:|---:|',
     `| full rebuild of the history read model | ${Math.round(rebuildRate).toLocaleString('en')} events/s (${rebuildSeconds.toFixed(1)} s) | ≥ 50,000 events/s |`,
+    `| first report after start (loads the trial's history into memory) | ${warmMs.toFixed(0)} ms | |`,
     `| endpoint report, random asOf, p50 | ${p50.toFixed(1)} ms | |`,
     `| endpoint report, random asOf, p95 | ${p95.toFixed(1)} ms | ≤ 100 ms |`,
     `| baseline: replaying the log for one report (read only) | ${replayMs.toFixed(0)} ms (${replayed.toLocaleString('en')} events) | |`,

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { Principal } from '@app/auth';
-import type { CharterVersionPublished } from '@app/contracts';
 import { CLOCK, DATA_SOURCE, EVENT_STORE, type Clock, type EventStore } from '@app/event-store';
 import { ProblemException } from '@app/http';
 import { defaultCharter } from '../domain/default-charter';
@@ -10,10 +9,10 @@ import {
   adverseEventForReport,
   assembleReportInput,
   patientForReport,
-  type AdverseEventHistoryFacts,
-  type PatientHistoryFacts,
+  reportCutoff,
   type ReportQuery,
 } from '../domain/history-fold';
+import { HistoryCache } from '../infrastructure/history-cache';
 import { HistoryProjection } from '../infrastructure/history.projection';
 
 export type { ReportQuery };
@@ -34,26 +33,24 @@ export class ReportService {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly history: HistoryProjection,
-  ) {}
+  ) {
+    this.cache = new HistoryCache(dataSource);
+  }
+
+  private readonly cache: HistoryCache;
 
   async input(trialId: string, query: ReportQuery): Promise<ReportInput> {
     const known = await this.knowledgeAt(trialId, query);
     const asOf = { recordedAt: known.recordedAt ?? this.clock.now().toISOString(), position: known.position };
-    const cutoff = query.cutoff ?? asOf.recordedAt.slice(0, 10);
-    const [patients, events, charters, lastVisits] = await Promise.all([
-      this.facts<PatientHistoryFacts>(trialId, 'patient', known.seq),
-      this.facts<AdverseEventHistoryFacts>(trialId, 'adverse-event', known.seq),
-      this.facts<CharterVersionPublished>(trialId, 'charter', known.seq),
-      this.lastVisits(trialId, known.seq, cutoff),
-    ]);
+    const snapshot = await this.cache.at(trialId, known.seq, reportCutoff(query, asOf));
     return assembleReportInput({
       trialId,
       query,
       asOf,
-      latestCharter: charters.sort((a, b) => a.seq - b.seq).pop()?.facts,
+      latestCharter: snapshot.latestCharter,
       defaultCharter: defaultCharter(),
-      patients: patients.flatMap(({ facts, entityId }) => patientForReport(facts, lastVisits.get(entityId)) ?? []),
-      adverseEvents: events.flatMap(({ facts }) => adverseEventForReport(facts) ?? []),
+      patients: snapshot.patients.flatMap(({ facts, lastVisitOn }) => patientForReport(facts, lastVisitOn) ?? []),
+      adverseEvents: snapshot.adverseEvents.flatMap((facts) => adverseEventForReport(facts) ?? []),
     });
   }
 
@@ -79,16 +76,13 @@ export class ReportService {
       const position = query.asOfPosition;
       const deadline = Date.now() + WAIT_MS;
       for (;;) {
-        const [row] = (await this.dataSource.query(
-          `SELECT k.seq, to_char(k.known_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS known_at, t.known_at AS trial_known_at
-             FROM rpt_knowledge k
-             LEFT JOIN LATERAL (SELECT to_char(r.known_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS known_at
-                                  FROM rpt_knowledge r WHERE r.trial_id = $2 AND r.seq <= k.seq ORDER BY r.seq DESC LIMIT 1) t ON true
-            WHERE k.global_position = $1`,
-          [position, trialId],
-        )) as Array<{ seq: string | number; known_at: string; trial_known_at: string | null }>;
-        // Another trial's position: this trial's knowledge then, or that event's own if the trial had none.
-        if (row) return { seq: Number(row.seq), position, recordedAt: row.trial_known_at ?? row.known_at };
+        const [row] = await this.knowledge('WHERE global_position = $1', [position]);
+        if (row) {
+          if (row.trialId === trialId) return row;
+          // Another trial's position: this trial's knowledge then, or that event's own if the trial had none.
+          const [mine] = await this.knowledge('WHERE trial_id = $1 AND seq <= $2', [trialId, row.seq], 'seq DESC');
+          return { seq: row.seq, position, recordedAt: mine?.recordedAt ?? row.recordedAt };
+        }
         if (Date.now() > deadline) throw notYetKnown(`position ${position} is not yet known to the report read model`);
         await this.history.subscription.catchUpToNow(WAIT_MS);
         await sleep(20);
@@ -108,42 +102,19 @@ export class ReportService {
     return { seq: at?.seq ?? 0, position: at?.position ?? 0, recordedAt: query.asOf };
   }
 
-  private async knowledge(where: string, params: unknown[]): Promise<Array<{ seq: number; position: number; recordedAt: string }>> {
-    const rows = (await this.dataSource.query(
-      `SELECT seq, global_position, to_char(known_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS known_at
-         FROM rpt_knowledge ${where} ORDER BY seq DESC LIMIT 1`,
-      params,
-    )) as Array<{ seq: string | number; global_position: string | number; known_at: string }>;
-    return rows.map((r) => ({ seq: Number(r.seq), position: Number(r.global_position), recordedAt: r.known_at }));
-  }
-
   /**
-   * Each patient's latest visit on or before the cutoff, as known at the sequence: the only visit
-   * date a report uses (last known contact).
+   * The last knowledge row matching `where`. Within a trial knownAt never decreases with the
+   * sequence, so (known_at, seq) order is sequence order and the trial index serves it.
    */
-  private async lastVisits(trialId: string, seq: number, cutoff: string): Promise<Map<string, string>> {
-    // One index probe per patient known at the sequence, newest visit first.
+  private async knowledge(where: string, params: unknown[], order = 'known_at DESC, seq DESC'): Promise<Array<{ seq: number; position: number; recordedAt: string; trialId: string | null }>> {
     const rows = (await this.dataSource.query(
-      `SELECT f.entity_id AS patient_id, to_char(v.visit_on, 'YYYY-MM-DD') AS visit_on
-         FROM rpt_facts f
-         CROSS JOIN LATERAL (
-           SELECT r.visit_on FROM rpt_visits r
-            WHERE r.trial_id = f.trial_id AND r.patient_id = f.entity_id AND r.visit_on <= $3::date AND r.seq <= $2
-            ORDER BY r.visit_on DESC LIMIT 1) v
-        WHERE int8range(f.from_seq, f.to_seq) @> $2::int8 AND f.trial_id = $1 AND f.kind = 'patient'`,
-      [trialId, seq, cutoff],
-    )) as Array<{ patient_id: string; visit_on: string }>;
-    return new Map(rows.map((r) => [r.patient_id, r.visit_on]));
+      `SELECT seq, global_position, trial_id, to_char(known_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS known_at
+         FROM rpt_knowledge ${where} ORDER BY ${order} LIMIT 1`,
+      params,
+    )) as Array<{ seq: string | number; global_position: string | number; trial_id: string | null; known_at: string }>;
+    return rows.map((r) => ({ seq: Number(r.seq), position: Number(r.global_position), recordedAt: r.known_at, trialId: r.trial_id }));
   }
 
-  private async facts<T>(trialId: string, kind: string, seq: number): Promise<Array<{ entityId: string; facts: T; seq: number }>> {
-    const rows = (await this.dataSource.query(
-      `SELECT entity_id, facts, from_seq FROM rpt_facts
-        WHERE int8range(from_seq, to_seq) @> $3::int8 AND trial_id = $1 AND kind = $2`,
-      [trialId, kind, seq],
-    )) as Array<{ entity_id: string; facts: T; from_seq: string | number }>;
-    return rows.map((r) => ({ entityId: r.entity_id, facts: r.facts, seq: Number(r.from_seq) }));
-  }
 }
 
 function notYetKnown(detail: string): ProblemException {

@@ -139,6 +139,11 @@ export interface ReportQuery {
   groupBy: GroupField[];
 }
 
+/** The clinical data cut of a report: as given, else the UTC date of its knowledge time. */
+export function reportCutoff(query: ReportQuery, asOf: { recordedAt: string }): string {
+  return query.cutoff ?? asOf.recordedAt.slice(0, 10);
+}
+
 /**
  * The report input at a resolved knowledge time: the cut-off defaults to the UTC date of the
  * knowledge time, and the latest charter version known then applies (else the default charter).
@@ -156,7 +161,7 @@ export function assembleReportInput(args: {
   return {
     trialId: args.trialId,
     asOf: args.asOf,
-    cutoff: query.cutoff ?? args.asOf.recordedAt.slice(0, 10),
+    cutoff: reportCutoff(query, args.asOf),
     basis: query.basis,
     groupBy: query.groupBy,
     charter: latestCharter ? { version: latestCharter.version, endpoints: latestCharter.endpoints as EndpointDefinition[] } : args.defaultCharter,

@@ -5,6 +5,7 @@ import {
   assembleReportInput,
   foldHistoryEvent,
   patientForReport,
+  reportCutoff,
   trialOfStream,
   type AdverseEventHistoryFacts,
   type HistoryFacts,
@@ -66,7 +67,7 @@ export function replayReportInput(trialId: string, log: readonly ReplayedEvent[]
     if (change.kind === 'charter') latestCharter = change.facts as CharterVersionPublished;
   }
 
-  const cutoff = query.cutoff ?? asOf.recordedAt.slice(0, 10);
+  const cutoff = reportCutoff(query, asOf);
   const patients: PatientFacts[] = [];
   const adverseEvents: AdverseEventFacts[] = [];
   for (const [key, entry] of facts) {

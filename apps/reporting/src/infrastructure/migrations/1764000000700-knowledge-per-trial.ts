@@ -32,16 +32,24 @@ export class KnowledgePerTrial1764000000700 implements MigrationInterface {
                   END AS trial_id) t) r
          WHERE k.seq = r.seq`);
     }
+    // Reports now read a trial's history incrementally by sequence (HistoryCache), not by probing
+    // versions valid at a sequence or each patient's visits: indexes follow the reads.
     await runner.query(`
       DROP INDEX rpt_knowledge_known_at;
-      CREATE INDEX rpt_knowledge_trial ON rpt_knowledge (trial_id, seq);
-      CREATE INDEX rpt_knowledge_trial_known_at ON rpt_knowledge (trial_id, known_at, seq);`);
+      CREATE INDEX rpt_knowledge_trial_known_at ON rpt_knowledge (trial_id, known_at, seq);
+      DROP INDEX rpt_facts_as_of;
+      CREATE INDEX rpt_facts_trial_from ON rpt_facts (trial_id, from_seq);
+      DROP INDEX rpt_visits_patient;
+      CREATE INDEX rpt_visits_trial_seq ON rpt_visits (trial_id, seq);`);
   }
 
   async down(runner: QueryRunner): Promise<void> {
     await runner.query(`
+      DROP INDEX rpt_visits_trial_seq;
+      CREATE INDEX rpt_visits_patient ON rpt_visits (trial_id, patient_id, visit_on, seq);
+      DROP INDEX rpt_facts_trial_from;
+      CREATE INDEX rpt_facts_as_of ON rpt_facts USING gist (int8range(from_seq, to_seq));
       DROP INDEX rpt_knowledge_trial_known_at;
-      DROP INDEX rpt_knowledge_trial;
       ALTER TABLE rpt_knowledge DROP COLUMN trial_id;
       CREATE INDEX rpt_knowledge_known_at ON rpt_knowledge (known_at, seq);`);
     // The global knownAt cannot be recovered from per-trial values: project again.
