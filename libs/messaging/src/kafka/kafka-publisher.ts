@@ -1,4 +1,4 @@
-import { Kafka, logLevel as KafkaLogLevel, type Producer, type TopicMessages } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, type logCreator, type Producer, type TopicMessages } from 'kafkajs';
 import type { MessagePublisher, OutboundMessage } from '../message-publisher.port';
 
 export interface KafkaClientOptions {
@@ -6,12 +6,19 @@ export interface KafkaClientOptions {
   clientId: string;
   /** kafkajs' own log; default: errors only (the relay reports failures itself). */
   logLevel?: KafkaLogLevel;
+  /** Where kafkajs logs go (e.g. the app's logger); default: kafkajs' JSON lines on the console. */
+  logCreator?: logCreator;
 }
 
 /** A kafkajs client for these brokers. */
 export function createKafka(options: KafkaClientOptions): Kafka {
   if (options.brokers.length === 0) throw new Error('at least one Kafka broker is needed');
-  return new Kafka({ clientId: options.clientId, brokers: options.brokers, logLevel: options.logLevel ?? KafkaLogLevel.ERROR });
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    logLevel: options.logLevel ?? KafkaLogLevel.ERROR,
+    ...(options.logCreator ? { logCreator: options.logCreator } : {}),
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 import { DATA_SOURCE, EVENT_STORE, type EventStore } from '@app/event-store';
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { logLevel as KafkaLogLevel } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { TOPICS, deadLetterTopic } from '../integration-event';
@@ -51,7 +52,17 @@ export class MessagingRelay implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationBootstrap(): Promise<void> {
     const brokers = this.options.kafkaBrokers ?? [];
     if (brokers.length === 0) return;
-    const kafka = createKafka({ brokers, clientId: this.options.clientId });
+    const kafka = createKafka({
+      brokers,
+      clientId: this.options.clientId,
+      // Through Nest's logger, so the app's log format and level apply to kafkajs too.
+      logCreator: () => (entry) => {
+        const text = `kafkajs ${entry.namespace}: ${entry.log.message}`;
+        if (entry.level <= KafkaLogLevel.ERROR) this.logger.error(text);
+        else if (entry.level === KafkaLogLevel.WARN) this.logger.warn(text);
+        else this.logger.debug(text);
+      },
+    });
     if (this.options.createTopics) {
       const topics = Object.values(TOPICS).flatMap((topic) => [topic, deadLetterTopic(topic)]);
       await ensureTopics(kafka, topics, this.options.createTopics);
