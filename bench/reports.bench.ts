@@ -127,7 +127,7 @@ async function main(): Promise<void> {
   const reuse = process.env.BENCH_REUSE === '1' && (await reset.query(`SELECT to_regclass('${SCHEMA}.es_events') IS NOT NULL AS present`)).rows[0]?.present === true;
   if (reuse) {
     // Keep the log; the history read model is emptied and rebuilt below.
-    await reset.query(`TRUNCATE ${SCHEMA}.rpt_knowledge, ${SCHEMA}.rpt_facts, ${SCHEMA}.rpt_visits`);
+    await reset.query(`TRUNCATE ${SCHEMA}.rpt_knowledge, ${SCHEMA}.rpt_facts`);
     await reset.query(`DELETE FROM ${SCHEMA}.es_subscriptions WHERE name = 'reporting.history'`);
   } else {
     await reset.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
   const rebuildRate = handled / rebuildSeconds;
   console.log(`rebuild: ${handled.toLocaleString('en')} events in ${rebuildSeconds.toFixed(1)} s = ${Math.round(rebuildRate).toLocaleString('en')} events/s`);
   // What autovacuum does to freshly written tables before long: statistics and the visibility map.
-  for (const table of ['rpt_knowledge', 'rpt_facts', 'rpt_visits']) await dataSource.query(`VACUUM ANALYZE ${table}`);
+  for (const table of ['rpt_knowledge', 'rpt_facts']) await dataSource.query(`VACUUM ANALYZE ${table}`);
 
   // (2) Reports at random knowledge positions, groupBy=arm,diabetes.
   const clock = { now: () => new Date() };

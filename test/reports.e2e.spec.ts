@@ -30,7 +30,6 @@ describe.each(backends)('endpoint reports as of any time on %s', (_name, databas
   let tokens: CohortTokens = {};
   const cohort = legDebBtkCohort();
   const report = (who: string, query: string) => p.http.get(`/trials/${trialId}/reports/endpoints?${query}`).set('Authorization', `Bearer ${tokens[who]}`);
-  const post = (who: string, path: string, body: unknown) => p.http.post(`/trials/${trialId}${path}`).set('Authorization', `Bearer ${tokens[who]}`).send(body as object);
 
   beforeAll(async () => {
     // Each backend run gets its own trial id: suites share a server database.

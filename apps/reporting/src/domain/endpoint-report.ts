@@ -196,13 +196,29 @@ interface CohortPatient {
   events: CohortEvent[];
 }
 
-interface Cohort {
-  basis: ReportBasis;
-  cutoffDay: number;
+/** The patients of one group (non-empty), the grouping being the same for every endpoint. */
+interface CohortGroup {
+  key: GroupKey;
+  keyValues: Array<string | boolean | null>;
   patients: CohortPatient[];
 }
 
+interface Cohort {
+  basis: ReportBasis;
+  cutoffDay: number;
+  /** Ordered by their key values (null < false < true < strings). */
+  groups: CohortGroup[];
+}
+
 function buildCohort(input: ReportInput): Cohort {
+  // Many patients share dates: each distinct date is parsed once per report.
+  const days = new Map<string, number>();
+  // `what` names the date in an error; `{id}` stands for the id, so no message is built unless one is thrown.
+  const dayNumber = (date: string, what: string, id = ''): number => {
+    let day = days.get(date);
+    if (day === undefined) days.set(date, (day = parseDay(date, what.replace('{id}', id))));
+    return day;
+  };
   const cutoffDay = dayNumber(input.cutoff, 'cutoff');
   const fields = [...new Set(input.groupBy)];
   const byPatient = new Map<string, AdverseEventFacts[]>();
@@ -218,23 +234,29 @@ function buildCohort(input: ReportInput): Cohort {
   for (const p of [...input.patients].sort((a, b) => compareStrings(a.patientId, b.patientId))) {
     // api.md rule 1: an index procedure on or before cutoff, not retracted.
     if (p.retracted || !p.indexProcedure) continue;
-    const indexDay = dayNumber(p.indexProcedure.performedOn, `patient ${p.patientId} index procedure`);
+    const indexDay = dayNumber(p.indexProcedure.performedOn, 'patient {id} index procedure', p.patientId);
     if (indexDay > cutoffDay) continue;
     const aes = byPatient.get(p.patientId) ?? [];
     const contacts = [indexDay];
-    for (const visit of p.visitDates) contacts.push(dayNumber(visit, `patient ${p.patientId} visit`));
+    for (const visit of p.visitDates) contacts.push(dayNumber(visit, 'patient {id} visit', p.patientId));
     const events: CohortEvent[] = [];
     for (const ae of aes) {
-      const siteReported = fromReport(ae.report, ae.eventId);
+      const siteReported = fromReport(ae.report, dayNumber(ae.report.onsetOn, 'adverse event {id} onset', ae.eventId));
       contacts.push(siteReported.day);
       const adjudication = ae.adjudication;
       const adjudicated = adjudication?.finalized
-        ? { isEndpointEvent: adjudication.outcome.isEndpointEvent, classification: fromOutcome(adjudication.outcome, siteReported.day, ae.eventId) }
+        ? {
+            isEndpointEvent: adjudication.outcome.isEndpointEvent,
+            classification: fromOutcome(
+              adjudication.outcome,
+              adjudication.outcome.onsetOn === undefined ? siteReported.day : dayNumber(adjudication.outcome.onsetOn, 'adjudicated onset of {id}', ae.eventId),
+            ),
+          }
         : undefined;
       events.push({ siteReported, adjudicated, finalized: adjudication?.finalized === true });
     }
     const lastContactDay = Math.max(...contacts.filter((d) => d <= cutoffDay));
-    const withdrawalDay = p.withdrawnOn === undefined ? undefined : dayNumber(p.withdrawnOn, `patient ${p.patientId} withdrawal`);
+    const withdrawalDay = p.withdrawnOn === undefined ? undefined : dayNumber(p.withdrawnOn, 'patient {id} withdrawal', p.patientId);
     const keyValues = fields.map((field) => groupValue(p, field));
     const key: GroupKey = {};
     fields.forEach((field, i) => {
@@ -249,7 +271,14 @@ function buildCohort(input: ReportInput): Cohort {
       events,
     });
   }
-  return { basis: input.basis, cutoffDay, patients };
+  const groups = new Map<string, CohortGroup>();
+  for (const p of patients) {
+    const id = JSON.stringify(p.keyValues);
+    const group = groups.get(id);
+    if (group) group.patients.push(p);
+    else groups.set(id, { key: p.key, keyValues: p.keyValues, patients: [p] });
+  }
+  return { basis: input.basis, cutoffDay, groups: [...groups.values()].sort((a, b) => compareKeys(a.keyValues, b.keyValues)) };
 }
 
 /**
@@ -280,10 +309,10 @@ function groupValue(p: PatientFacts, field: GroupField): string | boolean | null
   }
 }
 
-function fromReport(report: AdverseEventFactsReport, eventId: string): Classification {
+function fromReport(report: AdverseEventFactsReport, day: number): Classification {
   return {
     kind: report.kind,
-    day: dayNumber(report.onsetOn, `adverse event ${eventId} onset`),
+    day,
     limb: report.limb,
     amputationLevel: report.amputation?.level,
     planned: report.amputation?.planned,
@@ -291,11 +320,11 @@ function fromReport(report: AdverseEventFactsReport, eventId: string): Classific
   };
 }
 
-/** The adjudicated outcome; without its own onset it keeps the report's. */
-function fromOutcome(outcome: Outcome, reportedDay: number, eventId: string): Classification {
+/** The adjudicated outcome at its onset day (without its own onset, the report's). */
+function fromOutcome(outcome: Outcome, day: number): Classification {
   return {
     kind: outcome.kind,
-    day: outcome.onsetOn === undefined ? reportedDay : dayNumber(outcome.onsetOn, `adjudicated onset of ${eventId}`),
+    day,
     limb: outcome.limb,
     amputationLevel: outcome.amputation?.level,
     planned: outcome.amputation?.planned,
@@ -324,7 +353,14 @@ function matches(m: EventMatcher, c: Classification): boolean {
 }
 
 function isEndpointEvent(endpoint: EndpointDefinition, c: Classification): boolean {
-  return (endpoint.includesDeath === true && c.kind === 'death') || endpoint.events.some((m) => matches(m, c));
+  if (endpoint.includesDeath === true && c.kind === 'death') return true;
+  for (const m of endpoint.events) if (matches(m, c)) return true;
+  return false;
+}
+
+/** Within follow-up: from the index procedure to the cutoff. */
+function inWindow(c: Classification, p: CohortPatient, cohort: Cohort): boolean {
+  return c.day >= p.indexDay && c.day <= cohort.cutoffDay;
 }
 
 /** Death is part of the endpoint by `includesDeath` or by a matcher of kind death. */
@@ -335,12 +371,11 @@ function includesDeath(endpoint: EndpointDefinition): boolean {
 function observe(cohort: Cohort, endpoint: EndpointDefinition, p: CohortPatient): Observation {
   // Decision: follow-up starts at the index procedure; an event dated before it (by the report
   // or by the adjudicated onset) is no endpoint event, no competing death and not pending.
-  const inWindow = (c: Classification): boolean => c.day >= p.indexDay && c.day <= cohort.cutoffDay;
   let firstEvent = Infinity;
   let firstDeath = Infinity;
   let pendingAdjudication = 0;
   for (const e of p.events) {
-    if (inWindow(e.siteReported) && isEndpointEvent(endpoint, e.siteReported) && !e.finalized) pendingAdjudication += 1;
+    if (inWindow(e.siteReported, p, cohort) && isEndpointEvent(endpoint, e.siteReported) && !e.finalized) pendingAdjudication += 1;
     let seen: Classification | undefined;
     let counts = false;
     if (cohort.basis === 'site-reported') {
@@ -350,7 +385,7 @@ function observe(cohort: Cohort, endpoint: EndpointDefinition, p: CohortPatient)
       seen = e.adjudicated.classification;
       counts = e.adjudicated.isEndpointEvent;
     }
-    if (!seen || !inWindow(seen)) continue;
+    if (!seen || !inWindow(seen, p, cohort)) continue;
     if (counts && isEndpointEvent(endpoint, seen)) firstEvent = Math.min(firstEvent, seen.day);
     // A death the basis knows of that is not this endpoint's event ends follow-up. Adjudicated,
     // a finalized outcome of kind death is a death even when the CEC rules it no endpoint event.
@@ -372,18 +407,15 @@ interface GroupObservations {
   observations: Observation[];
 }
 
-/** Non-empty groups only, ordered by their key values (null < false < true < strings). */
+/** Each group's observations of one endpoint. */
 function groupObservations(cohort: Cohort, endpoint: EndpointDefinition): GroupObservations[] {
-  const groups = new Map<string, GroupObservations & { keyValues: Array<string | boolean | null> }>();
-  for (const p of cohort.patients) {
-    const id = JSON.stringify(p.keyValues);
-    const group = groups.get(id) ?? { key: p.key, keyValues: p.keyValues, observations: [] };
-    group.observations.push(observe(cohort, endpoint, p));
-    groups.set(id, group);
-  }
-  return [...groups.values()]
-    .sort((a, b) => compareKeys(a.keyValues, b.keyValues))
-    .map(({ key, observations }) => ({ key, observations }));
+  return cohort.groups.map((group) => {
+    const observations: Observation[] = new Array(group.patients.length);
+    for (let i = 0; i < group.patients.length; i += 1) observations[i] = observe(cohort, endpoint, group.patients[i] as CohortPatient);
+    // In time order, the estimators' own sorts (stable, adaptive) take linear time.
+    observations.sort((a, b) => a.time - b.time);
+    return { key: group.key, observations };
+  });
 }
 
 function summarize(key: GroupKey, observations: Observation[], endpoint: EndpointDefinition): EndpointReportGroup {
@@ -417,7 +449,7 @@ function summarize(key: GroupKey, observations: Observation[], endpoint: Endpoin
 const DAY_MS = 86_400_000;
 
 /** Calendar days since 1970-01-01 of a `YYYY-MM-DD` date. */
-function dayNumber(date: string, what: string): number {
+function parseDay(date: string, what: string): number {
   const ms = /^\d{4}-\d{2}-\d{2}$/.test(date) ? Date.parse(`${date}T00:00:00Z`) : NaN;
   if (!Number.isFinite(ms)) throw new RangeError(`${what}: not a date YYYY-MM-DD: ${date}`);
   return Math.round(ms / DAY_MS);

@@ -20,7 +20,7 @@ describe.each(backends)('history cache on %s', (_name, databaseUrl) => {
     await dataSource.destroy();
   });
 
-  /** What one projected batch writes: knowledge rows up to `seq`, versions closing their predecessors, visits. */
+  /** What one projected batch writes: knowledge rows up to `seq` (visits on theirs), versions closing their predecessors. */
   async function project(seq: number, versions: Array<[string, string, string, unknown, number]>, visits: Array<[string, string, string, number]> = []) {
     const [last] = (await dataSource.query('SELECT coalesce(max(seq), 0) AS seq FROM rpt_knowledge')) as Array<{ seq: string | number }>;
     for (let s = Number(last?.seq ?? 0) + 1; s <= seq; s += 1) {
@@ -31,7 +31,7 @@ describe.each(backends)('history cache on %s', (_name, databaseUrl) => {
       await dataSource.query(`INSERT INTO rpt_facts (trial_id, kind, entity_id, facts, from_seq) VALUES ($1, $2, $3, $4, $5)`, [trialId, kind, entityId, JSON.stringify(facts), from]);
     }
     for (const [trialId, patientId, visitOn, s] of visits) {
-      await dataSource.query(`INSERT INTO rpt_visits (trial_id, patient_id, visit_on, seq) VALUES ($1, $2, $3, $4)`, [trialId, patientId, visitOn, s]);
+      await dataSource.query(`UPDATE rpt_knowledge SET trial_id = $1, patient_id = $2, visit_on = $3 WHERE seq = $4`, [trialId, patientId, visitOn, s]);
     }
   }
   const patient = (version: number) => ({ patient: { status: 'enrolled', version } });
@@ -44,7 +44,7 @@ describe.each(backends)('history cache on %s', (_name, databaseUrl) => {
     expect(first.latestCharter).toEqual({ version: '1' });
 
     // Later batches: a new version of P1, a second patient, a visit recorded late for an early date, charter 2.
-    await project(8, [['T', 'patient', 'P1', patient(2), 5], ['T', 'patient', 'P2', patient(1), 6], ['T', 'charter', '2', { version: '2' }, 8]], [['T', 'P1', '2025-06-01', 4], ['T', 'P1', '2025-01-15', 7], ['U', 'X', '2025-05-05', 7]]);
+    await project(9, [['T', 'patient', 'P1', patient(2), 5], ['T', 'patient', 'P2', patient(1), 6], ['T', 'charter', '2', { version: '2' }, 8]], [['T', 'P1', '2025-06-01', 4], ['T', 'P1', '2025-01-15', 7], ['U', 'X', '2025-05-05', 9]]);
     const at = async (seq: number, cutoff: string) => {
       const snapshot = await cache.at('T', seq, cutoff);
       return { patients: snapshot.patients.map((p) => [p.patientId, (p.facts.patient as unknown as { version: number }).version, p.lastVisitOn ?? null]).sort(), charter: snapshot.latestCharter?.version ?? null };
@@ -65,6 +65,6 @@ describe.each(backends)('history cache on %s', (_name, databaseUrl) => {
         expect(JSON.stringify(await fresh.at('T', seq, cutoff))).toBe(JSON.stringify(await cache.at('T', seq, cutoff)));
       }
     }
-    await expect(cache.at('T', 9, '2025-12-31')).rejects.toThrow(/not reached sequence 9/);
+    await expect(cache.at('T', 10, '2025-12-31')).rejects.toThrow(/not reached sequence 10/);
   });
 });

@@ -83,7 +83,7 @@ class TrialHistory {
 }
 
 /**
- * An in-memory mirror of the history read model (rpt_facts, rpt_visits), per trial, loaded on a
+ * An in-memory mirror of the history read model (rpt_facts, visits on rpt_knowledge), per trial, loaded on a
  * trial's first report and brought up to date by sequence before each one. A report then picks
  * the versions valid at its sequence without a query per patient, and parses each version's
  * JSON once rather than on every report. Any number of reporting instances may each keep one:
@@ -128,7 +128,7 @@ export class HistoryCache {
     }
   }
 
-  /** Loads what was projected after the mirror's sequence; starts afresh if the read model was rebuilt. */
+  /** Loads what was projected after the mirror's sequence (visits by a range of the sequence key); starts afresh if the read model was rebuilt. */
   private async load(trialId: string, current: TrialHistory | undefined): Promise<TrialHistory> {
     // Batches commit knowledge, facts and visits together, so every row up to this sequence is visible below.
     const [head] = (await this.dataSource.query('SELECT coalesce(max(seq), 0) AS seq FROM rpt_knowledge')) as Array<{ seq: string | number }>;
@@ -142,7 +142,8 @@ export class HistoryCache {
         [trialId, from, upTo],
       ) as Promise<Array<{ kind: HistoryKind; entity_id: string; facts: HistoryFacts; from_seq: string | number }>>,
       this.dataSource.query(
-        `SELECT patient_id, visit_on - date '1970-01-01' AS day, seq FROM rpt_visits WHERE trial_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq`,
+        `SELECT patient_id, visit_on - date '1970-01-01' AS day, seq FROM rpt_knowledge
+          WHERE seq > $2 AND seq <= $3 AND trial_id = $1 AND visit_on IS NOT NULL ORDER BY seq`,
         [trialId, from, upTo],
       ) as Promise<Array<{ patient_id: string; day: number; seq: string | number }>>,
     ]);

@@ -21,21 +21,21 @@ export class HistoryProjection extends SubscribedService {
       name: 'reporting.history',
       store,
       dataSource,
-      batchSize: 1000,
+      batchSize: 5000,
       pollIntervalMs: 100,
       handler: (events, manager) => this.project(events, manager),
       onError: (error) => this.logger.error(error),
     });
   }
 
-  /** One batch: knowledge rows for every event, then the new fact versions and visits. */
+  /** One batch: a knowledge row for every event (with its visit, if one), then the new fact versions. */
   async project(events: RecordedEvent[], manager: EntityManager): Promise<void> {
     const [last] = (await manager.query('SELECT seq FROM rpt_knowledge ORDER BY seq DESC LIMIT 1')) as Array<{ seq: string | number }>;
     let seq = Number(last?.seq ?? 0);
     const knownAt = await latestKnownAt(manager, events);
     const batch = new Batch(manager);
     await batch.prefetch(events);
-    const knowledge: Array<[number, number, string | null, string]> = [];
+    const knowledge: Array<[number, number, string | null, string, string | null, string | null]> = [];
     for (const event of events) {
       seq += 1;
       // Knowledge time runs per trial, so that a trial's export alone re-derives it (trialctl replay).
@@ -43,15 +43,16 @@ export class HistoryProjection extends SubscribedService {
       const previous = knownAt.get(trialId) ?? '';
       const at = event.recordedAt > previous ? event.recordedAt : previous;
       knownAt.set(trialId, at);
-      knowledge.push([seq, event.globalPosition, trialId, at]);
       const change = foldHistoryEvent(event, (kind, entityId) => batch.get(event.streamId, kind, entityId));
-      if (change?.type === 'visit') batch.visit(change.trialId, change.patientId, change.visitOn, seq);
-      else if (change) batch.put(change.trialId, change.kind, change.entityId, change.facts, seq);
+      // A visit is only ever added: it lives on its event's knowledge row.
+      const visit = change?.type === 'visit' ? change : undefined;
+      knowledge.push([seq, event.globalPosition, trialId, at, visit?.patientId ?? null, visit?.visitOn ?? null]);
+      if (change?.type === 'facts') batch.put(change.trialId, change.kind, change.entityId, change.facts, seq);
     }
     await manager.query(
-      `INSERT INTO rpt_knowledge (seq, global_position, trial_id, known_at)
-       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[])`,
-      [knowledge.map((k) => k[0]), knowledge.map((k) => k[1]), knowledge.map((k) => k[2]), knowledge.map((k) => k[3])],
+      `INSERT INTO rpt_knowledge (seq, global_position, trial_id, known_at, patient_id, visit_on)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::date[])`,
+      [0, 1, 2, 3, 4, 5].map((column) => knowledge.map((k) => k[column])),
     );
     await batch.flush();
   }
@@ -63,7 +64,7 @@ async function latestKnownAt(manager: EntityManager, events: RecordedEvent[]): P
   const rows = (await manager.query(
     `SELECT t.trial_id, to_char(k.known_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS known_at
        FROM unnest($1::text[]) AS t(trial_id)
-       CROSS JOIN LATERAL (SELECT known_at FROM rpt_knowledge r WHERE r.trial_id = t.trial_id ORDER BY r.seq DESC LIMIT 1) k`,
+       CROSS JOIN LATERAL (SELECT known_at FROM rpt_knowledge r WHERE r.trial_id = t.trial_id ORDER BY r.known_at DESC, r.seq DESC LIMIT 1) k`,
     [trials],
   )) as Array<{ trial_id: string; known_at: string }>;
   return new Map(rows.map((r) => [r.trial_id, r.known_at]));
@@ -73,7 +74,6 @@ async function latestKnownAt(manager: EntityManager, events: RecordedEvent[]): P
 class Batch {
   private readonly current = new Map<string, HistoryFacts | undefined>();
   private readonly versions: Array<{ trialId: string; kind: HistoryKind; entityId: string; facts: HistoryFacts; seq: number }> = [];
-  private readonly visits: Array<{ trialId: string; patientId: string; visitOn: string; seq: number }> = [];
 
   constructor(private readonly manager: EntityManager) {}
 
@@ -97,10 +97,6 @@ class Batch {
     for (const row of rows) this.current.set(`${row.trial_id}\u0000${row.kind}\u0000${row.entity_id}`, row.facts);
   }
 
-  visit(trialId: string, patientId: string, visitOn: string, seq: number): void {
-    this.visits.push({ trialId, patientId, visitOn, seq });
-  }
-
   /** The current facts of an entity of the event's stream (prefetched). */
   get(streamId: string, kind: HistoryKind, entityId: string): HistoryFacts | undefined {
     const trialId = trialOfStream(streamId) as string;
@@ -117,12 +113,6 @@ class Batch {
    * the same entity in the batch, and the version current before the batch by the first one.
    */
   async flush(): Promise<void> {
-    if (this.visits.length > 0) {
-      await this.manager.query(
-        `INSERT INTO rpt_visits (trial_id, patient_id, visit_on, seq) SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[])`,
-        [this.visits.map((v) => v.trialId), this.visits.map((v) => v.patientId), this.visits.map((v) => v.visitOn), this.visits.map((v) => v.seq)],
-      );
-    }
     if (this.versions.length === 0) return;
     const key = (v: { trialId: string; kind: HistoryKind; entityId: string }) => `${v.trialId}\u0000${v.kind}\u0000${v.entityId}`;
     const next = new Map<string, number>();

@@ -72,6 +72,7 @@ describe.each(backends)('knowledge time per trial on %s', (_name, databaseUrl) =
       `INSERT INTO rpt_knowledge (seq, global_position, known_at)
        SELECT row_number() OVER (ORDER BY global_position), global_position, max(recorded_at) OVER (ORDER BY global_position) FROM es_events`,
     );
+    await dataSource.query(`INSERT INTO rpt_visits (trial_id, patient_id, visit_on, seq) VALUES ('A', 'P1', '2026-02-27', 3)`);
     const runner = dataSource.createQueryRunner();
     try {
       await new KnowledgePerTrial1764000000700().up(runner);
@@ -83,5 +84,10 @@ describe.each(backends)('knowledge time per trial on %s', (_name, databaseUrl) =
       ['B', '12:00:00'],
       ['A', '11:00:00'],
     ]);
+    // Visits moved onto their events' knowledge rows.
+    expect(await dataSource.query(`SELECT seq, patient_id, to_char(visit_on, 'YYYY-MM-DD') AS visit_on FROM rpt_knowledge WHERE visit_on IS NOT NULL`)).toEqual([
+      { seq: databaseUrl ? '3' : 3, patient_id: 'P1', visit_on: '2026-02-27' },
+    ]);
+    expect((await dataSource.query(`SELECT to_regclass('rpt_visits') AS t`))[0].t).toBeNull();
   });
 });

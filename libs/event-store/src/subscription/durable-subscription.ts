@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { SubscriptionLockedError } from '../errors';
-import type { Checkpoint, EventStore, RecordedEvent } from '../event-store.port';
+import type { Checkpoint, EventStore, ReadAllResult, RecordedEvent } from '../event-store.port';
 import { isEmbedded } from '../postgres/data-source';
 
 /** Handles one batch inside the transaction that also records the subscription's checkpoint. */
@@ -123,14 +123,29 @@ export class DurableSubscription {
 
   private serial: Promise<void> = Promise.resolve();
 
+  /** The next page, read while the current batch's transaction runs (only where that runs in parallel). */
+  private readAhead: { after: Checkpoint; page: Promise<ReadAllResult> } | undefined;
+
   private async batch(): Promise<number> {
     const { dataSource, store, handler, name } = this.options;
     const from = await this.checkpoint();
-    const { events } = await store.readAll({ after: from, maxCount: this.batchSize });
+    const ahead = this.readAhead;
+    this.readAhead = undefined;
+    const { events } = ahead && ahead.after === from ? await ahead.page : await store.readAll({ after: from, maxCount: this.batchSize });
     if (events.length === 0) return 0;
     const to = events[events.length - 1]!.checkpoint;
+    if (events.length === this.batchSize && !isEmbedded(dataSource)) {
+      // A full batch means more is waiting (catching up, rebuilding): read it while this one is written.
+      const page = store.readAll({ after: to, maxCount: this.batchSize });
+      page.catch(() => undefined);
+      this.readAhead = { after: to, page };
+    }
     if (this.options.delivery === 'idempotent') await handler(events, dataSource.manager);
+    const embedded = isEmbedded(dataSource);
     await dataSource.transaction(async (manager) => {
+      // The batch and its checkpoint are lost or kept together after a crash, and a lost batch is
+      // simply handled again: the commit need not wait for the WAL flush.
+      if (!embedded) await manager.query('SET LOCAL synchronous_commit = off');
       await manager.query('INSERT INTO es_subscriptions (name) VALUES ($1) ON CONFLICT DO NOTHING', [name]);
       const rows: Array<{ checkpoint: string | null }> = await manager.query(
         'SELECT checkpoint FROM es_subscriptions WHERE name = $1 FOR UPDATE',
