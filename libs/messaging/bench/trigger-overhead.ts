@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { eventStoreMigrations, openDataSource, PostgresEventStore } from '@app/event-store';
-import { MessagingOutbox1764000000600 } from '@app/messaging';
+import { enableMessaging, MessagingOutbox1764000000600 } from '@app/messaging';
 
 const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/msg_test';
 const appends = Number(process.env.APPENDS ?? 3000);
@@ -19,7 +19,7 @@ async function measure(label: string, withTrigger: boolean, enabled: boolean): P
     migrations: withTrigger ? [...eventStoreMigrations, MessagingOutbox1764000000600] : eventStoreMigrations,
   });
   try {
-    if (enabled) await dataSource.query('UPDATE msg_settings SET enabled = true');
+    if (enabled) await enableMessaging(dataSource);
     const store = new PostgresEventStore(dataSource);
     const payload = { trialId: 'T1', patientId: 'P1', siteId: 'S01', enrolledOn: '2025-01-01', baseline: { ageYears: 70, sex: 'female' } };
     const metadata = { actor: { userId: 'u1', name: 'Dr. Jane Roe', roles: ['site-investigator'] }, correlationId: 'c' };

@@ -5,24 +5,36 @@ import { errorText } from './error-text';
 import { DLQ_HEADERS, type MessagePublisher, type OutboundMessage } from './message-publisher.port';
 
 /**
- * Switches outbox capture on. Kept on once set, even while no relay runs (a restart or a
- * broker outage must not lose events): the outbox simply waits.
+ * Switches outbox capture on (enables the trigger on es_events). Kept on once set, even while no
+ * relay runs (a restart or a broker outage must not lose events): the outbox simply waits. Only
+ * a change takes es_events' SHARE ROW EXCLUSIVE lock, which waits for appends in flight and holds
+ * new ones back for a moment; an instance that finds capture on already takes no lock.
  */
 export async function enableMessaging(dataSource: DataSource): Promise<void> {
-  await dataSource.query('UPDATE msg_settings SET enabled = true, updated_at = now() WHERE NOT enabled');
+  if (await isMessagingEnabled(dataSource)) return;
+  await dataSource.transaction(async (manager) => {
+    // Give up rather than queue appends behind a long transaction for ever; start() is retried.
+    await manager.query("SET LOCAL lock_timeout = '10s'");
+    await manager.query('ALTER TABLE es_events ENABLE TRIGGER msg_outbox_capture');
+  });
 }
 
 /** Switches capture off and, when `discardBacklog`, drops what was not yet published (decommissioning Kafka). */
 export async function disableMessaging(dataSource: DataSource, options: { discardBacklog?: boolean } = {}): Promise<void> {
   await dataSource.transaction(async (manager) => {
-    await manager.query('UPDATE msg_settings SET enabled = false, updated_at = now()');
+    await manager.query("SET LOCAL lock_timeout = '10s'");
+    await manager.query('ALTER TABLE es_events DISABLE TRIGGER msg_outbox_capture');
     if (options.discardBacklog) await manager.query('DELETE FROM msg_outbox');
   });
 }
 
+/** Whether appends are being captured into the outbox. */
 export async function isMessagingEnabled(dataSource: DataSource): Promise<boolean> {
-  const rows: Array<{ enabled: boolean }> = await dataSource.query('SELECT enabled FROM msg_settings');
-  return rows[0]?.enabled === true;
+  const rows: Array<{ enabled: boolean }> = await dataSource.query(
+    "SELECT tgenabled <> 'D' AS enabled FROM pg_trigger WHERE tgrelid = 'es_events'::regclass AND tgname = 'msg_outbox_capture'",
+  );
+  if (rows.length === 0) throw new Error('msg_outbox_capture is missing: run the MessagingOutbox1764000000600 migration');
+  return rows[0]!.enabled === true;
 }
 
 export interface OutboxRelayOptions {

@@ -1,5 +1,6 @@
 import { WrongExpectedVersionError } from '@app/event-store';
 import {
+  disableMessaging,
   DLQ_HEADERS,
   enableMessaging,
   IdempotentConsumer,
@@ -46,7 +47,7 @@ describe.each(backends)('messaging outbox on %s', (_name, databaseUrl) => {
       TRUNCATE es_events, es_streams, msg_outbox, msg_inbox;
       DROP TABLE IF EXISTS test_effects;
     `);
-    await fixture.dataSource.query('UPDATE msg_settings SET enabled = false');
+    await disableMessaging(fixture.dataSource);
   });
   afterEach(async () => {
     for (const relay of relays.splice(0)) await relay.stop();
