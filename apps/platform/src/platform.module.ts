@@ -8,6 +8,7 @@ import { AuditModule } from '@app/audit';
 import { AuthModule } from '@app/auth';
 import { EventStoreModule, eventStoreMigrations, type Clock, type IdGenerator } from '@app/event-store';
 import { Idempotency1764000000100 } from '@app/http';
+import { MessagingOutbox1764000000600 } from '@app/messaging';
 import { MetricsModule } from '@app/observability';
 import { AdjudicationModule, AdjudicationReadModel1764000000300 } from '../../adjudication/src';
 import { AdverseEventsModule } from '../../adverse-events/src';
@@ -17,9 +18,10 @@ import { KnowledgePerTrial1764000000700, ReportingHistory1764000000400, Reportin
 import { apiProviders } from './api-providers';
 import { validatePlatformConfig, type PlatformConfig } from './config';
 import { HealthController } from './health.controller';
+import { messagingImports } from './messaging';
 
 /** Migrations of every context, in order; the event store's come first. */
-export const platformMigrations = [...eventStoreMigrations, Idempotency1764000000100, AdjudicationReadModel1764000000300, ReportingHistory1764000000400, ReportingVisits1764000000500, KnowledgePerTrial1764000000700];
+export const platformMigrations = [...eventStoreMigrations, Idempotency1764000000100, AdjudicationReadModel1764000000300, ReportingHistory1764000000400, ReportingVisits1764000000500, MessagingOutbox1764000000600, KnowledgePerTrial1764000000700];
 
 /**
  * Every bounded context in one process: the embedded default and the single-server deployment.
@@ -29,6 +31,7 @@ export const platformMigrations = [...eventStoreMigrations, Idempotency176400000
 export class PlatformModule {
   /** `clock` and `ids` are for tests; production uses the system clock and random UUIDs. */
   static forRoot(options: { clock?: Clock; ids?: IdGenerator } = {}): DynamicModule {
+    const messaging = messagingImports('trials-platform');
     return {
       module: PlatformModule,
       imports: [
@@ -74,9 +77,10 @@ export class PlatformModule {
         ReportingModule,
         AuditModule,
         MetricsModule,
+        ...messaging.imports,
       ],
       controllers: [HealthController],
-      providers: apiProviders,
+      providers: [...apiProviders, ...messaging.providers],
     };
   }
 }

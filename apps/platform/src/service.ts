@@ -12,6 +12,7 @@ import { MetricsModule } from '@app/observability';
 import { apiProviders } from './api-providers';
 import { platformConfigSchema } from './config';
 import { HealthController } from './health.controller';
+import { messagingImports } from './messaging';
 import { platformMigrations } from './platform.module';
 import { NEST_OPTIONS, configureHttp } from './setup';
 
@@ -67,6 +68,7 @@ export function validateServiceConfig(service: Pick<ServiceDefinition, 'name' | 
 @Module({})
 export class ServiceModule {
   static forService(service: ServiceDefinition): DynamicModule {
+    const messaging = messagingImports(`trials-${service.name}`);
     return {
       module: ServiceModule,
       imports: [
@@ -110,10 +112,11 @@ export class ServiceModule {
         TerminusModule,
         // GET /metrics per service, as the platform serves it: Prometheus scrapes each process.
         MetricsModule,
+        ...messaging.imports,
         ...service.imports,
       ],
       controllers: [HealthController],
-      providers: [...apiProviders, ...(service.providers ?? [])],
+      providers: [...apiProviders, ...messaging.providers, ...(service.providers ?? [])],
     };
   }
 }
