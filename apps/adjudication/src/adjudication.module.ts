@@ -10,5 +10,7 @@ import { CasesProjection } from './infrastructure/cases-projection';
   imports: [CqrsModule],
   controllers: [AdjudicationController],
   providers: [CaseOpener, CasesProjection, ...adjudicationHandlers],
+  // The standalone service feeds the opener from Kafka when configured (KafkaCaseFeed).
+  exports: [CaseOpener],
 })
 export class AdjudicationModule {}

@@ -18,6 +18,17 @@ import { trialDecider } from '../../../enrollment/src/application/enrollment.han
 import { caseDecider } from '../application/case-decider';
 
 export const DEFAULT_CHARTER_VERSION = 'default-1';
+
+/** What the case opener needs of a change to an adverse-event stream. */
+export interface AdverseEventChange {
+  eventId: string;
+  streamId: string;
+  streamVersion: number;
+  type: string;
+  data: unknown;
+  recordedAt: string;
+  correlationId?: string;
+}
 const SYSTEM_ACTOR = { userId: 'system:adjudication', name: 'CEC case opener', roles: [] };
 
 /**
@@ -47,34 +58,51 @@ export class CaseOpener extends SubscribedService {
     });
   }
 
+  /**
+   * Set before bootstrap when the adverse events arrive from Kafka instead (the distributed
+   * deployment, KafkaCaseFeed): the subscription to the shared log then stays idle.
+   */
+  fedExternally = false;
+
+  override onApplicationBootstrap(): void {
+    if (!this.fedExternally) super.onApplicationBootstrap();
+  }
 
   private async handle(events: RecordedEvent[]): Promise<void> {
     for (const event of events) {
-      if (!event.streamId.startsWith('adverse-event/')) continue;
-      const data = event.data as { trialId: string; eventId: string; reason?: string };
-      const source = await this.sourceAt(data.trialId, data.eventId, event.streamVersion);
-      if (source.status === 'absent') continue;
-      const metadata: EventMetadata = { actor: SYSTEM_ACTOR, causationId: event.eventId, correlationId: event.metadata.correlationId };
-      const stream = caseStream(data.trialId, data.eventId);
-      const { state: existing } = await loadState(this.store, stream, caseDecider);
-      if (existing.status === 'absent') {
-        if (source.status !== 'reported' || !ADJUDICABLE_KINDS.includes(source.report.kind)) continue;
-        const opened = await this.caseFor(source, event);
-        await executeCommand(this.store, stream, caseDecider, { type: 'OpenCase', data: opened }, { metadata });
-        continue;
-      }
-      if (event.type === 'AdverseEventReported') continue;
-      await executeCommand(
-        this.store,
-        stream,
-        caseDecider,
-        {
-          type: 'UpdateSourceReport',
-          data: { report: source.report, sourceVersion: event.streamVersion, change: event.type === 'AdverseEventRetracted' ? 'retraction' : 'correction', reason: data.reason ?? '' },
-        },
-        { metadata },
-      );
+      await this.react({ ...event, correlationId: event.metadata.correlationId });
     }
+  }
+
+  /**
+   * Opens or updates the case of one adverse-event stream change: from the shared log or from an
+   * integration event (same fields). Idempotent: a case records the source version it reflects.
+   */
+  async react(event: AdverseEventChange): Promise<void> {
+    if (!event.streamId.startsWith('adverse-event/')) return;
+    const data = event.data as { trialId: string; eventId: string; reason?: string };
+    const source = await this.sourceAt(data.trialId, data.eventId, event.streamVersion);
+    if (source.status === 'absent') return;
+    const metadata: EventMetadata = { actor: SYSTEM_ACTOR, causationId: event.eventId, correlationId: event.correlationId };
+    const stream = caseStream(data.trialId, data.eventId);
+    const { state: existing } = await loadState(this.store, stream, caseDecider);
+    if (existing.status === 'absent') {
+      if (source.status !== 'reported' || !ADJUDICABLE_KINDS.includes(source.report.kind)) return;
+      const opened = await this.caseFor(source, event);
+      await executeCommand(this.store, stream, caseDecider, { type: 'OpenCase', data: opened }, { metadata });
+      return;
+    }
+    if (event.type === 'AdverseEventReported') return;
+    await executeCommand(
+      this.store,
+      stream,
+      caseDecider,
+      {
+        type: 'UpdateSourceReport',
+        data: { report: source.report, sourceVersion: event.streamVersion, change: event.type === 'AdverseEventRetracted' ? 'retraction' : 'correction', reason: data.reason ?? '' },
+      },
+      { metadata },
+    );
   }
 
   /** The adverse event as it stood right after the event being handled. */
@@ -86,7 +114,7 @@ export class CaseOpener extends SubscribedService {
     );
   }
 
-  private async caseFor(source: Exclude<AdverseEventState, { status: 'absent' }>, event: RecordedEvent): Promise<CaseOpened> {
+  private async caseFor(source: Exclude<AdverseEventState, { status: 'absent' }>, event: AdverseEventChange): Promise<CaseOpened> {
     const { state: trial } = await loadState(this.store, trialStream(source.trialId), trialDecider);
     const charterVersion = (trial.status === 'registered' ? trial.charters[trial.charters.length - 1]?.version : undefined) ?? DEFAULT_CHARTER_VERSION;
     const indexProcedure = await this.indexProcedure(source.trialId, source.patientId);
