@@ -56,6 +56,11 @@ async function importCommand(path: string, lines: string[]): Promise<number> {
     console.error('import refused: nothing was written');
     return 1;
   }
+  if (process.env.KURRENTDB_URL?.trim()) {
+    // The import keeps each event's recordedAt and hash chain; KurrentDB assigns its own commit time.
+    console.error('import refused: KURRENTDB_URL is set, and an import preserves recorded times only in a PostgreSQL event store (DATABASE_URL or PGlite); nothing was written');
+    return 1;
+  }
   const databaseUrl = process.env.DATABASE_URL?.trim();
   const dataDir = process.env.DATA_DIR?.trim() || './.data';
   const dataSource = await openDataSource(

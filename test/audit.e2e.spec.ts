@@ -225,6 +225,9 @@ describe.each(backends)('audit trail and export on %s', (_name, databaseUrl) => 
       const second = run(['import', good], { DATA_DIR: join(dir, 'data') });
       expect(second.status).toBe(1);
       expect(second.stderr).toMatch(/not empty/);
+      const kurrent = run(['import', good], { DATA_DIR: join(dir, 'data-k'), KURRENTDB_URL: 'kurrentdb://127.0.0.1:2113?tls=false' });
+      expect(kurrent.status).toBe(1);
+      expect(kurrent.stderr).toMatch(/KURRENTDB_URL is set.*nothing was written/);
     });
   });
 });

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { Public } from '@app/auth';
-import { DATA_SOURCE, isEmbedded } from '@app/event-store';
+import { DATA_SOURCE, EVENT_STORE, KurrentDbEventStore, isEmbedded, type EventStore } from '@app/event-store';
 import type { DataSource } from 'typeorm';
 
 @Public()
@@ -11,20 +11,33 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
-  /** 200 once the API is ready: the event store answers a query. */
+  /** 200 once the API is ready: the database answers a query and the event log a read. */
   @Get()
   @HealthCheck()
   check() {
-    return this.health.check([() => this.eventStore()]);
+    return this.health.check([() => this.database(), () => this.eventStore()]);
+  }
+
+  /** Read models, checkpoints, idempotency keys (and the log, unless it is on KurrentDB). */
+  private async database(): Promise<HealthIndicatorResult> {
+    const check = this.indicator.check('database');
+    const engine = isEmbedded(this.dataSource) ? 'pglite' : 'postgresql';
+    try {
+      await this.dataSource.query('SELECT 1');
+      return check.up({ engine });
+    } catch (error) {
+      return check.down({ engine, message: (error as Error).message });
+    }
   }
 
   private async eventStore(): Promise<HealthIndicatorResult> {
     const check = this.indicator.check('eventStore');
-    const engine = isEmbedded(this.dataSource) ? 'pglite' : 'postgresql';
+    const engine = this.store instanceof KurrentDbEventStore ? 'kurrentdb' : isEmbedded(this.dataSource) ? 'pglite' : 'postgresql';
     try {
-      await this.dataSource.query('SELECT 1');
+      await this.store.readAll({ maxCount: 1 });
       return check.up({ engine });
     } catch (error) {
       return check.down({ engine, message: (error as Error).message });

@@ -19,7 +19,8 @@ const AuditParams = z
     type: z.string().min(1).max(200).optional(),
     from: Instant.optional(),
     to: Instant.optional(),
-    after: z.string().regex(/^\d+:\d+$/, 'must be a cursor returned as `next`').optional(),
+    // A checkpoint of the store: "transaction:position" on PostgreSQL, "commit/prepare" on KurrentDB.
+    after: z.string().regex(/^\d+[:/]\d+$/, 'must be a cursor returned as `next`').optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
   .strict()
