@@ -38,4 +38,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=5 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # sh -c so APP is read when the container starts; exec so node gets SIGTERM and shuts down cleanly.
-CMD ["sh", "-c", "exec node \"dist/apps/${APP}/src/main.js\""]
+# A larger young generation: projections rebuilding from the log allocate batches of events that
+# outlive a 16 MiB scavenge and were promoted, then collected at full cost (bench:reports, ~10%).
+CMD ["sh", "-c", "exec node --max-semi-space-size=64 \"dist/apps/${APP}/src/main.js\""]

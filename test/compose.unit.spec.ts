@@ -51,11 +51,12 @@ describe('docker-compose.yml', () => {
     const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     expect(runtime).toContain('FROM node:20-bookworm-slim AS runtime');
     expect(runtime).toMatch(/^USER node$/m);
-    expect(runtime).toContain('CMD ["sh", "-c", "exec node \\"dist/apps/${APP}/src/main.js\\""]');
+    const cmd = /^CMD \["sh", "-c", "exec node ((?:--[a-z-]+=\d+ )*)\\"dist\/apps\/\$\{APP\}\/src\/main\.js\\""\]$/m.exec(runtime);
+    expect(cmd).not.toBeNull();
     expect(dockerfile).toContain('npm ci --omit=dev');
     const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    // The image starts the same file as `npm run start:prod` does for the platform.
-    expect(packageJson.scripts['start:prod']).toContain('dist/apps/platform/src/main.js');
+    // The image starts the same file, with the same Node flags, as `npm run start:prod` does for the platform.
+    expect(packageJson.scripts['start:prod']).toBe(`node ${cmd![1]}dist/apps/platform/src/main.js`);
   });
 
   it('gives every service a health check, and waits only for healthy services that exist', () => {

@@ -1,28 +1,12 @@
-import { EXPECTED_SITE_REPORTED, TRIAL_ID, amputationExcludingPlannedMinor, legDebBtkCohort } from '../scripts/demo-cohort';
+import { TRIAL_ID, amputationExcludingPlannedMinor, legDebBtkCohort } from '../scripts/demo-cohort';
 import { startPlatform, type RunningPlatform } from './support/platform';
+import { byDiabetes, expectPublishedTable, type EndpointReport } from './support/published-table';
 import { adjudicateAsReported, reclassifyAsNoEvent, seedCohort, type CohortTokens } from './support/seed-cohort';
 
 const backends: Array<[string, string | undefined]> = [['PGlite', undefined]];
 if (process.env.DATABASE_URL) backends.push(['PostgreSQL', process.env.DATABASE_URL]);
 
-interface Group {
-  key: Record<string, unknown>;
-  n: number;
-  events: number;
-  censored: number;
-  pendingAdjudication: number;
-  km: { survival: number; lower: number; upper: number; standardError: number };
-  crude: { evaluable: number; eventFree: number; lower: number; upper: number };
-  cumulativeIncidence?: { estimate: number; lower: number; upper: number };
-}
-interface Report {
-  asOf: { recordedAt: string; position: number };
-  charterVersion: string;
-  endpoints: Array<{ id: string; groups: Group[] }>;
-}
-
-const groupsOf = (report: Report, endpointId: string) => report.endpoints.find((e) => e.id === endpointId)?.groups ?? [];
-const byDiabetes = (report: Report, endpointId: string, diabetes: boolean) => groupsOf(report, endpointId).find((g) => g.key.diabetes === diabetes);
+type Report = EndpointReport;
 
 describe.each(backends)('endpoint reports as of any time on %s', (_name, databaseUrl) => {
   let p: RunningPlatform;
@@ -45,30 +29,7 @@ describe.each(backends)('endpoint reports as of any time on %s', (_name, databas
 
   it('prints the published LEG-DEB BTK table, by diabetes, site-reported', async () => {
     const response = await report('admin', `basis=site-reported&groupBy=diabetes&${cutoff}`).expect(200);
-    const r = response.body as Report;
-    expect(r.charterVersion).toBe('default-1');
-    for (const [endpointId, expected] of Object.entries(EXPECTED_SITE_REPORTED)) {
-      for (const group of expected) {
-        const g = byDiabetes(r, endpointId, group.diabetes)!;
-        expect({ endpointId, diabetes: group.diabetes, n: g.n, evaluable: g.crude.evaluable, eventFree: g.crude.eventFree, km: g.km.survival }).toEqual({
-          endpointId,
-          diabetes: group.diabetes,
-          n: group.n,
-          evaluable: group.n,
-          eventFree: Math.round((group.eventFree / group.n) * 10000) / 10000,
-          km: Math.round((group.eventFree / group.n) * 10000) / 10000,
-        });
-      }
-    }
-    // api.md's example row, to the fourth decimal.
-    expect(byDiabetes(r, 'freedom-from-cd-tvr', true)).toMatchObject({
-      n: 16,
-      events: 2,
-      censored: 14,
-      km: { survival: 0.875, lower: 0.586, upper: 0.9672, standardError: 0.0827 },
-      crude: { evaluable: 16, eventFree: 0.875, lower: 0.6165, upper: 0.9845 },
-    });
-    expect(byDiabetes(r, 'freedom-from-cd-tvr', false)).toMatchObject({ n: 20, events: 0, km: { survival: 1, lower: 1, upper: 1, standardError: 0 } });
+    expectPublishedTable(response.body as Report);
   });
 
   it('adjudicated basis counts only finalized cases; pending ones are shown as pending', async () => {

@@ -48,9 +48,13 @@ export function trialOfStream(streamId: string): string | undefined {
   return undefined;
 }
 
-/** The entity whose current facts folding this event's stream reads (a case's is its adverse event: caseId = eventId). */
-export function historyEntityOf(streamId: string): { trialId: string; kind: HistoryKind; entityId: string } | undefined {
-  const [family, trialId, entityId] = streamId.split('/');
+/**
+ * The entity whose current facts folding this event reads (a case's is its adverse event: caseId
+ * = eventId); undefined when it reads none (a visit is only added).
+ */
+export function historyEntityOf(event: { streamId: string; type: string }): { trialId: string; kind: HistoryKind; entityId: string } | undefined {
+  if (event.type === 'VisitRecorded') return undefined;
+  const [family, trialId, entityId] = event.streamId.split('/');
   if (!trialId || !entityId) return undefined;
   if (family === 'patient' || family === 'procedures') return { trialId, kind: 'patient', entityId };
   if (family === 'adverse-event' || family === 'case') return { trialId, kind: 'adverse-event', entityId };

@@ -35,7 +35,8 @@ export class HistoryProjection extends SubscribedService {
     const knownAt = await latestKnownAt(manager, events);
     const batch = new Batch(manager);
     await batch.prefetch(events);
-    const knowledge: Array<[number, number, string | null, string, string | null, string | null]> = [];
+    // Column arrays, one entry per event, for one INSERT … unnest.
+    const columns = { seq: [] as number[], position: [] as number[], trial: [] as Array<string | null>, at: [] as string[], patient: [] as Array<string | null>, visit: [] as Array<string | null> };
     for (const event of events) {
       seq += 1;
       // Knowledge time runs per trial, so that a trial's export alone re-derives it (trialctl replay).
@@ -43,16 +44,21 @@ export class HistoryProjection extends SubscribedService {
       const previous = knownAt.get(trialId) ?? '';
       const at = event.recordedAt > previous ? event.recordedAt : previous;
       knownAt.set(trialId, at);
-      const change = foldHistoryEvent(event, (kind, entityId) => batch.get(event.streamId, kind, entityId));
+      const change = foldHistoryEvent(event, (kind, entityId) => batch.get(trialId, kind, entityId));
       // A visit is only ever added: it lives on its event's knowledge row.
       const visit = change?.type === 'visit' ? change : undefined;
-      knowledge.push([seq, event.globalPosition, trialId, at, visit?.patientId ?? null, visit?.visitOn ?? null]);
+      columns.seq.push(seq);
+      columns.position.push(event.globalPosition);
+      columns.trial.push(trialId);
+      columns.at.push(at);
+      columns.patient.push(visit ? visit.patientId : null);
+      columns.visit.push(visit ? visit.visitOn : null);
       if (change?.type === 'facts') batch.put(change.trialId, change.kind, change.entityId, change.facts, seq);
     }
     await manager.query(
       `INSERT INTO rpt_knowledge (seq, global_position, trial_id, known_at, patient_id, visit_on)
        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::date[])`,
-      [0, 1, 2, 3, 4, 5].map((column) => knowledge.map((k) => k[column])),
+      [columns.seq, columns.position, columns.trial, columns.at, columns.patient, columns.visit],
     );
     await batch.flush();
   }
@@ -81,7 +87,7 @@ class Batch {
   async prefetch(events: RecordedEvent[]): Promise<void> {
     const keys = new Map<string, [string, HistoryKind, string]>();
     for (const e of events) {
-      const entity = historyEntityOf(e.streamId);
+      const entity = historyEntityOf(e);
       if (entity) keys.set(`${entity.trialId}\u0000${entity.kind}\u0000${entity.entityId}`, [entity.trialId, entity.kind, entity.entityId]);
     }
     const list = [...keys.values()];
@@ -97,9 +103,8 @@ class Batch {
     for (const row of rows) this.current.set(`${row.trial_id}\u0000${row.kind}\u0000${row.entity_id}`, row.facts);
   }
 
-  /** The current facts of an entity of the event's stream (prefetched). */
-  get(streamId: string, kind: HistoryKind, entityId: string): HistoryFacts | undefined {
-    const trialId = trialOfStream(streamId) as string;
+  /** The current facts of an entity (prefetched). */
+  get(trialId: string | null, kind: HistoryKind, entityId: string): HistoryFacts | undefined {
     return this.current.get(`${trialId}\u0000${kind}\u0000${entityId}`);
   }
 
