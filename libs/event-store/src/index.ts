@@ -25,6 +25,7 @@ export { PostgresEventStore, decodeCheckpoint, encodeCheckpoint } from './postgr
 export type { PostgresAppendOptions } from './postgres/postgres-event-store';
 export { KurrentDbEventStore } from './kurrentdb/kurrentdb-event-store';
 export { DurableSubscription } from './subscription/durable-subscription';
+export { SingleActiveLock } from './postgres/single-active-lock';
 export type { DurableSubscriptionOptions, SubscriptionHandler } from './subscription/durable-subscription';
 export { CLOCK, DATA_SOURCE, EVENT_STORE, EventStoreModule, ID_GENERATOR } from './nest/event-store.module';
 export type { EventStoreConnectionOptions, EventStoreModuleOptions } from './nest/event-store.module';

@@ -1,5 +1,5 @@
-import { isEmbedded } from '@app/event-store';
-import type { DataSource, QueryRunner } from 'typeorm';
+import { SingleActiveLock } from '@app/event-store';
+import type { DataSource } from 'typeorm';
 import { deadLetterTopic, HEADERS, INTEGRATION_SCHEMA, toIntegrationEvent, type CapturedEvent } from './integration-event';
 import { errorText } from './error-text';
 import { DLQ_HEADERS, type MessagePublisher, type OutboundMessage } from './message-publisher.port';
@@ -78,9 +78,6 @@ interface OutboxRow {
 
 const LOCK_KEY = 'msg-outbox-relay';
 
-/** Held in-process on PGlite, where every "connection" is the same session. */
-const embeddedHolders = new WeakSet<DataSource>();
-
 /** The wait after `failures` consecutive failures: exponential, capped. */
 export function backoffDelay(failures: number, initialMs: number, maxMs: number): number {
   if (failures <= 0) return 0;
@@ -105,8 +102,7 @@ export class OutboxRelay {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
-  private lockRunner: QueryRunner | undefined;
-  private holdsEmbedded = false;
+  private readonly lock: SingleActiveLock;
   private consecutiveFailures = 0;
   private serial: Promise<void> = Promise.resolve();
   private readonly stats: RelayCounters = { published: 0, failures: 0, deadLettered: 0 };
@@ -118,6 +114,7 @@ export class OutboxRelay {
     this.initialBackoffMs = options.initialBackoffMs ?? 200;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error('batchSize must be a positive integer');
+    this.lock = new SingleActiveLock(options.dataSource, LOCK_KEY);
   }
 
   /** Turns capture on, then relays for as long as it runs (as standby while another relay is active). */
@@ -140,7 +137,7 @@ export class OutboxRelay {
 
   /** True while this instance holds the relay lock. */
   get active(): boolean {
-    return this.holdsEmbedded || this.lockRunner !== undefined;
+    return this.lock.held;
   }
 
   counters(): RelayCounters {
@@ -154,28 +151,8 @@ export class OutboxRelay {
   }
 
   /** Takes the relay lock if free; false while another relay holds it. */
-  async tryAcquire(): Promise<boolean> {
-    const { dataSource } = this.options;
-    if (this.active) return true;
-    if (isEmbedded(dataSource)) {
-      if (embeddedHolders.has(dataSource)) return false;
-      embeddedHolders.add(dataSource);
-      this.holdsEmbedded = true;
-      return true;
-    }
-    const runner = dataSource.createQueryRunner();
-    try {
-      const [row] = (await runner.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [LOCK_KEY])) as Array<{ locked: boolean }>;
-      if (row?.locked) {
-        this.lockRunner = runner;
-        return true;
-      }
-    } catch (error) {
-      await runner.release();
-      throw error;
-    }
-    await runner.release();
-    return false;
+  tryAcquire(): Promise<boolean> {
+    return this.lock.tryAcquire();
   }
 
   /**
@@ -204,7 +181,7 @@ export class OutboxRelay {
 
   private async batch(): Promise<number> {
     if (!this.active) throw new Error('the outbox relay does not hold its lock');
-    const db = this.lockRunner ?? this.options.dataSource;
+    const db = this.lock.session ?? this.options.dataSource;
     // Qualified ORDER BY: the output alias id is text, and '10' sorts before '9'.
     const rows: OutboxRow[] = await db.query(
       `SELECT id::text AS id, topic, message_key, message_id::text AS message_id, stream_version::text AS stream_version,
@@ -259,14 +236,7 @@ export class OutboxRelay {
 
   /** A dead lock connection means the lock is gone too: become a standby rather than fail forever. */
   private async dropLockIfConnectionLost(): Promise<void> {
-    const runner = this.lockRunner;
-    if (!runner) return;
-    try {
-      await runner.query('SELECT 1');
-    } catch {
-      this.lockRunner = undefined;
-      await runner.release().catch(() => undefined);
-    }
+    await this.lock.alive();
   }
 
   private sleep(ms: number): Promise<void> {
@@ -281,20 +251,8 @@ export class OutboxRelay {
     });
   }
 
-  private async releaseLock(): Promise<void> {
-    if (this.holdsEmbedded) {
-      embeddedHolders.delete(this.options.dataSource);
-      this.holdsEmbedded = false;
-    }
-    const runner = this.lockRunner;
-    if (runner) {
-      this.lockRunner = undefined;
-      try {
-        await runner.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [LOCK_KEY]);
-      } finally {
-        await runner.release();
-      }
-    }
+  private releaseLock(): Promise<void> {
+    return this.lock.release();
   }
 }
 

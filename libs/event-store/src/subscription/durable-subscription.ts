@@ -1,7 +1,8 @@
-import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { SubscriptionLockedError } from '../errors';
 import type { Checkpoint, EventStore, ReadAllResult, RecordedEvent } from '../event-store.port';
 import { isEmbedded } from '../postgres/data-source';
+import { SingleActiveLock } from '../postgres/single-active-lock';
 
 /** Handles one batch inside the transaction that also records the subscription's checkpoint. */
 export type SubscriptionHandler = (events: RecordedEvent[], manager: EntityManager) => Promise<void>;
@@ -27,9 +28,6 @@ export interface DurableSubscriptionOptions {
   delivery?: 'transactional' | 'idempotent';
 }
 
-/** Held in-process on PGlite, where every "connection" is the same session. */
-const embeddedHolders = new WeakMap<DataSource, Set<string>>();
-
 class CheckpointMoved extends Error {}
 
 /**
@@ -44,15 +42,14 @@ export class DurableSubscription {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  private lockRunner: QueryRunner | undefined;
   private unsubscribe: (() => void) | undefined;
-  private readonly lockKey: string;
+  private readonly lock: SingleActiveLock;
 
   constructor(private readonly options: DurableSubscriptionOptions) {
     this.batchSize = options.batchSize ?? 500;
     this.pollIntervalMs = options.pollIntervalMs ?? 200;
     this.standbyRetryMs = options.standbyRetryMs ?? 1000;
-    this.lockKey = `es-subscription:${options.name}`;
+    this.lock = new SingleActiveLock(options.dataSource, `es-subscription:${options.name}`);
   }
 
   get name(): string {
@@ -215,45 +212,12 @@ export class DurableSubscription {
     });
   }
 
-  private async tryLock(): Promise<boolean> {
-    const { dataSource, name } = this.options;
-    if (isEmbedded(dataSource)) {
-      let held = embeddedHolders.get(dataSource);
-      if (!held) embeddedHolders.set(dataSource, (held = new Set()));
-      if (held.has(name) && !this.holdsEmbedded) return false;
-      held.add(name);
-      this.holdsEmbedded = true;
-      return true;
-    }
-    if (this.lockRunner) return true;
-    const runner = dataSource.createQueryRunner();
-    const [row] = (await runner.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [
-      this.lockKey,
-    ])) as Array<{ locked: boolean }>;
-    if (row?.locked) {
-      this.lockRunner = runner;
-      return true;
-    }
-    await runner.release();
-    return false;
+  private tryLock(): Promise<boolean> {
+    return this.lock.tryAcquire();
   }
 
-  private holdsEmbedded = false;
-
-  private async releaseLock(): Promise<void> {
-    if (this.holdsEmbedded) {
-      embeddedHolders.get(this.options.dataSource)?.delete(this.options.name);
-      this.holdsEmbedded = false;
-    }
-    if (this.lockRunner) {
-      const runner = this.lockRunner;
-      this.lockRunner = undefined;
-      try {
-        await runner.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [this.lockKey]);
-      } finally {
-        await runner.release();
-      }
-    }
+  private releaseLock(): Promise<void> {
+    return this.lock.release();
   }
 }
 
