@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 const infrastructure = ['@nestjs/*', 'typeorm', 'typeorm/*', 'pg', 'kafkajs', '@electric-sql/*', '@kurrent/*'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', '.prof/**', 'jest.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', 'jest.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
