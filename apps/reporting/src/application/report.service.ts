@@ -34,7 +34,7 @@ export class ReportService {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly history: HistoryProjection,
   ) {
-    this.cache = new HistoryCache(dataSource);
+    this.cache = new HistoryCache(dataSource, () => clock.now().getTime());
   }
 
   private readonly cache: HistoryCache;

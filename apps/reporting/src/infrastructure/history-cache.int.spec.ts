@@ -67,4 +67,19 @@ describe.each(backends)('history cache on %s', (_name, databaseUrl) => {
     }
     await expect(cache.at('T', 10, '2025-12-31')).rejects.toThrow(/not reached sequence 10/);
   });
+
+  it('drops a trial not reported on for the idle time, and loads it again when it is', async () => {
+    let now = 0;
+    const cache = new HistoryCache(dataSource, () => now, 60_000);
+    const before = JSON.stringify(await cache.at('T', 8, '2025-12-31'));
+    await cache.at('U', 9, '2025-12-31');
+    expect(cache.loadedTrials.sort()).toEqual(['T', 'U']);
+    now = 45_000;
+    await cache.at('U', 9, '2025-12-31');
+    now = 90_000;
+    await cache.at('U', 9, '2025-12-31');
+    expect(cache.loadedTrials).toEqual(['U']);
+    expect(JSON.stringify(await cache.at('T', 8, '2025-12-31'))).toBe(before);
+    expect(cache.loadedTrials.sort()).toEqual(['T', 'U']);
+  });
 });

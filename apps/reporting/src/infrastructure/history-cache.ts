@@ -92,11 +92,26 @@ class TrialHistory {
 export class HistoryCache {
   private readonly trials = new Map<string, TrialHistory>();
   private readonly syncs = new Map<string, Promise<TrialHistory>>();
+  private readonly lastUsed = new Map<string, number>();
 
-  constructor(private readonly dataSource: DataSource) {}
+  /**
+   * `now` (epoch ms) and `idleMs`: a trial's mirror not used for that long is dropped, so a
+   * process serving many trials holds only those being reported on (it reloads on next use).
+   */
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly now: () => number = () => Date.now(),
+    private readonly idleMs = 30 * 60_000,
+  ) {}
+
+  /** Trials whose history is held in memory. */
+  get loadedTrials(): string[] {
+    return [...this.trials.keys()];
+  }
 
   /** The trial's facts valid at `seq`, with each patient's latest visit on or before `cutoff`. */
   async at(trialId: string, seq: number, cutoff: string): Promise<HistorySnapshot> {
+    this.evictIdle(trialId);
     const trial = await this.synced(trialId, seq);
     const cutoffDay = toDay(cutoff);
     const patients: HistorySnapshot['patients'] = [];
@@ -107,6 +122,17 @@ export class HistoryCache {
     let latest: { fromSeq: number; facts: CharterVersionPublished } | undefined;
     for (const version of trial.validAt<CharterVersionPublished>('charter', seq)) if (!latest || version.fromSeq > latest.fromSeq) latest = version;
     return { patients, adverseEvents, latestCharter: latest?.facts };
+  }
+
+  private evictIdle(using: string): void {
+    const now = this.now();
+    this.lastUsed.set(using, now);
+    for (const [trialId, at] of this.lastUsed) {
+      if (now - at > this.idleMs && !this.syncs.has(trialId)) {
+        this.trials.delete(trialId);
+        this.lastUsed.delete(trialId);
+      }
+    }
   }
 
   /** The trial's mirror, loaded at least up to `seq` (which must already be projected). */
