@@ -26,6 +26,7 @@ export type { PostgresAppendOptions } from './postgres/postgres-event-store';
 export { KurrentDbEventStore } from './kurrentdb/kurrentdb-event-store';
 export { DurableSubscription } from './subscription/durable-subscription';
 export { SingleActiveLock } from './postgres/single-active-lock';
+export { WakeableSleep } from './subscription/wakeable-sleep';
 export type { DurableSubscriptionOptions, SubscriptionHandler } from './subscription/durable-subscription';
 export { CLOCK, DATA_SOURCE, EVENT_STORE, EventStoreModule, ID_GENERATOR } from './nest/event-store.module';
 export type { EventStoreConnectionOptions, EventStoreModuleOptions } from './nest/event-store.module';

@@ -1,4 +1,4 @@
-import { SingleActiveLock } from '@app/event-store';
+import { SingleActiveLock, WakeableSleep } from '@app/event-store';
 import type { DataSource } from 'typeorm';
 import { deadLetterTopic, HEADERS, INTEGRATION_SCHEMA, toIntegrationEvent, type CapturedEvent } from './integration-event';
 import { errorText } from './error-text';
@@ -100,7 +100,7 @@ export class OutboxRelay {
   private readonly maxBackoffMs: number;
   private running = false;
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly pause = new WakeableSleep();
   private unsubscribe: (() => void) | undefined;
   private readonly lock: SingleActiveLock;
   private consecutiveFailures = 0;
@@ -122,17 +122,17 @@ export class OutboxRelay {
     if (this.running) return;
     await enableMessaging(this.options.dataSource);
     this.running = true;
-    this.unsubscribe = this.options.wakeOn?.(() => this.wake?.());
+    this.unsubscribe = this.options.wakeOn?.(() => this.pause.wake());
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.unsubscribe?.();
-    this.wake?.();
+    this.pause.wake();
     await this.loop;
     this.loop = undefined;
-    await this.releaseLock();
+    await this.lock.release();
   }
 
   /** True while this instance holds the relay lock. */
@@ -219,7 +219,8 @@ export class OutboxRelay {
         this.stats.failures += 1;
         this.consecutiveFailures += 1;
         (this.options.onError ?? defaultOnError)(error);
-        await this.dropLockIfConnectionLost();
+        // A dead lock connection means the lock is gone too: become a standby rather than fail forever.
+        await this.lock.alive();
         await this.sleep(backoffDelay(this.consecutiveFailures, this.initialBackoffMs, this.maxBackoffMs));
       }
     }
@@ -234,25 +235,9 @@ export class OutboxRelay {
     }
   }
 
-  /** A dead lock connection means the lock is gone too: become a standby rather than fail forever. */
-  private async dropLockIfConnectionLost(): Promise<void> {
-    await this.lock.alive();
-  }
-
+  /** After stop() nothing waits: the loop ends at once. */
   private sleep(ms: number): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
-  }
-
-  private releaseLock(): Promise<void> {
-    return this.lock.release();
+    return this.running ? this.pause.sleep(ms) : Promise.resolve();
   }
 }
 

@@ -3,6 +3,7 @@ import { SubscriptionLockedError } from '../errors';
 import type { Checkpoint, EventStore, ReadAllResult, RecordedEvent } from '../event-store.port';
 import { isEmbedded } from '../postgres/data-source';
 import { SingleActiveLock } from '../postgres/single-active-lock';
+import { WakeableSleep } from './wakeable-sleep';
 
 /** Handles one batch inside the transaction that also records the subscription's checkpoint. */
 export type SubscriptionHandler = (events: RecordedEvent[], manager: EntityManager) => Promise<void>;
@@ -41,7 +42,7 @@ export class DurableSubscription {
   private readonly standbyRetryMs: number;
   private running = false;
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly pause = new WakeableSleep();
   private unsubscribe: (() => void) | undefined;
   private readonly lock: SingleActiveLock;
 
@@ -60,21 +61,21 @@ export class DurableSubscription {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.unsubscribe = this.options.store.onAppended(() => this.wake?.());
+    this.unsubscribe = this.options.store.onAppended(() => this.pause.wake());
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.unsubscribe?.();
-    this.wake?.();
+    this.pause.wake();
     await this.loop;
-    await this.releaseLock();
+    await this.lock.release();
   }
 
   /** Takes the lock or throws SubscriptionLockedError; for callers that must not wait. */
   async acquire(): Promise<void> {
-    if (!(await this.tryLock())) throw new SubscriptionLockedError(this.options.name);
+    if (!(await this.lock.tryAcquire())) throw new SubscriptionLockedError(this.options.name);
   }
 
   /** The stored checkpoint (undefined before the first batch). */
@@ -189,35 +190,16 @@ export class DurableSubscription {
   }
 
   private async run(): Promise<void> {
-    while (this.running && !(await this.tryLock())) await this.sleep(this.standbyRetryMs);
+    while (this.running && !(await this.lock.tryAcquire())) await this.pause.sleep(this.standbyRetryMs);
     while (this.running) {
       try {
         const handled = await this.processBatch();
-        if (handled < this.batchSize) await this.sleep(this.pollIntervalMs);
+        if (handled < this.batchSize) await this.pause.sleep(this.pollIntervalMs);
       } catch (error) {
         if (!(error instanceof CheckpointMoved)) (this.options.onError ?? defaultOnError)(error);
-        await this.sleep(this.pollIntervalMs);
+        await this.pause.sleep(this.pollIntervalMs);
       }
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
-  }
-
-  private tryLock(): Promise<boolean> {
-    return this.lock.tryAcquire();
-  }
-
-  private releaseLock(): Promise<void> {
-    return this.lock.release();
   }
 }
 
