@@ -5,13 +5,8 @@ import { CLOCK, DATA_SOURCE, EVENT_STORE, type Clock, type EventStore } from '@a
 import { ProblemException } from '@app/http';
 import { defaultCharter } from '../domain/default-charter';
 import type { ReportInput } from '../domain/endpoint-report';
-import {
-  adverseEventForReport,
-  assembleReportInput,
-  patientForReport,
-  reportCutoff,
-  type ReportQuery,
-} from '../domain/history-fold';
+import { reportCutoff, type ReportQuery } from '../domain/history-fold';
+import { reportInputAt } from '../domain/history-snapshot';
 import { HistoryCache } from '../infrastructure/history-cache';
 import { HistoryProjection } from '../infrastructure/history.projection';
 
@@ -43,15 +38,7 @@ export class ReportService {
     const known = await this.knowledgeAt(trialId, query);
     const asOf = { recordedAt: known.recordedAt ?? this.clock.now().toISOString(), position: known.position };
     const snapshot = await this.cache.at(trialId, known.seq, reportCutoff(query, asOf));
-    return assembleReportInput({
-      trialId,
-      query,
-      asOf,
-      latestCharter: snapshot.latestCharter,
-      defaultCharter: defaultCharter(),
-      patients: snapshot.patients.flatMap(({ facts, lastVisitOn }) => patientForReport(facts, lastVisitOn) ?? []),
-      adverseEvents: snapshot.adverseEvents.flatMap((facts) => adverseEventForReport(facts) ?? []),
-    });
+    return reportInputAt(snapshot, { trialId, query, asOf, defaultCharter: defaultCharter() });
   }
 
   /** Records who saw results broken down by arm, when and with which parameters (ICH E6(R3) 3.16.1(g)). */

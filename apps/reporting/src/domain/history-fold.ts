@@ -1,7 +1,7 @@
-import type { AdverseEventEvent, CaseEvent, CharterVersionPublished, EndpointDefinition, Outcome, PatientEvent, ProcedureRecorded } from '@app/contracts';
+import type { AdverseEventEvent, CaseEvent, CharterVersionPublished, Outcome, PatientEvent, ProcedureRecorded } from '@app/contracts';
 import { evolveAdverseEvent, initialAdverseEventState, type AdverseEventState } from '../../../adverse-events/src/domain/adverse-event.decider';
 import { evolvePatient, initialPatientState, type PatientState } from '../../../enrollment/src/domain/patient.decider';
-import type { AdverseEventFacts, PatientFacts, ReportBasis, GroupField, ReportInput } from './endpoint-report';
+import type { AdverseEventFacts, PatientFacts, ReportBasis, GroupField } from './endpoint-report';
 
 /**
  * The fold from a trial's log to the facts an endpoint report reads, shared by the history read
@@ -146,30 +146,4 @@ export interface ReportQuery {
 /** The clinical data cut of a report: as given, else the UTC date of its knowledge time. */
 export function reportCutoff(query: ReportQuery, asOf: { recordedAt: string }): string {
   return query.cutoff ?? asOf.recordedAt.slice(0, 10);
-}
-
-/**
- * The report input at a resolved knowledge time: the cut-off defaults to the UTC date of the
- * knowledge time, and the latest charter version known then applies (else the default charter).
- */
-export function assembleReportInput(args: {
-  trialId: string;
-  query: ReportQuery;
-  asOf: { recordedAt: string; position: number };
-  latestCharter: CharterVersionPublished | undefined;
-  defaultCharter: ReportInput['charter'];
-  patients: PatientFacts[];
-  adverseEvents: AdverseEventFacts[];
-}): ReportInput {
-  const { query, latestCharter } = args;
-  return {
-    trialId: args.trialId,
-    asOf: args.asOf,
-    cutoff: reportCutoff(query, args.asOf),
-    basis: query.basis,
-    groupBy: query.groupBy,
-    charter: latestCharter ? { version: latestCharter.version, endpoints: latestCharter.endpoints as EndpointDefinition[] } : args.defaultCharter,
-    patients: args.patients,
-    adverseEvents: args.adverseEvents,
-  };
 }

@@ -1,18 +1,7 @@
-import { DomainError, type CharterVersionPublished } from '@app/contracts';
-import type { AdverseEventFacts, PatientFacts, ReportInput } from './endpoint-report';
-import {
-  adverseEventForReport,
-  assembleReportInput,
-  foldHistoryEvent,
-  patientForReport,
-  reportCutoff,
-  trialOfStream,
-  type AdverseEventHistoryFacts,
-  type HistoryFacts,
-  type LoggedEvent,
-  type PatientHistoryFacts,
-  type ReportQuery,
-} from './history-fold';
+import { DomainError } from '@app/contracts';
+import type { ReportInput } from './endpoint-report';
+import { foldHistoryEvent, reportCutoff, trialOfStream, type LoggedEvent, type ReportQuery } from './history-fold';
+import { TrialHistory, reportInputAt, toDay } from './history-snapshot';
 
 /** An event of a trial's exported log, in the log's delivery order. */
 export interface ReplayedEvent extends LoggedEvent {
@@ -53,33 +42,12 @@ export function replayReportInput(trialId: string, log: readonly ReplayedEvent[]
     asOf = { recordedAt: knownAt[end - 1] as string, position: last.globalPosition };
   }
 
-  const facts = new Map<string, { kind: string; facts: HistoryFacts }>();
-  const visits = new Map<string, string[]>();
-  let latestCharter: CharterVersionPublished | undefined;
-  for (const event of events.slice(0, end)) {
-    const change = foldHistoryEvent(event, (kind, entityId) => facts.get(`${kind}/${entityId}`)?.facts);
-    if (!change) continue;
-    if (change.type === 'visit') {
-      visits.set(change.patientId, [...(visits.get(change.patientId) ?? []), change.visitOn]);
-      continue;
-    }
-    facts.set(`${change.kind}/${change.entityId}`, { kind: change.kind, facts: change.facts });
-    if (change.kind === 'charter') latestCharter = change.facts as CharterVersionPublished;
-  }
-
-  const cutoff = reportCutoff(query, asOf);
-  const patients: PatientFacts[] = [];
-  const adverseEvents: AdverseEventFacts[] = [];
-  for (const [key, entry] of facts) {
-    if (entry.kind === 'patient') {
-      const patientId = key.slice('patient/'.length);
-      const lastVisit = (visits.get(patientId) ?? []).filter((d) => d <= cutoff).sort().pop();
-      const patient = patientForReport(entry.facts as PatientHistoryFacts, lastVisit);
-      if (patient) patients.push(patient);
-    } else if (entry.kind === 'adverse-event') {
-      const adverseEvent = adverseEventForReport(entry.facts as AdverseEventHistoryFacts);
-      if (adverseEvent) adverseEvents.push(adverseEvent);
-    }
-  }
-  return assembleReportInput({ trialId, query, asOf, latestCharter, defaultCharter, patients, adverseEvents });
+  // The log folded as the history read model folds it, each event's ordinal its sequence.
+  const history = new TrialHistory();
+  events.slice(0, end).forEach((event, index) => {
+    const change = foldHistoryEvent(event, (kind, entityId) => history.current(kind, entityId));
+    if (change?.type === 'visit') history.addVisit(change.patientId, toDay(change.visitOn), index + 1);
+    else if (change) history.addVersion(change.kind, change.entityId, { fromSeq: index + 1, facts: change.facts });
+  });
+  return reportInputAt(history.snapshot(end, reportCutoff(query, asOf)), { trialId, query, asOf, defaultCharter });
 }
