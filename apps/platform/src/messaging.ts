@@ -1,15 +1,7 @@
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { MessagingModule, MessagingRelay } from '@app/messaging';
+import { MessagingModule, MessagingRelay, parseBrokers } from '@app/messaging';
 import { OUTBOX_BACKLOG } from '@app/observability';
-
-/** KAFKA_BROKERS as a list; empty when unset. */
-export function kafkaBrokers(config: ConfigService): string[] {
-  return (config.get<string>('KAFKA_BROKERS') ?? '')
-    .split(',')
-    .map((broker) => broker.trim())
-    .filter(Boolean);
-}
 
 /**
  * Integration events to Kafka when KAFKA_BROKERS is set: the outbox relay (one active per
@@ -17,7 +9,7 @@ export function kafkaBrokers(config: ConfigService): string[] {
  */
 export function messagingImports(clientId: string): { imports: DynamicModule[]; providers: Provider[] } {
   return {
-    imports: [MessagingModule.forRootAsync({ inject: [ConfigService], useFactory: (config: ConfigService) => ({ kafkaBrokers: kafkaBrokers(config), clientId }) })],
+    imports: [MessagingModule.forRootAsync({ inject: [ConfigService], useFactory: (config: ConfigService) => ({ kafkaBrokers: parseBrokers(config.get<string>('KAFKA_BROKERS')), clientId }) })],
     providers: [{ provide: OUTBOX_BACKLOG, useExisting: MessagingRelay }],
   };
 }

@@ -17,7 +17,7 @@ export { OutboxRelay, backoffDelay, disableMessaging, enableMessaging, isMessagi
 export type { OutboxRelayOptions, RelayCounters } from './outbox-relay';
 export { IdempotentConsumer, NonRetryableError } from './idempotent-consumer';
 export type { ConsumeOutcome, IdempotentConsumerOptions, IntegrationEventHandler } from './idempotent-consumer';
-export { KafkaPublisher, createKafka, ensureTopics } from './kafka/kafka-publisher';
+export { KafkaPublisher, createKafka, ensureTopics, parseBrokers } from './kafka/kafka-publisher';
 export type { KafkaClientOptions } from './kafka/kafka-publisher';
 export { KafkaConsumerRunner } from './kafka/kafka-consumer-runner';
 export type { KafkaConsumerRunnerOptions, MessageHandler } from './kafka/kafka-consumer-runner';

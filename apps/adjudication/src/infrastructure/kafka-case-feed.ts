@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { ConfigService } from '@nestjs/config';
 import type { DataSource } from 'typeorm';
 import { DATA_SOURCE } from '@app/event-store';
-import { IdempotentConsumer, KafkaConsumerRunner, KafkaPublisher, TOPICS, createKafka, type IntegrationEventV1, type MessagePublisher } from '@app/messaging';
+import { IdempotentConsumer, KafkaConsumerRunner, KafkaPublisher, TOPICS, createKafka, parseBrokers, type IntegrationEventV1, type MessagePublisher } from '@app/messaging';
 import { CaseOpener } from './case-opener';
 
 /** Consumer group and inbox name of the case opener on Kafka. */
@@ -26,10 +26,7 @@ export class KafkaCaseFeed implements OnModuleInit, OnApplicationBootstrap, OnAp
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     config: ConfigService,
   ) {
-    this.brokers = (config.get<string>('KAFKA_BROKERS') ?? '')
-      .split(',')
-      .map((b) => b.trim())
-      .filter(Boolean);
+    this.brokers = parseBrokers(config.get<string>('KAFKA_BROKERS'));
   }
 
   /** Before any bootstrap hook: the opener must not also start its log subscription. */

@@ -10,6 +10,14 @@ export interface KafkaClientOptions {
   logCreator?: logCreator;
 }
 
+/** A comma list of brokers (KAFKA_BROKERS) as a list; empty when unset or blank. */
+export function parseBrokers(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
+}
+
 /** A kafkajs client for these brokers. */
 export function createKafka(options: KafkaClientOptions): Kafka {
   if (options.brokers.length === 0) throw new Error('at least one Kafka broker is needed');
