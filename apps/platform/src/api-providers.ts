@@ -2,7 +2,9 @@ import type { Provider } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ZodValidationPipe } from 'nestjs-zod';
 import type { Request } from 'express';
-import { IdempotencyInterceptor, ProblemDetailsFilter, StreamVersionETagInterceptor } from '@app/http';
+import { ConfigService } from '@nestjs/config';
+import { IDEMPOTENCY_TTL_MS, IdempotencyInterceptor, ProblemDetailsFilter, StreamVersionETagInterceptor } from '@app/http';
+import type { PlatformConfig } from './config';
 
 /**
  * The HTTP pipeline of every process that serves the API (the platform and each service):
@@ -12,6 +14,7 @@ export const apiProviders: Provider[] = [
   { provide: APP_FILTER, useClass: ProblemDetailsFilter },
   { provide: APP_PIPE, useClass: ZodValidationPipe },
   { provide: 'REQUEST_USER', useValue: (request: Request & { principal?: { userId: string } }) => request.principal?.userId },
+  { provide: IDEMPOTENCY_TTL_MS, inject: [ConfigService], useFactory: (config: ConfigService<PlatformConfig, true>) => config.get('IDEMPOTENCY_TTL', { infer: true }) },
   { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
   { provide: APP_INTERCEPTOR, useClass: StreamVersionETagInterceptor },
 ];

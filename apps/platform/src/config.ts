@@ -6,6 +6,19 @@ const optionalText = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration such as `24h`, `90m`, `3600s`, `7d` (a bare number is seconds), in milliseconds. */
+export const durationMs = z
+  .string()
+  .trim()
+  .regex(/^\d{1,9}(ms|s|m|h|d)?$/, 'must be a duration such as 24h, 90m, 3600s or 7d')
+  .transform((text) => {
+    const [, amount, unit] = /^(\d+)(ms|s|m|h|d)?$/.exec(text)!;
+    return Number(amount) * DURATION_UNITS_MS[(unit ?? 's') as keyof typeof DURATION_UNITS_MS];
+  })
+  .pipe(z.number().min(1000, 'must be at least 1s'));
+
 /** The environment of api.md's "Configuration" table, validated once at start-up. */
 export const platformConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -20,6 +33,8 @@ export const platformConfigSchema = z.object({
       .optional(),
   ),
   KAFKA_BROKERS: optionalText,
+  /** api.md: keys are kept at least 24 hours. */
+  IDEMPOTENCY_TTL: durationMs.default(24 * 3_600_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,5 +1,5 @@
-import { EventStoreError, WrongExpectedVersionError } from './errors';
-import type { EventMetadata, EventStore, RecordedEvent } from './event-store.port';
+import { ConcurrentModificationError, EventStoreError, IdempotencyKeyReusedError, WrongExpectedVersionError } from './errors';
+import type { EventMetadata, EventStore, IdempotencyClaim, ReadStreamResult, RecordedEvent } from './event-store.port';
 
 /** A context's pure domain: decide(command, state) → events, evolve(state, event) → state. */
 export interface Decider<State, Command, Event extends { type: string; data: unknown }> {
@@ -32,26 +32,96 @@ export async function loadState<State, Event extends { type: string; data: unkno
   streamId: string,
   decider: Pick<Decider<State, unknown, Event>, 'initialState' | 'evolve'>,
 ): Promise<{ state: State; version: number }> {
-  const { streamVersion, events } = await store.readStream(streamId);
-  let state = decider.initialState();
-  for (const event of events) state = decider.evolve(state, { type: event.type, data: event.data } as Event);
-  return { state, version: streamVersion };
+  const { state, version } = fold(await store.readStream(streamId), decider);
+  return { state, version };
 }
 
 /**
+ * The state of exactly the events read, and their version: the version a decision appends
+ * on is the last event it folded, never a separately read head.
+ */
+function fold<State, Event extends { type: string; data: unknown }>(
+  read: ReadStreamResult,
+  decider: Pick<Decider<State, unknown, Event>, 'initialState' | 'evolve'>,
+): { state: State; version: number; events: RecordedEvent[] } {
+  let state = decider.initialState();
+  for (const event of read.events) state = decider.evolve(state, { type: event.type, data: event.data } as Event);
+  const version = read.events.length > 0 ? read.events[read.events.length - 1]!.streamVersion : read.streamVersion;
+  return { state, version, events: read.events };
+}
+
+/** An Idempotency-Key on a command; `replayed` is set when the command had already been carried out. */
+export interface IdempotentCommand extends IdempotencyClaim {
+  replayed?: boolean;
+}
+
+/** What the idempotency metadata of an event names: the key and the request it answered. */
+export function idempotencyMetadata(claim: IdempotencyClaim): Pick<EventMetadata, 'idempotencyKey' | 'requestHash'> {
+  return { idempotencyKey: claim.key, requestHash: claim.requestHash };
+}
+
+/**
+ * The events by which an earlier request with this key was carried out on this stream (a retry
+ * after a lost answer or a crash), or undefined. The key is the user's: another user's events
+ * with the same key are not theirs; an expired key (recorded before `notBefore`) answers nothing.
+ */
+function carriedOut(events: RecordedEvent[], claim: IdempotencyClaim): RecordedEvent[] | undefined {
+  const mine = events.filter(
+    (event) => event.metadata.idempotencyKey === claim.key && event.metadata.actor?.userId === claim.scope && event.recordedAt >= claim.notBefore,
+  );
+  if (mine.length === 0) return undefined;
+  if (mine.some((event) => event.metadata.requestHash !== claim.requestHash)) throw new IdempotencyKeyReusedError(claim.key);
+  return mine;
+}
+
+export interface ExecuteOptions {
+  ifMatch?: number;
+  metadata: EventMetadata;
+  idempotency?: IdempotentCommand;
+  /**
+   * How long a command without If-Match keeps deciding again after losing a race to another
+   * writer of the stream before it gives up with ConcurrentModificationError (api.md: ~2 s).
+   */
+  retryBudgetMs?: number;
+}
+
+export const DEFAULT_RETRY_BUDGET_MS = 2000;
+const BACKOFF_BASE_MS = 2;
+const BACKOFF_CAP_MS = 100;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
  * Load → decide → append with the version that was decided on. Without If-Match a lost race is
- * retried on fresh state (deciding is pure, so retrying is safe); with If-Match it is the client's.
+ * retried on the fresh stream (deciding is pure, so retrying is safe), with jittered exponential
+ * backoff, until the retry budget runs out; with If-Match the race is the client's (412).
+ *
+ * With an Idempotency-Key, a stream that already holds this request's events answers with them
+ * (nothing is decided or written again), and the append records the key in the same transaction.
  */
 export async function executeCommand<State, Command, Event extends { type: string; data: unknown }>(
   store: EventStore,
   streamId: string,
   decider: Decider<State, Command, Event>,
   command: Command | ((state: State) => Command),
-  options: { ifMatch?: number; metadata: EventMetadata; attempts?: number },
+  options: ExecuteOptions,
 ): Promise<CommandOutcome<State>> {
-  const attempts = options.ifMatch === undefined ? (options.attempts ?? 3) : 1;
+  const started = Date.now();
+  const budget = options.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS;
+  const claim = options.idempotency;
+  const metadata = claim ? { ...options.metadata, ...idempotencyMetadata(claim) } : options.metadata;
   for (let attempt = 1; ; attempt++) {
-    const { state, version } = await loadState(store, streamId, decider);
+    const read = await store.readStream(streamId);
+    if (claim) {
+      const earlier = carriedOut(read.events, claim);
+      if (earlier) {
+        const last = earlier[earlier.length - 1]!;
+        claim.replayed = true;
+        const upTo = fold({ streamVersion: last.streamVersion, events: read.events.filter((e) => e.streamVersion <= last.streamVersion) }, decider);
+        return { streamVersion: last.streamVersion, position: last.globalPosition, events: earlier, state: upTo.state };
+      }
+    }
+    const { state, version } = fold(read, decider);
     if (options.ifMatch !== undefined && options.ifMatch !== version) throw new PreconditionFailedError(streamId, options.ifMatch, version);
     const resolved = typeof command === 'function' ? (command as (state: State) => Command)(state) : command;
     const events = decider.decide(resolved, state);
@@ -59,18 +129,19 @@ export async function executeCommand<State, Command, Event extends { type: strin
     try {
       const result = await store.appendToStream(
         streamId,
-        events.map((event) => ({ type: event.type, data: event.data, metadata: options.metadata })),
-        { expectedVersion: version },
+        events.map((event) => ({ type: event.type, data: event.data, metadata })),
+        { expectedVersion: version, ...(claim ? { idempotency: claim } : {}) },
       );
       const next = events.reduce(decider.evolve, state);
       return { streamVersion: result.streamVersion, position: result.globalPosition, events: result.events, state: next };
     } catch (error) {
-      if (!(error instanceof WrongExpectedVersionError) || attempt >= attempts) {
-        if (error instanceof WrongExpectedVersionError && options.ifMatch !== undefined) {
-          throw new PreconditionFailedError(streamId, options.ifMatch, error.actual);
-        }
-        throw error;
-      }
+      if (!(error instanceof WrongExpectedVersionError)) throw error;
+      if (options.ifMatch !== undefined) throw new PreconditionFailedError(streamId, options.ifMatch, error.actual);
+      const elapsed = Date.now() - started;
+      if (elapsed >= budget) throw new ConcurrentModificationError(streamId, attempt, 1);
+      // Full jitter: writers that collided spread out instead of colliding again in step.
+      const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10), budget - elapsed);
+      await pause(Math.random() * ceiling);
     }
   }
 }

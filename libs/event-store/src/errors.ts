@@ -28,3 +28,24 @@ export class SubscriptionLockedError extends EventStoreError {
     super('SUBSCRIPTION_LOCKED', `subscription ${subscription} is held by another instance`);
   }
 }
+
+/** An Idempotency-Key already answers another request of the same user; nothing was written. */
+export class IdempotencyKeyReusedError extends EventStoreError {
+  constructor(readonly key: string) {
+    super('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${key} was already used with a different request`);
+  }
+}
+
+/**
+ * Other commands kept committing to the stream while this one decided again and again, for
+ * longer than its retry budget; nothing was written. The client may retry after `retryAfterSeconds`.
+ */
+export class ConcurrentModificationError extends EventStoreError {
+  constructor(
+    readonly streamId: string,
+    readonly attempts: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('CONCURRENT_MODIFICATION', `stream ${streamId} kept changing for ${attempts} attempts; retry later`);
+  }
+}

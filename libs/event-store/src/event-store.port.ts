@@ -12,6 +12,8 @@ export interface EventMetadata {
   correlationId?: string;
   causationId?: string;
   idempotencyKey?: string;
+  /** SHA-256 of the request that carried the idempotency key: a retry must be the same request. */
+  requestHash?: string;
   [key: string]: unknown;
 }
 
@@ -55,8 +57,24 @@ export interface RecordedEvent<Data = unknown> {
  */
 export type ExpectedVersion = 'any' | 'no_stream' | 'stream_exists' | number;
 
+/**
+ * The Idempotency-Key a command carries: `scope` is the user the key belongs to, `requestHash`
+ * identifies the request, and a key recorded before `notBefore` has expired (IDEMPOTENCY_TTL).
+ */
+export interface IdempotencyClaim {
+  scope: string;
+  key: string;
+  requestHash: string;
+  notBefore: string;
+}
+
 export interface AppendOptions {
   expectedVersion?: ExpectedVersion;
+  /**
+   * Records the key with the events, atomically, where the store can (PostgreSQL): an append
+   * whose key already answers another request of the scope fails with IdempotencyKeyReusedError.
+   */
+  idempotency?: IdempotencyClaim;
 }
 
 export interface AppendResult {

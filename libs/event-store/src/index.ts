@@ -7,6 +7,7 @@ export type {
   EventMetadata,
   EventStore,
   ExpectedVersion,
+  IdempotencyClaim,
   IdGenerator,
   NewEvent,
   ReadAllOptions,
@@ -15,7 +16,7 @@ export type {
   ReadStreamResult,
   RecordedEvent,
 } from './event-store.port';
-export { EventStoreError, SubscriptionLockedError, WrongExpectedVersionError } from './errors';
+export { ConcurrentModificationError, EventStoreError, IdempotencyKeyReusedError, SubscriptionLockedError, WrongExpectedVersionError } from './errors';
 export { FixedClock, SequentialIds, systemClock, uuidGenerator } from './clock';
 export { chainHash, contentDigest, toJsonValue, verifyChains } from './hash-chain';
 export type { ChainVerification, HashedContent } from './hash-chain';
@@ -30,6 +31,6 @@ export { WakeableSleep } from './subscription/wakeable-sleep';
 export type { DurableSubscriptionOptions, SubscriptionHandler } from './subscription/durable-subscription';
 export { CLOCK, DATA_SOURCE, EVENT_STORE, EventStoreModule, ID_GENERATOR } from './nest/event-store.module';
 export type { EventStoreConnectionOptions, EventStoreModuleOptions } from './nest/event-store.module';
-export { PreconditionFailedError, executeCommand, loadState } from './decider';
-export type { CommandOutcome, Decider } from './decider';
+export { DEFAULT_RETRY_BUDGET_MS, PreconditionFailedError, executeCommand, idempotencyMetadata, loadState } from './decider';
+export type { CommandOutcome, Decider, ExecuteOptions, IdempotentCommand } from './decider';
 export { SubscribedService } from './nest/subscribed-service';

@@ -1,6 +1,8 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   DurableSubscription,
+  executeCommand,
+  type Decider,
   SubscriptionLockedError,
   WrongExpectedVersionError,
   verifyChains,
@@ -149,6 +151,54 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       const winner = (read.events[1]!.data as { n: number }).n - 100;
       expect(read.events.map((e) => (e.data as { n: number }).n)).toEqual([0, 100 + winner, 200 + winner, 300 + winner]);
       expect(verifyChains(read.events).ok).toBe(true);
+    });
+
+    it('answers every readStream as one consistent read while others append (version = last event read)', async () => {
+      const s = streamName('torn');
+      await h.store.appendToStream(s, [event(0)]);
+      let writing = true;
+      const writers = Array.from({ length: 3 }, async (_, w) => {
+        for (let i = 0; writing && i < 200; i++) await h.store.appendToStream(s, [event(w * 1000 + i)]);
+      });
+      const torn: string[] = [];
+      let reads = 0;
+      const readers = Array.from({ length: 3 }, async () => {
+        for (let i = 0; i < 60; i++) {
+          const read = await h.store.readStream(s);
+          reads += 1;
+          const last = read.events[read.events.length - 1]?.streamVersion ?? 0;
+          if (read.streamVersion !== last || read.events.length !== last) torn.push(`version ${read.streamVersion}, ${read.events.length} events, last ${last}`);
+          const tail = await h.store.readStream(s, { fromVersion: Math.max(1, read.streamVersion - 1) });
+          const tailLast = tail.events[tail.events.length - 1]?.streamVersion ?? 0;
+          if (tail.streamVersion !== tailLast) torn.push(`from ${read.streamVersion - 1}: version ${tail.streamVersion}, last ${tailLast}`);
+        }
+      });
+      await Promise.all(readers);
+      writing = false;
+      await Promise.all(writers);
+      expect(reads).toBe(180);
+      expect(torn).toEqual([]);
+    });
+
+    it('loses no update when several deciders increment one counter concurrently', async () => {
+      const s = streamName('counter');
+      type Counted = { type: 'Counted'; data: { to: number } };
+      const counter: Decider<number, 'increment', Counted> = {
+        initialState: () => 0,
+        decide: (_command, count) => [{ type: 'Counted', data: { to: count + 1 } }],
+        evolve: (count, e) => e.data.to,
+      };
+      const deciders = 4;
+      const each = 25;
+      const metadata = { actor: { userId: 'u1', name: 'Dr. One', roles: [] }, correlationId: 'c-counter' };
+      await Promise.all(
+        Array.from({ length: deciders }, async () => {
+          for (let i = 0; i < each; i++) await executeCommand(h.store, s, counter, 'increment', { metadata });
+        }),
+      );
+      const read = await h.store.readStream(s);
+      expect(read.streamVersion).toBe(deciders * each);
+      expect(read.events.map((e) => (e.data as { to: number }).to)).toEqual(Array.from({ length: deciders * each }, (_, i) => i + 1));
     });
 
     it('reads the global log in pages from a checkpoint, each event once', async () => {

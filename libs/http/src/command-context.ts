@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
-import type { Actor, EventMetadata } from '@app/event-store';
+import type { Actor, EventMetadata, ExecuteOptions, IdempotentCommand } from '@app/event-store';
 import { parseIfMatch } from './command-response.interceptor';
 import { ProblemException } from './problem';
 
@@ -10,6 +10,8 @@ export interface CommandContext {
   actor: Actor & { sites: string[] };
   correlationId: string;
   idempotencyKey?: string;
+  /** The key's claim (IdempotencyInterceptor): executeCommand replays or records it with the events. */
+  idempotency?: IdempotentCommand;
   /** Stream version named by If-Match, when the client sent one. */
   ifMatch?: number;
 }
@@ -28,8 +30,19 @@ export function eventMetadata(context: CommandContext, extra: { reason?: string;
   };
 }
 
+/** executeCommand's options for this command: If-Match, the events' metadata and the Idempotency-Key. */
+export function commandOptions(context: CommandContext, extra: { reason?: string; causationId?: string } = {}): ExecuteOptions {
+  return {
+    metadata: eventMetadata(context, extra),
+    ...(context.ifMatch !== undefined ? { ifMatch: context.ifMatch } : {}),
+    ...(context.idempotency ? { idempotency: context.idempotency } : {}),
+  };
+}
+
 /** Reads a CommandContext from the authenticated request (principal set by the auth guard). */
-export function commandContextOf(request: Request & { principal?: { userId: string; name: string; roles: string[]; sites: string[] } }): CommandContext {
+export function commandContextOf(
+  request: Request & { principal?: { userId: string; name: string; roles: string[]; sites: string[] }; idempotency?: IdempotentCommand },
+): CommandContext {
   const principal = request.principal;
   if (!principal) throw new ProblemException(401, 'AUTHENTICATION_REQUIRED', 'This request needs an Authorization: Bearer <token> header.');
   const ifMatch = parseIfMatch(request.header('if-match'));
@@ -43,6 +56,7 @@ export function commandContextOf(request: Request & { principal?: { userId: stri
     actor: { userId: principal.userId, name: principal.name, roles: [...principal.roles], sites: [...principal.sites] },
     correlationId: correlation && CORRELATION.test(correlation) ? correlation : randomUUID(),
     ...(request.header('idempotency-key') ? { idempotencyKey: request.header('idempotency-key') } : {}),
+    ...(request.idempotency ? { idempotency: request.idempotency } : {}),
     ...(ifMatch !== undefined ? { ifMatch } : {}),
   };
 }

@@ -2,9 +2,9 @@ export { ProblemException, badRequest, conflict, forbidden, notFound, unauthoriz
 export type { ProblemDetails, ProblemFieldError } from './problem';
 export { ProblemDetailsFilter, bodyParserErrors, fieldErrors, sendProblem, toProblem } from './problem.filter';
 export { IdParamPipe } from './id-param.pipe';
-export { IdempotencyInterceptor } from './idempotency.interceptor';
-export type { RequestUser } from './idempotency.interceptor';
+export { IDEMPOTENCY_TTL_MS, IdempotencyInterceptor } from './idempotency.interceptor';
+export type { RequestUser, RequestWithIdempotency } from './idempotency.interceptor';
 export { StreamVersionETagInterceptor, parseIfMatch } from './command-response.interceptor';
 export { Idempotency1764000000100 } from './migrations/1764000000100-idempotency';
-export { Ctx, commandContextOf, eventMetadata } from './command-context';
+export { Ctx, commandContextOf, commandOptions, eventMetadata } from './command-context';
 export type { CommandContext } from './command-context';

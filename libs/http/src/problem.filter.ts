@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { ZodValidationException } from 'nestjs-zod';
 import type { ZodError } from 'zod';
 import { DomainError } from '@app/contracts';
-import { PreconditionFailedError, WrongExpectedVersionError } from '@app/event-store';
+import { ConcurrentModificationError, IdempotencyKeyReusedError, PreconditionFailedError, WrongExpectedVersionError } from '@app/event-store';
 import { ProblemException, type ProblemFieldError } from './problem';
 
 const DOMAIN_STATUS: Record<DomainError['kind'], number> = { rule: 422, conflict: 409, not_found: 404, invalid: 400, forbidden: 403 };
@@ -35,9 +35,20 @@ export function toProblem(exception: unknown): ProblemException {
   if (exception instanceof PreconditionFailedError) {
     return new ProblemException(412, exception.code, exception.message, { extensions: { currentVersion: exception.actual } });
   }
+  if (exception instanceof ConcurrentModificationError) {
+    return new ProblemException(409, 'CONCURRENT_MODIFICATION', 'other changes to this resource kept arriving while it was being decided; retry', {
+      headers: { 'Retry-After': String(exception.retryAfterSeconds) },
+    });
+  }
   if (exception instanceof WrongExpectedVersionError) {
     return new ProblemException(409, 'CONCURRENT_MODIFICATION', 'the resource was changed meanwhile; retry', {
+      headers: { 'Retry-After': '1' },
       extensions: { currentVersion: exception.actual },
+    });
+  }
+  if (exception instanceof IdempotencyKeyReusedError) {
+    return new ProblemException(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request', {
+      errors: [{ path: 'headers.idempotency-key', message: 'already used with a different request' }],
     });
   }
   if (exception instanceof HttpException) {

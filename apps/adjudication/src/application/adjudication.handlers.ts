@@ -14,7 +14,7 @@ import {
   type SubmitReviewBody,
 } from '@app/contracts';
 import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type EventStore } from '@app/event-store';
-import { eventMetadata, type CommandContext } from '@app/http';
+import { commandOptions, type CommandContext } from '@app/http';
 import { GetTrial, principalOf, type CommandResult, type TrialState } from '../../../enrollment/src';
 import type { CaseCommand, Member, OpenCase } from '../domain/case.decider';
 import { CaseOpener } from '../infrastructure/case-opener';
@@ -70,10 +70,7 @@ abstract class CaseHandler {
   }
 
   protected async run(trialId: string, caseId: string, command: CaseCommand, context: CommandContext, reason?: string): Promise<CommandResult> {
-    const outcome = await executeCommand(this.store, caseStream(trialId, caseId), caseDecider, command, {
-      ifMatch: context.ifMatch,
-      metadata: eventMetadata(context, { reason }),
-    });
+    const outcome = await executeCommand(this.store, caseStream(trialId, caseId), caseDecider, command, commandOptions(context, { reason }));
     return { id: caseId, streamVersion: outcome.streamVersion, position: outcome.position };
   }
 

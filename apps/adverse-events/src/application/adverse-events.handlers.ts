@@ -11,7 +11,7 @@ import {
   type RetractAdverseEventBody,
 } from '@app/contracts';
 import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type Decider, type EventStore } from '@app/event-store';
-import { eventMetadata, type CommandContext } from '@app/http';
+import { commandOptions, type CommandContext } from '@app/http';
 import { enrolledPatientInScope, validateCorrection, type CommandResult } from '../../../enrollment/src';
 import {
   decideAdverseEvent,
@@ -69,10 +69,7 @@ abstract class AdverseEventHandler {
   }
 
   protected async run(trialId: string, eventId: string, command: AdverseEventCommand, context: CommandContext, reason?: string) {
-    return executeCommand(this.store, adverseEventStream(trialId, eventId), adverseEventDecider, command, {
-      ifMatch: context.ifMatch,
-      metadata: eventMetadata(context, { reason }),
-    });
+    return executeCommand(this.store, adverseEventStream(trialId, eventId), adverseEventDecider, command, commandOptions(context, { reason }));
   }
 }
 

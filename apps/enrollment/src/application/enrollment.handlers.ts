@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { assertSiteAccess, type Principal, type Role } from '@app/auth';
 import { DomainError, correctablePatientFields, patientStream, trialStream, type PatientEvent, type TrialEvent } from '@app/contracts';
 import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type Decider, type EventStore } from '@app/event-store';
-import { ProblemException, eventMetadata, fieldErrors, type CommandContext } from '@app/http';
+import { ProblemException, commandOptions, fieldErrors, type CommandContext } from '@app/http';
 import { decidePatient, evolvePatient, initialPatientState, type EnrolledPatient, type PatientCommand, type PatientState, type TrialFacts } from '../domain/patient.decider';
 import { decideTrial, evolveTrial, initialTrialState, type TrialCommand, type TrialState } from '../domain/trial.decider';
 import {
@@ -84,15 +84,12 @@ abstract class EnrollmentHandler {
   }
 
   protected async onTrial(trialId: string, command: TrialCommand, context: CommandContext): Promise<CommandResult> {
-    const outcome = await executeCommand(this.store, trialStream(trialId), trialDecider, command, { ifMatch: context.ifMatch, metadata: eventMetadata(context) });
+    const outcome = await executeCommand(this.store, trialStream(trialId), trialDecider, command, commandOptions(context));
     return { id: trialId, streamVersion: outcome.streamVersion, position: outcome.position };
   }
 
   protected async onPatient(trialId: string, patientId: string, command: PatientCommand, context: CommandContext, reason?: string): Promise<CommandResult> {
-    const outcome = await executeCommand(this.store, patientStream(trialId, patientId), patientDecider, command, {
-      ifMatch: context.ifMatch,
-      metadata: eventMetadata(context, { reason }),
-    });
+    const outcome = await executeCommand(this.store, patientStream(trialId, patientId), patientDecider, command, commandOptions(context, { reason }));
     return { id: patientId, streamVersion: outcome.streamVersion, position: outcome.position };
   }
 }

@@ -2,7 +2,7 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler, type IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
 import { proceduresStream, type ProcedureEvent, type RecordProcedureBody } from '@app/contracts';
 import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type Decider, type EventStore } from '@app/event-store';
-import { eventMetadata, type CommandContext } from '@app/http';
+import { commandOptions, type CommandContext } from '@app/http';
 import { enrolledPatientInScope, type CommandResult } from '../../../enrollment/src';
 import { decideProcedures, evolveProcedures, initialProceduresState, type ProceduresCommand, type ProceduresState } from '../domain/procedures.decider';
 
@@ -37,10 +37,7 @@ export class RecordProcedureHandler implements ICommandHandler<RecordProcedure, 
       patient: { enrolledOn: patient.enrolledOn, ...(patient.withdrawal ? { withdrawnOn: patient.withdrawal.withdrawnOn } : {}) },
       today: this.clock.now().toISOString().slice(0, 10),
     };
-    const outcome = await executeCommand(this.store, proceduresStream(trialId, patientId), proceduresDecider, command, {
-      ifMatch: context.ifMatch,
-      metadata: eventMetadata(context),
-    });
+    const outcome = await executeCommand(this.store, proceduresStream(trialId, patientId), proceduresDecider, command, commandOptions(context));
     return { id: body.procedureId, streamVersion: outcome.streamVersion, position: outcome.position, index: outcome.state.indexProcedureId === body.procedureId };
   }
 }

@@ -286,20 +286,25 @@ export class KurrentDbEventStore implements EventStore {
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
     const from = Math.max(1, options.fromVersion ?? 1);
     const maxCount = options.maxCount;
-    const [head, events] = await Promise.all([
-      this.lastRecord(streamId, false),
-      maxCount !== undefined && maxCount <= 0
-        ? Promise.resolve([])
-        : this.readRecords(streamId, {
-            direction: FORWARDS,
-            fromRevision: BigInt(from - 1),
-            ...(maxCount !== undefined ? { maxCount } : {}),
-          }),
-    ]);
-    return {
-      streamVersion: head ? Number(head.record.revision) + 1 : 0,
-      events: events.map(({ record, resolved }) => toRecorded(record, positionOf(record, resolved))),
-    };
+    if (maxCount !== undefined && maxCount <= 0) return { streamVersion: await this.version(streamId), events: [] };
+    const records = await this.readRecords(streamId, {
+      direction: FORWARDS,
+      fromRevision: BigInt(from - 1),
+      ...(maxCount !== undefined ? { maxCount } : {}),
+    });
+    const events = records.map(({ record, resolved }) => toRecorded(record, positionOf(record, resolved)));
+    const last = events[events.length - 1];
+    // A read that reached the end of the stream is its own version: taking it from a separate
+    // read of the head would pair a head with events of another moment (a torn read), and a
+    // command would then append on a state it never decided on. Only a read that stopped short
+    // (maxCount) or started past the end asks the head, after the events.
+    const reachedEnd = last !== undefined && (maxCount === undefined || events.length < maxCount);
+    return { streamVersion: reachedEnd ? last.streamVersion : await this.version(streamId), events };
+  }
+
+  private async version(streamId: string): Promise<number> {
+    const head = await this.lastRecord(streamId, false);
+    return head ? Number(head.record.revision) + 1 : 0;
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<ReadAllResult> {

@@ -3,10 +3,11 @@ import { PGlite } from '@electric-sql/pglite';
 import { DataSource, type MigrationInterface } from 'typeorm';
 import { EventStore1764000000000 } from './migrations/1764000000000-event-store';
 import { AppendInOneUpdate1764000000200 } from './migrations/1764000000200-append-in-one-update';
+import { IdempotentAppend1764000000800 } from './migrations/1764000000800-idempotent-append';
 import { pgliteDriver } from './pglite-pool';
 
 /** The event store's own migrations; apps append theirs (read models) after these. */
-export const eventStoreMigrations: Array<new () => MigrationInterface> = [EventStore1764000000000, AppendInOneUpdate1764000000200];
+export const eventStoreMigrations: Array<new () => MigrationInterface> = [EventStore1764000000000, AppendInOneUpdate1764000000200, IdempotentAppend1764000000800];
 
 export interface DatabaseOptions {
   /** A PostgreSQL server; absent → embedded PGlite. */

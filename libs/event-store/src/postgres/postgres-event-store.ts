@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { systemClock, uuidGenerator } from '../clock';
-import { WrongExpectedVersionError } from '../errors';
+import { IdempotencyKeyReusedError, WrongExpectedVersionError } from '../errors';
 import type {
   AppendOptions,
   AppendResult,
@@ -43,6 +43,7 @@ const EVENT_COLUMNS = `global_position, transaction_id::text AS transaction_id, 
   to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, encode(hash, 'hex') AS hash`;
 
 const WRONG_EXPECTED_VERSION = 'ES409';
+const KEY_REUSED = 'ES422';
 
 /** Checkpoints are "transactionId:globalPosition", the tuple the global read orders by. */
 export function encodeCheckpoint(transactionId: string, globalPosition: number): Checkpoint {
@@ -109,14 +110,22 @@ export class PostgresEventStore implements EventStore {
     const runner = options.manager ?? this.dataSource;
     let rows: Array<{ stream_version: string | number; global_position: string | number; transaction_id: string; hash: string }>;
     try {
-      rows = await runner.query('SELECT * FROM es_append($1, $2, $3::jsonb)', [
-        streamId,
-        String(expected),
-        JSON.stringify(prepared),
-      ]);
+      const key = options.idempotency;
+      rows = key
+        ? await runner.query('SELECT * FROM es_append_keyed($1, $2, $3::jsonb, $4, $5, $6, $7::timestamptz)', [
+            streamId,
+            String(expected),
+            JSON.stringify(prepared),
+            key.scope,
+            key.key,
+            key.requestHash,
+            key.notBefore,
+          ])
+        : await runner.query('SELECT * FROM es_append($1, $2, $3::jsonb)', [streamId, String(expected), JSON.stringify(prepared)]);
     } catch (error) {
       const { code, detail } = driverError(error);
       if (code === WRONG_EXPECTED_VERSION) throw new WrongExpectedVersionError(streamId, expected, Number(detail));
+      if (code === KEY_REUSED && options.idempotency) throw new IdempotencyKeyReusedError(options.idempotency.key);
       throw error;
     }
     rows.sort((a, b) => Number(a.stream_version) - Number(b.stream_version));
@@ -145,15 +154,21 @@ export class PostgresEventStore implements EventStore {
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
     const from = options.fromVersion ?? 1;
     const limit = options.maxCount ?? null;
-    const [versionRows, eventRows] = await Promise.all([
-      this.dataSource.query('SELECT version FROM es_streams WHERE stream_id = $1', [streamId]) as Promise<Array<{ version: string | number }>>,
-      this.dataSource.query(
-        `SELECT ${EVENT_COLUMNS} FROM es_events WHERE stream_id = $1 AND stream_version >= $2
-          ORDER BY stream_version LIMIT $3`,
-        [streamId, from, limit],
-      ) as Promise<EventRow[]>,
-    ]);
-    return { streamVersion: Number(versionRows[0]?.version ?? 0), events: eventRows.map(toRecorded) };
+    // One statement, so one snapshot: the version and the events are those of the same moment.
+    // (Read apart, a command could fold N events, see version N+1 and append on a state it never
+    // decided on.) The stream row comes first so a range past the end still reports the version.
+    const rows = (await this.dataSource.query(
+      `SELECT s.version AS head, e.* FROM es_streams s
+         LEFT JOIN LATERAL (
+           SELECT ${EVENT_COLUMNS} FROM es_events
+            WHERE stream_id = s.stream_id AND stream_version >= $2
+            ORDER BY stream_version LIMIT $3) e ON true
+        WHERE s.stream_id = $1
+        ORDER BY e.stream_version`,
+      [streamId, from, limit],
+    )) as Array<EventRow & { head: string | number }>;
+    const events = rows.filter((row) => row.event_id !== null).map(toRecorded);
+    return { streamVersion: Number(rows[0]?.head ?? 0), events };
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<ReadAllResult> {

@@ -1,0 +1,174 @@
+import { startPlatform, uniqueId, type RunningPlatform } from './support/platform';
+
+const backends: Array<[string, string | undefined]> = [['PGlite', undefined]];
+if (process.env.DATABASE_URL) backends.push(['PostgreSQL', process.env.DATABASE_URL]);
+
+const baseline = { ageYears: 64, sex: 'F', diabetes: false, presentation: 'claudication', rutherfordClass: 3 };
+const amputation = (eventId: string) => ({
+  eventId,
+  kind: 'amputation',
+  onsetOn: '2026-02-01',
+  limb: 'index',
+  amputation: { level: 'minor', planned: false },
+  description: 'toe amputation',
+});
+
+/**
+ * api.md, Conventions: every decision is taken on the whole stream as one consistent read; a
+ * command without If-Match is not refused because another committed first; an Idempotency-Key
+ * is recorded with the command's events and never stuck.
+ */
+describe.each(backends)('commands racing on one stream, on %s', (_name, databaseUrl) => {
+  let p: RunningPlatform;
+  let inv: string;
+  let trialId: string;
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    p.http.post(path).set('Authorization', `Bearer ${inv}`).set(headers).send(body as object);
+  const enroll = async () => {
+    const patientId = uniqueId('P');
+    await post(`/trials/${trialId}/patients`, { patientId, siteId: 'S01', enrolledOn: '2026-01-05', baseline }).expect(201);
+    return patientId;
+  };
+  const eventsOf = async (streamId: string) =>
+    (await p.dataSource.query('SELECT event_type, data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version', [streamId])) as Array<{
+      event_type: string;
+      data: Record<string, unknown>;
+      metadata: Record<string, unknown>;
+    }>;
+
+  beforeAll(async () => {
+    p = await startPlatform({ databaseUrl });
+    inv = await p.token('site-investigator', { sub: 'inv-race', name: 'Dr. Race', sites: ['S01'] });
+    const admin = await p.token('trial-admin');
+    trialId = uniqueId('T');
+    await p.http.post('/trials').set('Authorization', `Bearer ${admin}`).send({ trialId, title: 'Contention', protocolVersion: '1' }).expect(201);
+    await p.http.post(`/trials/${trialId}/sites`).set('Authorization', `Bearer ${admin}`).send({ siteId: 'S01', name: 'One', country: 'IT' }).expect(201);
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it('16 concurrent distinct commands on one patient all succeed, each recorded once', async () => {
+    const patientId = await enroll();
+    const responses = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: `V${i}`, visit: 'unscheduled', visitOn: `2026-03-${String(i + 1).padStart(2, '0')}` }),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(16).fill(201));
+    const versions = responses.map((r) => r.body.streamVersion as number).sort((a, b) => a - b);
+    expect(versions).toEqual(Array.from({ length: 16 }, (_, i) => i + 2));
+    const visits = (await eventsOf(`patient/${trialId}/${patientId}`)).filter((e) => e.event_type === 'VisitRecorded');
+    expect(visits.map((e) => e.data.visitId).sort()).toEqual(Array.from({ length: 16 }, (_, i) => `V${i}`).sort());
+  });
+
+  it('never records one visit twice when it races with others (decisions on one consistent read)', async () => {
+    const patients = await Promise.all(Array.from({ length: 12 }, () => enroll()));
+    const duplicated: string[] = [];
+    await Promise.all(
+      patients.map(async (patientId) => {
+        const path = `/trials/${trialId}/patients/${patientId}/visits`;
+        const same = { visitId: 'V-same', visit: '30d', visitOn: '2026-02-04' };
+        const responses = await Promise.all([
+          post(path, same),
+          post(path, { visitId: 'V-a', visit: 'unscheduled', visitOn: '2026-02-05' }),
+          post(path, same),
+          post(path, { visitId: 'V-b', visit: 'unscheduled', visitOn: '2026-02-06' }),
+          post(path, same),
+          post(path, { visitId: 'V-c', visit: 'unscheduled', visitOn: '2026-02-07' }),
+        ]);
+        const sameAnswers = [responses[0]!, responses[2]!, responses[4]!];
+        expect(sameAnswers.map((r) => r.status).sort()).toEqual([201, 409, 409]);
+        for (const r of sameAnswers.filter((a) => a.status === 409)) expect(r.body.code).toBe('VISIT_ALREADY_RECORDED');
+        expect([responses[1]!.status, responses[3]!.status, responses[5]!.status]).toEqual([201, 201, 201]);
+        const recorded = (await eventsOf(`patient/${trialId}/${patientId}`)).filter((e) => e.data.visitId === 'V-same');
+        if (recorded.length !== 1) duplicated.push(`${patientId}: ${recorded.length}`);
+      }),
+    );
+    expect(duplicated).toEqual([]);
+  });
+
+  describe('Idempotency-Key', () => {
+    it('records the key with the events, in the same append (one write per keyed command)', async () => {
+      const patientId = await enroll();
+      const key = uniqueId('key');
+      const answer = await post(`/trials/${trialId}/patients/${patientId}/adverse-events`, amputation('AE1'), { 'Idempotency-Key': key }).expect(201);
+      const [event] = await eventsOf(`adverse-event/${trialId}/AE1`);
+      expect(event!.metadata).toMatchObject({ idempotencyKey: key, requestHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      const rows = await p.dataSource.query('SELECT stream_id, request_hash FROM es_idempotency WHERE scope = $1 AND key = $2', ['inv-race', key]);
+      expect(rows).toEqual([{ stream_id: `adverse-event/${trialId}/AE1`, request_hash: event!.metadata.requestHash }]);
+      const replay = await post(`/trials/${trialId}/patients/${patientId}/adverse-events`, amputation('AE1'), { 'Idempotency-Key': key }).expect(201);
+      expect(replay.body).toEqual(answer.body);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+    });
+
+    it('a key whose first request never stored its events runs the command on retry (not stuck)', async () => {
+      // What a crash before the append leaves: nothing. The old claim-first design left a claim row.
+      const patientId = await enroll();
+      const key = uniqueId('key');
+      const eventId = uniqueId('AE');
+      const first = await post(`/trials/${trialId}/patients/${patientId}/adverse-events`, amputation(eventId), { 'Idempotency-Key': key });
+      expect(first.status).toBe(201);
+      // The same key on a request that was refused is free again.
+      const refusedKey = uniqueId('key');
+      await post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: 'V1', visit: '30d', visitOn: '2025-01-01' }, { 'Idempotency-Key': refusedKey }).expect(422);
+      await post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: 'V1', visit: '30d', visitOn: '2026-02-04' }, { 'Idempotency-Key': refusedKey }).expect(201);
+    });
+
+    it('the same request sent five times at once is carried out once; the others replay it or answer 409 with Retry-After', async () => {
+      const patientId = await enroll();
+      const key = uniqueId('key');
+      const eventId = uniqueId('AE');
+      const responses = await Promise.all(
+        Array.from({ length: 5 }, () => post(`/trials/${trialId}/patients/${patientId}/adverse-events`, amputation(eventId), { 'Idempotency-Key': key })),
+      );
+      const created = responses.filter((r) => r.status === 201);
+      expect(created.length).toBeGreaterThanOrEqual(1);
+      for (const r of created) expect(r.body).toEqual(created[0]!.body);
+      for (const r of responses.filter((a) => a.status !== 201)) {
+        expect({ status: r.status, code: r.body.code, retryAfter: r.headers['retry-after'] }).toEqual({ status: 409, code: 'IDEMPOTENCY_KEY_IN_PROGRESS', retryAfter: '1' });
+      }
+      expect(await eventsOf(`adverse-event/${trialId}/${eventId}`)).toHaveLength(1);
+    });
+
+    it('a key spent on one request refuses another, on the same stream or another, and writes nothing', async () => {
+      const patientId = await enroll();
+      const key = uniqueId('key');
+      await post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: 'V1', visit: '30d', visitOn: '2026-02-04' }, { 'Idempotency-Key': key }).expect(201);
+      const other = await enroll();
+      const before = await p.eventCount();
+      const sameStream = await post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: 'V2', visit: '6m', visitOn: '2026-07-04' }, { 'Idempotency-Key': key });
+      expect({ status: sameStream.status, code: sameStream.body.code }).toEqual({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
+      const otherStream = await post(`/trials/${trialId}/patients/${other}/visits`, { visitId: 'V1', visit: '30d', visitOn: '2026-02-04' }, { 'Idempotency-Key': key });
+      expect({ status: otherStream.status, code: otherStream.body.code }).toEqual({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
+      expect(await p.eventCount()).toBe(before);
+      // Keys are the user's: another investigator may use the same key.
+      const colleague = await p.token('site-investigator', { sub: 'inv-other', sites: ['S01'] });
+      await p.http
+        .post(`/trials/${trialId}/patients/${other}/visits`)
+        .set('Authorization', `Bearer ${colleague}`)
+        .set('Idempotency-Key', key)
+        .send({ visitId: 'V1', visit: '30d', visitOn: '2026-02-04' })
+        .expect(201);
+    });
+
+    it('a key expires after IDEMPOTENCY_TTL (24h by default) and may then name a new request', async () => {
+      const patientId = await enroll();
+      const key = uniqueId('key');
+      await post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: 'V1', visit: '30d', visitOn: '2026-02-04' }, { 'Idempotency-Key': key }).expect(201);
+      const saved = p.clock.now();
+      try {
+        p.clock.set(new Date(saved.getTime() + 23 * 3_600_000));
+        await post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: 'V2', visit: '6m', visitOn: '2026-06-04' }, { 'Idempotency-Key': key }).expect(422);
+        p.clock.set(new Date(saved.getTime() + 25 * 3_600_000));
+        await post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: 'V2', visit: '6m', visitOn: '2026-06-04' }, { 'Idempotency-Key': key }).expect(201);
+        const other = await enroll();
+        const reused = await post(`/trials/${trialId}/patients/${other}/visits`, { visitId: 'V9', visit: '30d', visitOn: '2026-02-04' }, { 'Idempotency-Key': key });
+        expect(reused.status).toBe(422);
+      } finally {
+        p.clock.set(saved);
+      }
+    });
+  });
+});
