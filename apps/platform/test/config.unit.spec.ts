@@ -20,4 +20,15 @@ describe('platform configuration', () => {
       PORT: 8080,
     });
   });
+
+  it('reads IDEMPOTENCY_TTL as a duration, 24 hours by default', () => {
+    expect(validatePlatformConfig({}).IDEMPOTENCY_TTL).toBe(86_400_000);
+    expect(validatePlatformConfig({ IDEMPOTENCY_TTL: '48h' }).IDEMPOTENCY_TTL).toBe(172_800_000);
+    expect(validatePlatformConfig({ IDEMPOTENCY_TTL: '90m' }).IDEMPOTENCY_TTL).toBe(5_400_000);
+    expect(validatePlatformConfig({ IDEMPOTENCY_TTL: '7d' }).IDEMPOTENCY_TTL).toBe(604_800_000);
+    expect(validatePlatformConfig({ IDEMPOTENCY_TTL: '3600' }).IDEMPOTENCY_TTL).toBe(3_600_000);
+    for (const bad of ['forever', '24 hours', '-1h', '500ms', '1.5h']) {
+      expect(() => validatePlatformConfig({ IDEMPOTENCY_TTL: bad })).toThrow(/IDEMPOTENCY_TTL: /);
+    }
+  });
 });
