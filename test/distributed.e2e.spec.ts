@@ -7,11 +7,13 @@
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { signToken, type Role } from '../libs/auth/src';
+import { GATEWAY_SERVICES, serviceFor } from '../apps/gateway/src/routes';
+import { ROLES, signToken, type Role } from '../libs/auth/src';
 import { ADJUDICABLE_KINDS } from '../libs/contracts/src';
 import { TRIAL_ID, amputationExcludingPlannedMinor, legDebBtkCohort } from '../scripts/demo-cohort';
 import { buildApps, freePort, logsOf, startProcess, waitForHealthy, type RunningProcess } from './support/processes';
 import { expectPublishedTable, type EndpointReport } from './support/published-table';
+import { routeKey, trialPath, trialRoutes } from './support/trial-routes';
 
 const SERVICES = ['enrollment', 'procedures', 'adverse-events', 'adjudication', 'reporting'] as const;
 type Service = (typeof SERVICES)[number];
@@ -252,6 +254,35 @@ if (!serverUrl) {
       }
       const ui = await fetch(`${gateway}/docs`);
       expect({ status: ui.status, type: ui.headers.get('content-type') }).toEqual({ status: 200, type: expect.stringMatching(/^text\/html/) });
+    });
+
+    it('every service answers 404 TRIAL_NOT_FOUND on every route under /trials/{t} of a misspelled trial, and writes nothing', async () => {
+      await withLogs(async () => {
+        const docs = await call('GET', '/docs-json');
+        const routes = trialRoutes(docs.json as unknown as Parameters<typeof trialRoutes>[0]);
+        // The routes of all five services, as merged by the gateway.
+        expect(new Set(routes.map((r) => serviceFor(trialPath(r, TRIAL_ID))))).toEqual(new Set(GATEWAY_SERVICES));
+        const misspelled = TRIAL_ID.toLowerCase();
+        // One token that every route admits: this checks the trial, not the roles.
+        const anyone = await token([...ROLES], { sub: 'anyone', sites: ['S01'] });
+        const answers: string[] = [];
+        for (const route of routes) {
+          const answer = await call(route.method, trialPath(route, misspelled), { bearer: anyone, ...(route.method === 'GET' ? {} : { body: {} }) });
+          answers.push(`${routeKey(route)}: ${answer.status} ${String(answer.json?.code)}`);
+        }
+        expect(answers.filter((a) => !a.endsWith(': 404 TRIAL_NOT_FOUND'))).toEqual([]);
+        const dsmb = await token('dsmb-member', { sub: 'dsmb-1' });
+        const byArm = await call('GET', `/trials/${misspelled}/reports/endpoints?groupBy=arm`, { bearer: dsmb });
+        expect({ status: byArm.status, code: byArm.json.code }).toEqual({ status: 404, code: 'TRIAL_NOT_FOUND' });
+        const db = new Client({ connectionString: databaseUrl });
+        await db.connect();
+        try {
+          const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM es_events WHERE stream_id LIKE $1 OR data::text LIKE $1`, [`%${misspelled}%`]);
+          expect(Number(rows[0]!.n)).toBe(0);
+        } finally {
+          await db.end();
+        }
+      });
     });
 
     it('answers 504 problem+json when a service accepts the connection but never answers', async () => {

@@ -2,6 +2,7 @@ export { ProblemException, badRequest, conflict, forbidden, notFound, unauthoriz
 export type { ProblemDetails, ProblemFieldError } from './problem';
 export { ProblemDetailsFilter, bodyParserErrors, fieldErrors, sendProblem, toProblem } from './problem.filter';
 export { IdParamPipe } from './id-param.pipe';
+export { TrialExistsInterceptor } from './trial-exists.interceptor';
 export { IDEMPOTENCY_TTL_MS, IdempotencyInterceptor } from './idempotency.interceptor';
 export type { RequestUser, RequestWithIdempotency } from './idempotency.interceptor';
 export { StreamVersionETagInterceptor, parseIfMatch } from './command-response.interceptor';
