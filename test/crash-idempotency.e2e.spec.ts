@@ -61,7 +61,7 @@ describe('Idempotency-Key across a crash (kill -9 mid-command)', () => {
   }
 
   it.each(backends)('on %s: every key answers once the server is back, none stuck, none doubled', async (_name, storage) => {
-    const env = { ...(await storage()), JWT_SECRET: SECRET, LOG_LEVEL: 'warn', PORT: String(await freePort()) };
+    const env: Record<string, string> = { ...(await storage()), JWT_SECRET: SECRET, LOG_LEVEL: 'warn', PORT: String(await freePort()) };
     const base = `http://127.0.0.1:${env.PORT}`;
     const start = async (label: string) => {
       const server = startProcess(label, join(distDir, 'apps', 'platform', 'src', 'main.js'), env);
