@@ -30,14 +30,17 @@ export function applyChanges<T extends object>(
   const applied: Array<{ field: string; previous: unknown; value: unknown }> = [];
   for (const [field, value] of Object.entries(changes)) {
     const path = field.split('.');
+    // Only own properties are walked: an inherited `constructor` or `__proto__` would lead the
+    // write into objects the whole process shares (prototype pollution).
+    if (path.includes('__proto__')) throw new DomainError('INVALID_CORRECTION', `${field} is not a correctable field`, 'invalid', `changes.${field}`);
     let node: Record<string, unknown> = result;
     for (const key of path.slice(0, -1)) {
-      const next = node[key];
+      const next = Object.hasOwn(node, key) ? node[key] : undefined;
       if (next === undefined || next === null) node[key] = {};
       node = node[key] as Record<string, unknown>;
     }
     const leaf = path[path.length - 1] as string;
-    const previous = node[leaf];
+    const previous = Object.hasOwn(node, leaf) ? node[leaf] : undefined;
     if (refuseUnchanged && JSON.stringify(previous) === JSON.stringify(value)) {
       throw new DomainError('CORRECTION_UNCHANGED', `${field} already has this value`, 'rule', `changes.${field}`);
     }

@@ -93,10 +93,24 @@ export type RecordVisitBody = z.infer<typeof RecordVisitBody>;
 export const WithdrawPatientBody = z.object({ withdrawnOn: ClinicalDate, reason: Text() }).strict();
 export type WithdrawPatientBody = z.infer<typeof WithdrawPatientBody>;
 
+/**
+ * A change list, field → value. JSON.parse keeps a `__proto__` key as an own key, but a parsed
+ * record drops it without a word: it is refused here, named, instead of vanishing from a correction.
+ */
+const ChangeList = z.preprocess(
+  (input, ctx) => {
+    if (typeof input === 'object' && input !== null && Object.hasOwn(input, '__proto__')) {
+      ctx.addIssue({ code: 'custom', path: ['__proto__'], message: 'not a correctable field', input });
+    }
+    return input;
+  },
+  z.record(z.string().min(1).max(100), z.unknown()).refine((c) => Object.keys(c).length > 0, 'at least one change'),
+);
+
 /** `changes` name fields by dotted path; each value is checked against the field's own schema. */
 export const CorrectionBody = z
   .object({
-    changes: z.record(z.string().min(1).max(100), z.unknown()).refine((c) => Object.keys(c).length > 0, 'at least one change'),
+    changes: ChangeList,
     reason: Text(),
   })
   .strict();

@@ -55,6 +55,13 @@ export function toProblem(exception: unknown): ProblemException {
     const status = exception.getStatus();
     const cause = exception.cause as { type?: string } | undefined;
     if (status === 404) return new ProblemException(404, 'ROUTE_NOT_FOUND', exception.message);
+    // The router could not percent-decode a path segment (`%`, `%E0%A4%A`): Nest passes it on as a
+    // BadRequestException with the router's message, which quotes the segment but not its name.
+    if (status === 400 && exception.message.startsWith('Failed to decode param')) {
+      return new ProblemException(400, 'INVALID_ID', 'a path parameter is not valid percent-encoded UTF-8', {
+        errors: [{ path: 'params', message: `${exception.message}; must match [A-Za-z0-9._-]{1,64}` }],
+      });
+    }
     return new ProblemException(status, status === 413 ? 'PAYLOAD_TOO_LARGE' : `HTTP_${status}`, exception.message, {
       extensions: cause?.type ? { cause: cause.type } : undefined,
     });

@@ -1,4 +1,4 @@
-import type { CaseEvent, ChairResolutionRecorded, ReviewSubmitted } from '@app/contracts';
+import { byId, type CaseEvent, type ChairResolutionRecorded, type ReviewSubmitted } from '@app/contracts';
 import type { RecordedEvent } from '@app/event-store';
 import type { OpenCase } from '../domain/case.decider';
 import { verifySignature } from './e-signature';
@@ -14,7 +14,7 @@ const isChairOrAuditor = (viewer: Viewer) => viewer.roles.includes('cec-chair') 
  */
 export function caseView(state: OpenCase, events: RecordedEvent[], viewer: Viewer) {
   const reviews = Object.values(state.reviews);
-  const bothIn = state.reviewerIds.length === 2 && state.reviewerIds.every((id) => state.reviews[id]);
+  const bothIn = state.reviewerIds.length === 2 && state.reviewerIds.every((id) => byId(state.reviews, id));
   const privileged = isChairOrAuditor(viewer);
   const visibleReviews = privileged || bothIn ? reviews : reviews.filter((r) => r.reviewerId === viewer.userId);
   const base = {

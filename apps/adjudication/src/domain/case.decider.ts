@@ -1,5 +1,6 @@
 import {
   DomainError,
+  byId,
   concordant,
   type AdverseEventReport,
   type CaseEvent,
@@ -72,7 +73,7 @@ const openQueries = (state: OpenCase) => Object.entries(state.queries).filter(([
 
 /** Both reviews in, concordant, no open query: the case finalizes with the shared outcome. */
 function finalizeIfConcordant(state: OpenCase, now: string): CaseEvent[] {
-  const reviews = state.reviewerIds.map((id) => state.reviews[id]);
+  const reviews = state.reviewerIds.map((id) => byId(state.reviews, id));
   const [a, b] = reviews;
   if (!a || !b || !concordant(a.outcome, b.outcome) || openQueries(state).length > 0) return [];
   return [finalized(state, a.outcome, 'concordant-reviews', now)];
@@ -116,7 +117,7 @@ export function decideCase(command: CaseCommand, state: CaseState): CaseEvent[] 
       notClosed(c);
       const { reviewerIds, reason, assignedBy } = command.data;
       for (const id of reviewerIds) {
-        const member = command.committee[id];
+        const member = byId(command.committee, id);
         if (!member || member.role !== 'cec-reviewer') throw new DomainError('NOT_A_REVIEWER', `${id} is not a CEC reviewer of this trial`, 'rule', 'reviewerIds');
         if (member.affiliatedSiteIds.includes(c.siteId)) {
           throw new DomainError('REVIEWER_CONFLICT', `${id} is affiliated with site ${c.siteId}, the patient's site`, 'rule', 'reviewerIds');
@@ -124,7 +125,7 @@ export function decideCase(command: CaseCommand, state: CaseState): CaseEvent[] 
       }
       if (c.reviewerIds.length > 0) {
         if (!reason) throw new DomainError('REASON_REQUIRED', 'reassigning reviewers needs a reason', 'rule', 'reason');
-        const dropped = c.reviewerIds.filter((id) => !reviewerIds.includes(id) && c.reviews[id]);
+        const dropped = c.reviewerIds.filter((id) => !reviewerIds.includes(id) && byId(c.reviews, id));
         if (dropped.length > 0) throw new DomainError('REVIEW_ALREADY_SUBMITTED', `${dropped.join(', ')} already submitted a review in this round`, 'rule', 'reviewerIds');
         if (c.reviewerIds.every((id) => reviewerIds.includes(id))) throw new DomainError('ASSIGNMENT_UNCHANGED', 'these reviewers are already assigned', 'rule', 'reviewerIds');
       }
@@ -136,7 +137,7 @@ export function decideCase(command: CaseCommand, state: CaseState): CaseEvent[] 
       notClosed(c);
       const { reviewerId } = command.data;
       if (!c.reviewerIds.includes(reviewerId)) throw new DomainError('NOT_ASSIGNED', `${reviewerId} is not assigned to this case`, 'forbidden');
-      if (c.reviews[reviewerId]) throw new DomainError('REVIEW_ALREADY_SUBMITTED', 'one review per reviewer and round', 'conflict');
+      if (byId(c.reviews, reviewerId)) throw new DomainError('REVIEW_ALREADY_SUBMITTED', 'one review per reviewer and round', 'conflict');
       const submitted: CaseEvent = { type: 'ReviewSubmitted', data: { caseId: c.caseId, round: c.round, ...command.data } };
       const after = evolveCase(c, submitted) as OpenCase;
       return [submitted, ...finalizeIfConcordant(after, command.now)];
@@ -165,13 +166,13 @@ export function decideCase(command: CaseCommand, state: CaseState): CaseEvent[] 
       notClosed(c);
       const { queryId, question, raisedBy, asChair } = command.data;
       if (!asChair && !c.reviewerIds.includes(raisedBy)) throw new DomainError('NOT_ASSIGNED', `${raisedBy} is not assigned to this case`, 'forbidden');
-      if (c.queries[queryId]) throw new DomainError('QUERY_ALREADY_EXISTS', `query ${queryId} exists`, 'conflict', 'queryId');
+      if (byId(c.queries, queryId)) throw new DomainError('QUERY_ALREADY_EXISTS', `query ${queryId} exists`, 'conflict', 'queryId');
       return [{ type: 'QueryRaised', data: { caseId: c.caseId, queryId, question, raisedBy } }];
     }
 
     case 'AnswerQuery': {
       const c = existing(state);
-      const query = c.queries[command.data.queryId];
+      const query = byId(c.queries, command.data.queryId);
       if (!query) throw new DomainError('QUERY_NOT_FOUND', `no query ${command.data.queryId}`, 'not_found');
       if (query.answer !== undefined) throw new DomainError('QUERY_ALREADY_ANSWERED', 'this query is answered', 'conflict');
       const answered: CaseEvent = { type: 'QueryAnswered', data: { caseId: c.caseId, ...command.data } };
@@ -215,7 +216,7 @@ export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
       return { ...state, status: 'in-review', reviewerIds: event.data.reviewerIds };
     case 'ReviewSubmitted': {
       const reviews = { ...state.reviews, [event.data.reviewerId]: { reviewerId: event.data.reviewerId, outcome: event.data.outcome, rationale: event.data.rationale, signature: event.data.signature } };
-      const [a, b] = state.reviewerIds.map((id) => reviews[id]);
+      const [a, b] = state.reviewerIds.map((id) => byId(reviews, id));
       const discordant = a !== undefined && b !== undefined && !concordant(a.outcome, b.outcome);
       return { ...state, reviews, status: discordant ? 'awaiting-resolution' : state.status };
     }
@@ -230,7 +231,7 @@ export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
     case 'QueryRaised':
       return { ...state, queries: { ...state.queries, [event.data.queryId]: { question: event.data.question, raisedBy: event.data.raisedBy } } };
     case 'QueryAnswered': {
-      const query = state.queries[event.data.queryId];
+      const query = byId(state.queries, event.data.queryId);
       if (!query) return state;
       return { ...state, queries: { ...state.queries, [event.data.queryId]: { ...query, answer: event.data.answer, answeredBy: event.data.answeredBy } } };
     }

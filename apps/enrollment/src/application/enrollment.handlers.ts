@@ -42,10 +42,14 @@ export async function enrolledPatientInScope(queries: QueryBus, trialId: string,
   return state;
 }
 
-/** Checks each named field and its value against the field's schema; 400 with every offender. */
+/**
+ * Checks each named field and its value against the field's schema; 400 with every offender.
+ * The field is the client's key: only the map's own entries count, never what a plain object
+ * inherits (`constructor`, `toString`, ...).
+ */
 export function validateCorrection(changes: Record<string, unknown>, fields: Record<string, z.ZodType>): void {
   const errors = Object.entries(changes).flatMap(([field, value]) => {
-    const schema = fields[field];
+    const schema = Object.hasOwn(fields, field) ? fields[field] : undefined;
     if (!schema) return [{ path: `changes.${field}`, message: `not a correctable field; one of: ${Object.keys(fields).join(', ')}` }];
     const parsed = schema.safeParse(value);
     return parsed.success ? [] : fieldErrors(parsed.error, `changes.${field}`);

@@ -1,6 +1,7 @@
 import {
   DomainError,
   applyChanges,
+  byId,
   type Baseline,
   type EnrollPatientBody,
   type PatientEvent,
@@ -84,7 +85,7 @@ export function decidePatient(command: PatientCommand, state: PatientState): Pat
     case 'RecordVisit': {
       const patient = enrolled(state);
       const { visitId, visit, visitOn } = command.data;
-      if (patient.visits[visitId]) throw new DomainError('VISIT_ALREADY_RECORDED', `visit ${visitId} is already recorded`, 'conflict', 'visitId');
+      if (byId(patient.visits, visitId)) throw new DomainError('VISIT_ALREADY_RECORDED', `visit ${visitId} is already recorded`, 'conflict', 'visitId');
       if (visitOn < patient.enrolledOn) throw new DomainError('VISIT_BEFORE_ENROLLMENT', `visitOn ${visitOn} precedes enrolment on ${patient.enrolledOn}`, 'rule', 'visitOn');
       if (patient.withdrawal && visitOn > patient.withdrawal.withdrawnOn) {
         throw new DomainError('PATIENT_WITHDRAWN', `the patient withdrew on ${patient.withdrawal.withdrawnOn}`, 'rule', 'visitOn');

@@ -1,5 +1,6 @@
 import {
   DomainError,
+  byId,
   type AddCommitteeMemberBody,
   type AddSiteBody,
   type EndpointDefinition,
@@ -57,15 +58,15 @@ export function decideTrial(command: TrialCommand, state: TrialState): TrialEven
     }
     case 'AddSite': {
       const trial = registered(state);
-      if (trial.sites[command.data.siteId]) throw new DomainError('SITE_ALREADY_EXISTS', `site ${command.data.siteId} already exists`, 'conflict', 'siteId');
+      if (byId(trial.sites, command.data.siteId)) throw new DomainError('SITE_ALREADY_EXISTS', `site ${command.data.siteId} already exists`, 'conflict', 'siteId');
       const { siteId, name, country } = command.data;
       return [{ type: 'SiteAdded', data: { trialId: trial.trialId, siteId, name, country } }];
     }
     case 'AddCommitteeMember': {
       const trial = registered(state);
       const { userId, name, role, affiliatedSiteIds } = command.data;
-      if (trial.committee[userId]) throw new DomainError('COMMITTEE_MEMBER_EXISTS', `${userId} is already on the committee`, 'conflict', 'userId');
-      const unknown = affiliatedSiteIds.filter((siteId) => !trial.sites[siteId]);
+      if (byId(trial.committee, userId)) throw new DomainError('COMMITTEE_MEMBER_EXISTS', `${userId} is already on the committee`, 'conflict', 'userId');
+      const unknown = affiliatedSiteIds.filter((siteId) => !byId(trial.sites, siteId));
       if (unknown.length > 0) throw new DomainError('UNKNOWN_SITE', `unknown site(s): ${unknown.join(', ')}`, 'rule', 'affiliatedSiteIds');
       return [{ type: 'CommitteeMemberAdded', data: { trialId: trial.trialId, userId, name, role, affiliatedSiteIds: [...new Set(affiliatedSiteIds)] } }];
     }

@@ -1,4 +1,4 @@
-import { DomainError, type ProcedureEvent, type RecordProcedureBody } from '@app/contracts';
+import { DomainError, byId, type ProcedureEvent, type RecordProcedureBody } from '@app/contracts';
 
 /** What the procedures decider needs to know of the patient (read from enrollment). */
 export interface PatientFacts {
@@ -24,7 +24,7 @@ export function decideProcedures(command: ProceduresCommand, state: ProceduresSt
   switch (command.type) {
     case 'RecordProcedure': {
       const { data, patient, today } = command;
-      if (state.procedures[data.procedureId]) throw new DomainError('PROCEDURE_ALREADY_RECORDED', `procedure ${data.procedureId} is already recorded`, 'conflict', 'procedureId');
+      if (byId(state.procedures, data.procedureId)) throw new DomainError('PROCEDURE_ALREADY_RECORDED', `procedure ${data.procedureId} is already recorded`, 'conflict', 'procedureId');
       if (data.performedOn < patient.enrolledOn) {
         throw new DomainError('PROCEDURE_BEFORE_ENROLLMENT', `performedOn ${data.performedOn} precedes enrolment on ${patient.enrolledOn}`, 'rule', 'performedOn');
       }
@@ -32,7 +32,7 @@ export function decideProcedures(command: ProceduresCommand, state: ProceduresSt
         throw new DomainError('PATIENT_WITHDRAWN', `the patient withdrew on ${patient.withdrawnOn}`, 'rule', 'performedOn');
       }
       if (data.performedOn > today) throw new DomainError('DATE_IN_FUTURE', `performedOn ${data.performedOn} is after today (${today})`, 'rule', 'performedOn');
-      const indexDate = state.indexProcedureId ? state.procedures[state.indexProcedureId]?.performedOn : undefined;
+      const indexDate = state.indexProcedureId ? byId(state.procedures, state.indexProcedureId)?.performedOn : undefined;
       if (indexDate !== undefined && data.performedOn < indexDate) {
         throw new DomainError('PROCEDURE_BEFORE_INDEX', `the index procedure was performed on ${indexDate}; a later procedure cannot precede it`, 'rule', 'performedOn');
       }
