@@ -13,8 +13,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { DataSource } from 'typeorm';
 import { ImportRefusedError, importEvents, manifestFromStore, verifyExport, type ExportVerification } from '../libs/audit/src';
-import { PostgresEventStore, openDataSource } from '../libs/event-store/src';
+import { DataDirLockedError, PostgresEventStore, openDataSource } from '../libs/event-store/src';
 import { platformMigrations } from '../apps/platform/src/platform.module';
 import { ReportParams, toReportQuery } from '../apps/reporting/src/api/report-params';
 import { defaultCharter } from '../apps/reporting/src/domain/default-charter';
@@ -63,9 +64,19 @@ async function importCommand(path: string, lines: string[]): Promise<number> {
   }
   const databaseUrl = process.env.DATABASE_URL?.trim();
   const dataDir = process.env.DATA_DIR?.trim() || './.data';
-  const dataSource = await openDataSource(
-    databaseUrl ? { databaseUrl, migrations: platformMigrations } : { dataDir: dataDir.startsWith('memory://') ? dataDir : join(dataDir, 'pglite'), migrations: platformMigrations },
-  );
+  let dataSource: DataSource;
+  try {
+    dataSource = await openDataSource(
+      databaseUrl ? { databaseUrl, migrations: platformMigrations } : { dataDir: dataDir.startsWith('memory://') ? dataDir : join(dataDir, 'pglite'), migrations: platformMigrations },
+    );
+  } catch (error) {
+    // A running server holds the directory: writing beside it would lose one side's events.
+    if (error instanceof DataDirLockedError) {
+      console.error(`import refused: ${error.message}; nothing was written`);
+      return 1;
+    }
+    throw error;
+  }
   try {
     await importEvents(dataSource, verified.events);
     const { manifest, events } = await manifestFromStore(new PostgresEventStore(dataSource), verified.trialId);

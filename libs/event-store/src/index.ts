@@ -22,6 +22,8 @@ export { chainHash, contentDigest, toJsonValue, verifyChains } from './hash-chai
 export type { ChainVerification, HashedContent } from './hash-chain';
 export { eventStoreMigrations, isEmbedded, openDataSource } from './postgres/data-source';
 export type { DatabaseOptions } from './postgres/data-source';
+export { DATA_DIR_LOCK_FILE, DataDirLockedError, acquireDataDirLock } from './postgres/data-dir-lock';
+export type { DataDirLock, DataDirLockTimings, LockHolder } from './postgres/data-dir-lock';
 export { PostgresEventStore, decodeCheckpoint, encodeCheckpoint } from './postgres/postgres-event-store';
 export type { PostgresAppendOptions } from './postgres/postgres-event-store';
 export { KurrentDbEventStore } from './kurrentdb/kurrentdb-event-store';

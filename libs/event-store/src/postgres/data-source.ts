@@ -4,6 +4,7 @@ import { DataSource, type MigrationInterface } from 'typeorm';
 import { EventStore1764000000000 } from './migrations/1764000000000-event-store';
 import { AppendInOneUpdate1764000000200 } from './migrations/1764000000200-append-in-one-update';
 import { IdempotentAppend1764000000800 } from './migrations/1764000000800-idempotent-append';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock';
 import { pgliteDriver } from './pglite-pool';
 
 /** The event store's own migrations; apps append theirs (read models) after these. */
@@ -54,20 +55,37 @@ export async function openDataSource(options: DatabaseOptions): Promise<DataSour
       migrationsTransactionMode: 'each',
     });
   } else {
-    if (options.dataDir && !options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
-    const db = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
-    dataSource = new DataSource({
-      type: 'postgres',
-      driver: pgliteDriver(db),
-      migrations,
-      migrationsTableName: 'typeorm_migrations',
-      migrationsTransactionMode: 'each',
-    });
+    const onDisk = options.dataDir && !options.dataDir.startsWith('memory://') ? options.dataDir : undefined;
+    let lock: DataDirLock | undefined;
+    if (onDisk) {
+      mkdirSync(onDisk, { recursive: true });
+      // Before PGlite touches the files: a second process on them would lose acknowledged writes.
+      lock = await acquireDataDirLock(onDisk);
+    }
+    try {
+      const db = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
+      dataSource = new DataSource({
+        type: 'postgres',
+        driver: pgliteDriver(db, () => lock?.release()),
+        migrations,
+        migrationsTableName: 'typeorm_migrations',
+        migrationsTransactionMode: 'each',
+      });
+    } catch (error) {
+      lock?.release();
+      throw error;
+    }
     (dataSource as unknown as Record<symbol, unknown>)[EMBEDDED] = true;
   }
-  await dataSource.initialize();
-  if (isEmbedded(dataSource)) await dataSource.runMigrations();
-  else await runMigrationsLocked(dataSource, options.schema ?? 'public');
+  try {
+    await dataSource.initialize();
+    if (isEmbedded(dataSource)) await dataSource.runMigrations();
+    else await runMigrationsLocked(dataSource, options.schema ?? 'public');
+  } catch (error) {
+    // Closing also releases the data directory, so a caller that handles the error can open it again.
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+    throw error;
+  }
   return dataSource;
 }
 

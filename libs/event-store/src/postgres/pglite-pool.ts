@@ -34,8 +34,11 @@ class PGliteClient extends EventEmitter {
   }
 }
 
-/** A `pg`-compatible module whose Pool serialises access to one PGlite instance. */
-export function pgliteDriver(db: PGlite): { Pool: new () => EventEmitter } {
+/**
+ * A `pg`-compatible module whose Pool serialises access to one PGlite instance. `onClosed` runs
+ * once PGlite has closed (DataSource.destroy ends the pool): the data directory is free then.
+ */
+export function pgliteDriver(db: PGlite, onClosed: () => void = () => undefined): { Pool: new () => EventEmitter } {
   const client = new PGliteClient(db);
   const waiters: Array<() => void> = [];
   let busy = false;
@@ -69,10 +72,12 @@ export function pgliteDriver(db: PGlite): { Pool: new () => EventEmitter } {
     }
 
     end(callback?: (error?: Error) => void): void {
-      db.close().then(
-        () => callback?.(),
-        (error: Error) => callback?.(error),
-      );
+      db.close()
+        .finally(onClosed)
+        .then(
+          () => callback?.(),
+          (error: Error) => callback?.(error),
+        );
     }
   }
   return { Pool: PGlitePool };
