@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { corsOriginsSchema } from '@app/http';
 import { GATEWAY_SERVICES, type ServiceName } from './routes';
 
 const optionalText = z
@@ -28,6 +29,8 @@ export const gatewayConfigSchema = z.object({
   // Idle time on a service's connection before the gateway answers 504: a report may wait briefly
   // for knowledge to arrive, an export streams for as long as it sends bytes.
   GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  // Browser origins allowed to call the API through the gateway; unset → no CORS.
+  CORS_ORIGINS: corsOriginsSchema,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -20,6 +20,15 @@ describe('gateway configuration', () => {
     expect(() => validateGatewayConfig(urls)).toThrow(/JWT_SECRET or JWT_JWKS_URL is required/);
   });
 
+  it('reads CORS_ORIGINS as a list of origins, off by default, and refuses anything else naming it', () => {
+    expect(validateGatewayConfig({ ...urls, JWT_SECRET: 's' }).CORS_ORIGINS).toEqual([]);
+    const listed = validateGatewayConfig({ ...urls, JWT_SECRET: 's', CORS_ORIGINS: 'https://app.example.org, http://localhost:5173' });
+    expect(listed.CORS_ORIGINS).toEqual(['https://app.example.org', 'http://localhost:5173']);
+    expect(() => validateGatewayConfig({ ...urls, JWT_SECRET: 's', CORS_ORIGINS: 'https://app.example.org/ui' })).toThrow(
+      /Invalid configuration of the gateway: CORS_ORIGINS: "https:\/\/app.example.org\/ui" is not an origin/,
+    );
+  });
+
   it('defaults the port and the upstream timeout, and strips trailing slashes from base URLs', () => {
     const config = validateGatewayConfig({ ...urls, JWT_SECRET: 's' });
     expect({ port: config.PORT, timeout: config.GATEWAY_TIMEOUT_MS }).toEqual({ port: 3000, timeout: 30_000 });

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { JwtVerifier } from '@app/auth';
+import { applySecurity } from '@app/http';
 import { mergedApiDocument } from './api-docs';
 import type { GatewayConfig } from './config';
 import { gatewayMiddleware } from './proxy';
@@ -19,6 +20,8 @@ export function configureGateway(app: INestApplication): void {
   app.enableShutdownHooks();
   const services = app.get<Record<ServiceName, string>>(SERVICE_URLS);
   const config = app.get<ConfigService<GatewayConfig, true>>(ConfigService);
+  // Before the proxy: proxied answers, the gateway's own problem+json and /docs all carry the headers.
+  applySecurity(app, { corsOrigins: config.get('CORS_ORIGINS', { infer: true }) });
   // Registered before Nest's router (which is added at init), so API paths never reach it.
   app.use(gatewayMiddleware({ services, verifier: app.get(JwtVerifier), timeoutMs: config.get('GATEWAY_TIMEOUT_MS', { infer: true }) }));
   const base = SwaggerModule.createDocument(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { corsOriginsSchema } from '@app/http';
 
 const optionalText = z
   .string()
@@ -35,6 +36,7 @@ export const platformConfigSchema = z.object({
   KAFKA_BROKERS: optionalText,
   /** api.md: keys are kept at least 24 hours. */
   IDEMPOTENCY_TTL: durationMs.default(24 * 3_600_000),
+  CORS_ORIGINS: corsOriginsSchema,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

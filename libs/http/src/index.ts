@@ -9,3 +9,4 @@ export { StreamVersionETagInterceptor, parseIfMatch } from './command-response.i
 export { Idempotency1764000000100 } from './migrations/1764000000100-idempotency';
 export { Ctx, commandContextOf, commandOptions, eventMetadata } from './command-context';
 export type { CommandContext } from './command-context';
+export { applySecurity, corsOriginsSchema } from './security';
