@@ -83,13 +83,53 @@ export interface ExecuteOptions {
    * writer of the stream before it gives up with ConcurrentModificationError (api.md: ~2 s).
    */
   retryBudgetMs?: number;
+  /**
+   * How long a command waits for the commands before it on the same stream in this process;
+   * a backlog longer than this answers ConcurrentModificationError (back-pressure, not a race).
+   */
+  turnWaitMs?: number;
 }
 
 export const DEFAULT_RETRY_BUDGET_MS = 2000;
+export const DEFAULT_TURN_WAIT_MS = 10_000;
 const BACKOFF_BASE_MS = 2;
 const BACKOFF_CAP_MS = 100;
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Commands on one stream take turns within a process: without this, N concurrent commands on a
+ * stream collide and re-decide O(N²) times in all, and under load the last of them runs out of
+ * retry budget though nobody else was at fault. Turns are per store instance and stream id, in
+ * arrival order; writers in other processes still meet the optimistic check and the retry below.
+ */
+const lanes = new WeakMap<EventStore, Map<string, Promise<void>>>();
+
+async function takeTurn(store: EventStore, streamId: string, waitMs: number): Promise<() => void> {
+  let streams = lanes.get(store);
+  if (!streams) lanes.set(store, (streams = new Map()));
+  const previous = streams.get(streamId) ?? Promise.resolve();
+  let finish!: () => void;
+  const mine = new Promise<void>((resolve) => (finish = resolve));
+  // The next command waits for this one and, through it, for every earlier one.
+  const tail = previous.then(() => mine);
+  streams.set(streamId, tail);
+  const release = () => {
+    finish();
+    if (streams.get(streamId) === tail) streams.delete(streamId);
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    previous.then(() => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, waitMs)))),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) {
+    release();
+    throw new ConcurrentModificationError(streamId, `commands before this one in this process took over ${waitMs} ms`, 1);
+  }
+  return release;
+}
 
 /**
  * Load → decide → append with the version that was decided on. Without If-Match a lost race is
@@ -106,8 +146,23 @@ export async function executeCommand<State, Command, Event extends { type: strin
   command: Command | ((state: State) => Command),
   options: ExecuteOptions,
 ): Promise<CommandOutcome<State>> {
-  const started = Date.now();
-  const budget = options.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS;
+  const release = await takeTurn(store, streamId, options.turnWaitMs ?? DEFAULT_TURN_WAIT_MS);
+  try {
+    return await decideAndAppend(store, streamId, decider, command, options, Date.now(), options.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS);
+  } finally {
+    release();
+  }
+}
+
+async function decideAndAppend<State, Command, Event extends { type: string; data: unknown }>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<State, Command, Event>,
+  command: Command | ((state: State) => Command),
+  options: ExecuteOptions,
+  started: number,
+  budget: number,
+): Promise<CommandOutcome<State>> {
   const claim = options.idempotency;
   const metadata = claim ? { ...options.metadata, ...idempotencyMetadata(claim) } : options.metadata;
   for (let attempt = 1; ; attempt++) {
@@ -138,7 +193,7 @@ export async function executeCommand<State, Command, Event extends { type: strin
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       if (options.ifMatch !== undefined) throw new PreconditionFailedError(streamId, options.ifMatch, error.actual);
       const elapsed = Date.now() - started;
-      if (elapsed >= budget) throw new ConcurrentModificationError(streamId, attempt, 1);
+      if (elapsed >= budget) throw new ConcurrentModificationError(streamId, `other writers kept committing first, ${attempt} attempts in ${elapsed} ms`, 1);
       // Full jitter: writers that collided spread out instead of colliding again in step.
       const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10), budget - elapsed);
       await pause(Math.random() * ceiling);

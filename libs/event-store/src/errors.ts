@@ -38,14 +38,14 @@ export class IdempotencyKeyReusedError extends EventStoreError {
 
 /**
  * Other commands kept committing to the stream while this one decided again and again, for
- * longer than its retry budget; nothing was written. The client may retry after `retryAfterSeconds`.
+ * longer than its retry budget, or waited too long for its turn; nothing was written. The client may retry after `retryAfterSeconds`.
  */
 export class ConcurrentModificationError extends EventStoreError {
   constructor(
     readonly streamId: string,
-    readonly attempts: number,
+    why: string,
     readonly retryAfterSeconds: number,
   ) {
-    super('CONCURRENT_MODIFICATION', `stream ${streamId} kept changing for ${attempts} attempts; retry later`);
+    super('CONCURRENT_MODIFICATION', `stream ${streamId}: ${why}; retry later`);
   }
 }

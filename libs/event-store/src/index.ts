@@ -33,6 +33,6 @@ export { WakeableSleep } from './subscription/wakeable-sleep';
 export type { DurableSubscriptionOptions, SubscriptionHandler } from './subscription/durable-subscription';
 export { CLOCK, DATA_SOURCE, EVENT_STORE, EventStoreModule, ID_GENERATOR } from './nest/event-store.module';
 export type { EventStoreConnectionOptions, EventStoreModuleOptions } from './nest/event-store.module';
-export { DEFAULT_RETRY_BUDGET_MS, PreconditionFailedError, executeCommand, idempotencyMetadata, loadState } from './decider';
+export { DEFAULT_RETRY_BUDGET_MS, DEFAULT_TURN_WAIT_MS, PreconditionFailedError, executeCommand, idempotencyMetadata, loadState } from './decider';
 export type { CommandOutcome, Decider, ExecuteOptions, IdempotentCommand } from './decider';
 export { SubscribedService } from './nest/subscribed-service';

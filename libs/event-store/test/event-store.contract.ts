@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import {
+  ConcurrentModificationError,
   DurableSubscription,
   executeCommand,
   type Decider,
@@ -28,6 +29,8 @@ export interface StoreHarness {
   openTransaction?: () => Promise<{ append: AppendInTransaction; assignXid(): Promise<void>; commit(): Promise<void>; rollback(): Promise<void> }>;
   /** Edit a stored event behind the store's back (SQL), to prove verification catches it. */
   tamper?: { editData(eventId: string): Promise<void>; delete(eventId: string): Promise<void>; swap(a: string, b: string): Promise<void> };
+  /** Another instance of the store on the same storage, as a second process would hold it. */
+  otherInstance(): EventStore;
   /** Terminates the database session of an open subscription batch. */
   killSessionsRunning?: (sqlFragment: string) => Promise<number>;
   close(): Promise<void>;
@@ -191,14 +194,45 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       const deciders = 4;
       const each = 25;
       const metadata = { actor: { userId: 'u1', name: 'Dr. One', roles: [] }, correlationId: 'c-counter' };
+      // One store instance per decider, as separate processes: they meet only at the optimistic check.
+      const stores = [h.store, ...Array.from({ length: deciders - 1 }, () => h.otherInstance())];
       await Promise.all(
-        Array.from({ length: deciders }, async () => {
-          for (let i = 0; i < each; i++) await executeCommand(h.store, s, counter, 'increment', { metadata });
+        stores.map(async (store) => {
+          for (let i = 0; i < each; i++) await executeCommand(store, s, counter, 'increment', { metadata, retryBudgetMs: 30_000 });
         }),
       );
       const read = await h.store.readStream(s);
       expect(read.streamVersion).toBe(deciders * each);
       expect(read.events.map((e) => (e.data as { to: number }).to)).toEqual(Array.from({ length: deciders * each }, (_, i) => i + 1));
+    });
+
+    it('lets concurrent commands on one stream in one process take turns instead of colliding', async () => {
+      const s = streamName('turns');
+      type Counted = { type: 'Counted'; data: { to: number } };
+      const counter: Decider<number, 'increment', Counted> = {
+        initialState: () => 0,
+        decide: (_command, count) => [{ type: 'Counted', data: { to: count + 1 } }],
+        evolve: (count, e) => e.data.to,
+      };
+      // No retry budget at all: any collision would fail at once.
+      const metadata = { actor: { userId: 'u1', name: 'Dr. One', roles: [] }, correlationId: 'c-turns' };
+      const outcomes = await Promise.all(Array.from({ length: 16 }, () => executeCommand(h.store, s, counter, 'increment', { metadata, retryBudgetMs: 0 })));
+      expect(outcomes.map((o) => o.streamVersion).sort((a, b) => a - b)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+      // A backlog longer than the wait allowed answers back-pressure, and the queue recovers.
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const gated: EventStore = Object.create(h.store);
+      gated.readStream = async (...args) => {
+        await gate;
+        return h.store.readStream(...args);
+      };
+      const blocked = executeCommand(gated, s, counter, 'increment', { metadata });
+      const impatient = executeCommand(gated, s, counter, 'increment', { metadata, turnWaitMs: 0 });
+      await expect(impatient).rejects.toBeInstanceOf(ConcurrentModificationError);
+      open();
+      await blocked;
+      const after = await executeCommand(gated, s, counter, 'increment', { metadata, retryBudgetMs: 0 });
+      expect(after.streamVersion).toBe(18);
     });
 
     it('reads the global log in pages from a checkpoint, each event once', async () => {

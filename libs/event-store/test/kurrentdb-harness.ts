@@ -9,13 +9,19 @@ import type { StoreHarness } from './event-store.contract';
 export async function kurrentDbHarness(url: string): Promise<StoreHarness> {
   const readModel = await openDataSource({});
   const store = KurrentDbEventStore.fromConnectionString(url);
+  const others: KurrentDbEventStore[] = [];
   return {
     store,
+    otherInstance: () => {
+      const other = KurrentDbEventStore.fromConnectionString(url);
+      others.push(other);
+      return other;
+    },
     readModel,
     concurrentTransactions: false,
     close: async () => {
       try {
-        await store.close();
+        await Promise.all([store, ...others].map((s) => s.close()));
       } finally {
         await readModel.destroy();
       }

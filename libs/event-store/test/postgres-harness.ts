@@ -11,6 +11,7 @@ export async function postgresHarness(databaseUrl?: string): Promise<StoreHarnes
   const server = databaseUrl !== undefined;
   return {
     store,
+    otherInstance: () => new PostgresEventStore(dataSource),
     readModel: dataSource,
     concurrentTransactions: server,
     transaction: async (work) => {
