@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { signToken, type Role } from '../libs/auth/src';
-import { buildApps, freePort, logsOf, startProcess, waitForHealthy, type RunningProcess } from './support/processes';
+import { createScratchDatabase, type ScratchDatabase } from './support/scratch-database';
+import { buildApps, listeningOn, logsOf, startProcess, waitForHealthy, type RunningProcess } from './support/processes';
 
 const SECRET = 'crash-e2e-secret-0123456789-0123456789-0123';
 const COMMANDS = 120;
@@ -26,46 +26,39 @@ describe('Idempotency-Key across a crash (kill -9 mid-command)', () => {
   let distDir: string;
   const processes: RunningProcess[] = [];
   const serverUrl = process.env.DATABASE_URL;
-  let databaseName: string | undefined;
+  let database: ScratchDatabase | undefined;
 
   beforeAll(async () => {
     distDir = await buildApps('crash-e2e');
   }, 240_000);
   afterAll(async () => {
     await Promise.all(processes.map((p) => p.stop()));
-    if (serverUrl && databaseName) {
-      const admin = new Client({ connectionString: serverUrl });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
-      await admin.end();
-    }
+    await database?.drop();
   }, 60_000);
 
-  const backends: Array<[string, () => Promise<Record<string, string>>]> = [
-    ['PGlite', async () => ({ DATA_DIR: mkdtempSync(join(tmpdir(), 'crash-e2e-')) })],
+  const backends: Array<[string, () => Promise<Record<string, string | undefined>>]> = [
+    // DATABASE_URL is unset for the child, or it would serve from the server CI names.
+    ['PGlite', async () => ({ DATA_DIR: mkdtempSync(join(tmpdir(), 'crash-e2e-')), DATABASE_URL: undefined })],
   ];
   if (serverUrl) {
     backends.push([
       'PostgreSQL',
       async () => {
-        databaseName = `trials_crash_${Date.now().toString(36)}_${process.pid}`;
-        const admin = new Client({ connectionString: serverUrl });
-        await admin.connect();
-        await admin.query(`CREATE DATABASE ${databaseName}`);
-        await admin.end();
-        const url = new URL(serverUrl);
-        url.pathname = `/${databaseName}`;
-        return { DATABASE_URL: url.toString() };
+        database = await createScratchDatabase(serverUrl, 'trials_crash');
+        return { DATABASE_URL: database.url };
       },
     ]);
   }
 
   it.each(backends)('on %s: every key answers once the server is back, none stuck, none doubled', async (_name, storage) => {
-    const env: Record<string, string> = { ...(await storage()), JWT_SECRET: SECRET, LOG_LEVEL: 'warn', PORT: String(await freePort()) };
-    const base = `http://127.0.0.1:${env.PORT}`;
+    // PORT=0: the server takes a port the kernel gives it and says which in its start-up line, so
+    // no other process can take the port between choosing it and listening on it.
+    const env: Record<string, string | undefined> = { ...(await storage()), JWT_SECRET: SECRET, LOG_LEVEL: 'info', PORT: '0' };
+    let base = '';
     const start = async (label: string) => {
       const server = startProcess(label, join(distDir, 'apps', 'platform', 'src', 'main.js'), env);
       processes.push(server);
+      base = await listeningOn(server, 90_000);
       await waitForHealthy(`${base}/health`, [server], 90_000);
       return server;
     };
@@ -85,8 +78,8 @@ describe('Idempotency-Key across a crash (kill -9 mid-command)', () => {
     let server = await start('platform');
     try {
       const trial = 'CRASH';
-      expect((await send('/trials', admin, { trialId: trial, title: 'Crash', protocolVersion: '1' })).status).toBe(201);
-      expect((await send(`/trials/${trial}/sites`, admin, { siteId: 'S1', name: 'One', country: 'IT' })).status).toBe(201);
+      expect(await send('/trials', admin, { trialId: trial, title: 'Crash', protocolVersion: '1' })).toMatchObject({ status: 201 });
+      expect(await send(`/trials/${trial}/sites`, admin, { siteId: 'S1', name: 'One', country: 'IT' })).toMatchObject({ status: 201 });
       const patients = Array.from({ length: 8 }, (_, i) => `P${i}`);
       for (const patientId of patients) {
         const enrolled = await send(`/trials/${trial}/patients`, investigator, {
@@ -95,7 +88,7 @@ describe('Idempotency-Key across a crash (kill -9 mid-command)', () => {
           enrolledOn: '2026-01-05',
           baseline: { ageYears: 70, sex: 'M', diabetes: true, presentation: 'cli', rutherfordClass: 5 },
         });
-        expect(enrolled.status).toBe(201);
+        expect(enrolled).toMatchObject({ status: 201 });
       }
       // Visits and adverse events, several per patient stream, so appends contend as they would.
       const commands = Array.from({ length: COMMANDS }, (_, i) => {

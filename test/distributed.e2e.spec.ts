@@ -12,6 +12,7 @@ import { ROLES, signToken, type Role } from '../libs/auth/src';
 import { ADJUDICABLE_KINDS } from '../libs/contracts/src';
 import { TRIAL_ID, amputationExcludingPlannedMinor, legDebBtkCohort } from '../scripts/demo-cohort';
 import { buildApps, freePort, logsOf, startProcess, waitForHealthy, type RunningProcess } from './support/processes';
+import { createScratchDatabase, type ScratchDatabase } from './support/scratch-database';
 import { expectPublishedTable, type EndpointReport } from './support/published-table';
 import { routeKey, trialPath, trialRoutes } from './support/trial-routes';
 
@@ -39,7 +40,7 @@ if (!serverUrl) {
     const services = new Map<Service, RunningProcess>();
     let distDir: string;
     let databaseUrl: string;
-    let databaseName: string;
+    let database: ScratchDatabase | undefined;
     let gateway: string;
     let demoOutput = '';
     const ports = new Map<Service, number>();
@@ -82,14 +83,8 @@ if (!serverUrl) {
     beforeAll(async () => {
       await withLogs(async () => {
         distDir = await buildApps('distributed-e2e');
-        databaseName = `trials_distributed_${Date.now().toString(36)}_${process.pid}`;
-        const admin = new Client({ connectionString: serverUrl });
-        await admin.connect();
-        await admin.query(`CREATE DATABASE ${databaseName}`);
-        await admin.end();
-        const url = new URL(serverUrl);
-        url.pathname = `/${databaseName}`;
-        databaseUrl = url.toString();
+        database = await createScratchDatabase(serverUrl, 'trials_distributed');
+        databaseUrl = database.url;
 
         for (const service of SERVICES) ports.set(service, await freePort());
         // All five at once on an empty database: their migrations must serialise, not collide.
@@ -109,12 +104,7 @@ if (!serverUrl) {
 
     afterAll(async () => {
       await Promise.all(processes.map((p) => p.stop()));
-      if (databaseName) {
-        const admin = new Client({ connectionString: serverUrl });
-        await admin.connect();
-        await admin.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
-        await admin.end();
-      }
+      await database?.drop();
     }, 60_000);
 
     it('a service without DATABASE_URL refuses to start and says why', async () => {

@@ -94,6 +94,21 @@ export function startProcess(name: string, script: string, env: Record<string, s
   };
 }
 
+/**
+ * The URL a server started with PORT=0 listens on, read from its start-up line
+ * ("listening on http://localhost:<port>"); fails with its output if it exits first.
+ */
+export async function listeningOn(server: RunningProcess, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const port = /listening on http:\/\/localhost:(\d+)/.exec(server.output())?.[1];
+    if (port) return `http://127.0.0.1:${port}`;
+    if (server.hasExited()) throw new Error(`${server.name} exited before listening\n${logsOf([server])}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${server.name} did not say where it listens within ${timeoutMs} ms\n${logsOf([server])}`);
+}
+
 /** The output of each process, for a failure message. */
 export function logsOf(processes: RunningProcess[]): string {
   return processes.map((p) => `----- ${p.name}${p.hasExited() ? ' (exited)' : ''} -----\n${p.output() || '(no output)'}`).join('\n');

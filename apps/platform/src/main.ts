@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
 import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
@@ -31,8 +32,10 @@ async function bootstrap(): Promise<void> {
   const config = app.get<ConfigService<PlatformConfig, true>>(ConfigService);
   const port = config.get('PORT', { infer: true });
   await app.listen(port);
+  // PORT=0 lets the kernel choose: say the port actually bound, not the one asked for.
+  const bound = (app.getHttpServer().address() as AddressInfo | null)?.port ?? port;
   const where = config.get('DATABASE_URL', { infer: true }) ? 'PostgreSQL server' : `embedded PGlite in ${config.get('DATA_DIR', { infer: true })}`;
-  app.get(Logger).log(`listening on http://localhost:${port} (event store: ${where})`);
+  app.get(Logger).log(`listening on http://localhost:${bound} (event store: ${where})`);
 }
 
 void bootstrap();

@@ -13,6 +13,7 @@ import {
   type NewEvent,
   type RecordedEvent,
 } from '../src';
+import { untilSettled } from './settled';
 
 type AppendInTransaction = (streamId: string, events: NewEvent[], options?: AppendOptions) => Promise<AppendResult>;
 
@@ -44,6 +45,14 @@ const event = (n: number, extra: Record<string, unknown> = {}): NewEvent => ({
   data: { n, nested: { list: [1, 2.5, 'x'], flag: true }, ...extra },
   metadata: { actor: { userId: 'u1', name: 'Dr. One', roles: ['site-investigator'] }, correlationId: 'c-1' },
 });
+
+/** A counter: each command increments it, so a lost update shows as a repeated value. */
+type Counted = { type: 'Counted'; data: { to: number } };
+const counter: Decider<number, 'increment', Counted> = {
+  initialState: () => 0,
+  decide: (_command, count) => [{ type: 'Counted', data: { to: count + 1 } }],
+  evolve: (_count, e) => e.data.to,
+};
 
 async function readEverything(store: EventStore): Promise<RecordedEvent[]> {
   const all: RecordedEvent[] = [];
@@ -185,12 +194,6 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
 
     it('loses no update when several deciders increment one counter concurrently', async () => {
       const s = streamName('counter');
-      type Counted = { type: 'Counted'; data: { to: number } };
-      const counter: Decider<number, 'increment', Counted> = {
-        initialState: () => 0,
-        decide: (_command, count) => [{ type: 'Counted', data: { to: count + 1 } }],
-        evolve: (count, e) => e.data.to,
-      };
       const deciders = 4;
       const each = 25;
       const metadata = { actor: { userId: 'u1', name: 'Dr. One', roles: [] }, correlationId: 'c-counter' };
@@ -208,12 +211,6 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
 
     it('lets concurrent commands on one stream in one process take turns instead of colliding', async () => {
       const s = streamName('turns');
-      type Counted = { type: 'Counted'; data: { to: number } };
-      const counter: Decider<number, 'increment', Counted> = {
-        initialState: () => 0,
-        decide: (_command, count) => [{ type: 'Counted', data: { to: count + 1 } }],
-        evolve: (count, e) => e.data.to,
-      };
       // No retry budget at all: any collision would fail at once.
       const metadata = { actor: { userId: 'u1', name: 'Dr. One', roles: [] }, correlationId: 'c-turns' };
       const outcomes = await Promise.all(Array.from({ length: 16 }, () => executeCommand(h.store, s, counter, 'increment', { metadata, retryBudgetMs: 0 })));
@@ -239,6 +236,7 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       const before = await readEverything(h.store);
       const s = streamName('paging');
       for (let i = 0; i < 5; i++) await h.store.appendToStream(s, [event(i), event(i + 0.5)]);
+      await untilSettled(h.store);
       const everything = await readEverything(h.store);
       expect(everything.slice(0, before.length).map((e) => e.eventId)).toEqual(before.map((e) => e.eventId));
       const mine = everything.filter((e) => e.streamId === s);
@@ -279,6 +277,7 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
         expect((await seen()).map((r) => r.event_id)).not.toContain(highId);
 
         await lower.commit();
+        await untilSettled(h.store);
         await subscription.catchUp();
         const delivered = (await seen()).map((r) => r.event_id);
         expect(delivered.filter((id) => id === lowId)).toHaveLength(1);
@@ -333,6 +332,8 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       };
       await Promise.all(Array.from({ length: writers }, (_, w) => runWriter(w)));
       await subscription.stop();
+      // Every writer has committed; what a transaction elsewhere on the server holds back comes next.
+      await untilSettled(h.store);
       await subscription.acquire();
       await subscription.catchUp();
       await subscription.stop();
@@ -355,6 +356,7 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
     it('resumes a subscriber that died mid-batch from its checkpoint without loss or double effect', async () => {
       const s = streamName('crash');
       for (let i = 0; i < 10; i++) await h.store.appendToStream(s, [event(i), event(i + 0.5)]);
+      await untilSettled(h.store);
       const name = `crash_${unique++}`;
       await h.readModel.query(`CREATE TABLE effects_${name} (event_id text PRIMARY KEY, n integer NOT NULL)`);
       let handled = 0;
@@ -404,6 +406,7 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       }
       const s = streamName('kill');
       for (let i = 0; i < 6; i++) await h.store.appendToStream(s, [event(i)]);
+      await untilSettled(h.store);
       const name = `kill_${unique++}`;
       await h.readModel.query(`CREATE TABLE effects_${name} (event_id text PRIMARY KEY)`);
       const slow = new DurableSubscription({
