@@ -125,7 +125,12 @@ async function takeTurn(store: EventStore, streamId: string, waitMs: number): Pr
   ]);
   clearTimeout(timer);
   if (timedOut) {
-    release();
+    // Give up the turn without jumping the queue: whoever comes next still waits for `previous`,
+    // and the lane is forgotten only once that is done too.
+    finish();
+    void tail.then(() => {
+      if (streams.get(streamId) === tail) streams.delete(streamId);
+    });
     throw new ConcurrentModificationError(streamId, `commands before this one in this process took over ${waitMs} ms`, 1);
   }
   return release;

@@ -226,10 +226,13 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       const blocked = executeCommand(gated, s, counter, 'increment', { metadata });
       const impatient = executeCommand(gated, s, counter, 'increment', { metadata, turnWaitMs: 0 });
       await expect(impatient).rejects.toBeInstanceOf(ConcurrentModificationError);
+      // The one that gave up does not let the next jump the queue: it still waits for `blocked`.
+      const next = executeCommand(gated, s, counter, 'increment', { metadata, retryBudgetMs: 0 });
       open();
       await blocked;
+      expect((await next).streamVersion).toBe(18);
       const after = await executeCommand(gated, s, counter, 'increment', { metadata, retryBudgetMs: 0 });
-      expect(after.streamVersion).toBe(18);
+      expect(after.streamVersion).toBe(19);
     });
 
     it('reads the global log in pages from a checkpoint, each event once', async () => {
