@@ -33,6 +33,7 @@ function expectCommonHeaders(response: Answer): void {
 /** A JSON or problem+json answer: data, never a page, so nothing may load or frame it. */
 function expectApiHeaders(response: Answer): void {
   expectCommonHeaders(response);
+  expect(response.headers['cache-control']).toMatch(/\bno-store\b/);
   const csp = directives(response);
   expect(csp).toEqual({ 'default-src': ["'none'"], 'frame-ancestors': ["'none'"], 'base-uri': ["'none'"], 'form-action': ["'none'"] });
 }

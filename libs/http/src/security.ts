@@ -94,7 +94,10 @@ export function applySecurity(app: INestApplication, options: { corsOrigins: rea
   const headers: RequestHandler = (request: Request, response: Response, next: NextFunction) => {
     // The answer differs by Origin once CORS is on: a shared cache must not hand one origin's to another.
     if (cors) response.vary('Origin');
-    (DOCS_UI.test(request.path) ? docs : api)(request, response, next);
+    const ui = DOCS_UI.test(request.path);
+    // Answers carry clinical data read with a bearer token: no browser or proxy may keep a copy.
+    if (!ui) response.setHeader('Cache-Control', 'no-store');
+    (ui ? docs : api)(request, response, next);
   };
   app.use(headers);
   if (cors) {
