@@ -118,13 +118,18 @@ describe('Idempotency-Key across a crash (kill -9 mid-command)', () => {
           }
         }
       };
-      const workers = Array.from({ length: IN_FLIGHT }, worker);
+      let failure: unknown;
+      const workers = Array.from({ length: IN_FLIGHT }, () => worker().catch((error: unknown) => (failure ??= error)));
       // Kill once a third has been acknowledged: dozens of commands are then mid-flight.
-      while (acknowledged.size < COMMANDS / 3) await new Promise((resolve) => setTimeout(resolve, 5));
+      while (acknowledged.size < COMMANDS / 3) {
+        if (failure) throw failure;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
       killed = true;
       server.child.kill('SIGKILL');
       await server.exited;
       await Promise.all(workers);
+      if (failure) throw failure;
 
       server = await start('platform after kill -9');
       let stuck = 0;
