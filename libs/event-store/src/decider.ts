@@ -32,8 +32,7 @@ export async function loadState<State, Event extends { type: string; data: unkno
   streamId: string,
   decider: Pick<Decider<State, unknown, Event>, 'initialState' | 'evolve'>,
 ): Promise<{ state: State; version: number }> {
-  const { state, version } = fold(await store.readStream(streamId), decider);
-  return { state, version };
+  return fold(await store.readStream(streamId), decider);
 }
 
 /**
@@ -43,11 +42,11 @@ export async function loadState<State, Event extends { type: string; data: unkno
 function fold<State, Event extends { type: string; data: unknown }>(
   read: ReadStreamResult,
   decider: Pick<Decider<State, unknown, Event>, 'initialState' | 'evolve'>,
-): { state: State; version: number; events: RecordedEvent[] } {
+): { state: State; version: number } {
   let state = decider.initialState();
   for (const event of read.events) state = decider.evolve(state, { type: event.type, data: event.data } as Event);
   const version = read.events.length > 0 ? read.events[read.events.length - 1]!.streamVersion : read.streamVersion;
-  return { state, version, events: read.events };
+  return { state, version };
 }
 
 /** An Idempotency-Key on a command; `replayed` is set when the command had already been carried out. */

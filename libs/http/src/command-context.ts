@@ -9,8 +9,7 @@ import { ProblemException } from './problem';
 export interface CommandContext {
   actor: Actor & { sites: string[] };
   correlationId: string;
-  idempotencyKey?: string;
-  /** The key's claim (IdempotencyInterceptor): executeCommand replays or records it with the events. */
+  /** The Idempotency-Key's claim (IdempotencyInterceptor): executeCommand replays it, or records it in the events' metadata and with the append. */
   idempotency?: IdempotentCommand;
   /** Stream version named by If-Match, when the client sent one. */
   ifMatch?: number;
@@ -18,13 +17,12 @@ export interface CommandContext {
 
 const CORRELATION = /^[A-Za-z0-9._:-]{1,100}$/;
 
-/** The metadata every event written for this command carries. */
+/** The metadata every event written for this command carries (executeCommand adds the Idempotency-Key's, from the claim). */
 export function eventMetadata(context: CommandContext, extra: { reason?: string; causationId?: string } = {}): EventMetadata {
   const { userId, name, roles } = context.actor;
   return {
     actor: { userId, name, roles },
     correlationId: context.correlationId,
-    ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}),
     ...(extra.reason ? { reason: extra.reason } : {}),
     ...(extra.causationId ? { causationId: extra.causationId } : {}),
   };
@@ -55,7 +53,6 @@ export function commandContextOf(
   return {
     actor: { userId: principal.userId, name: principal.name, roles: [...principal.roles], sites: [...principal.sites] },
     correlationId: correlation && CORRELATION.test(correlation) ? correlation : randomUUID(),
-    ...(request.header('idempotency-key') ? { idempotencyKey: request.header('idempotency-key') } : {}),
     ...(request.idempotency ? { idempotency: request.idempotency } : {}),
     ...(ifMatch !== undefined ? { ifMatch } : {}),
   };

@@ -2,7 +2,7 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler, type IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
 import { z } from 'zod';
 import { assertSiteAccess, type Principal, type Role } from '@app/auth';
-import { DomainError, correctablePatientFields, patientStream, trialStream, type PatientEvent, type TrialEvent } from '@app/contracts';
+import { DomainError, byId, correctablePatientFields, patientStream, trialStream, type PatientEvent, type TrialEvent } from '@app/contracts';
 import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type Decider, type EventStore } from '@app/event-store';
 import { ProblemException, commandOptions, fieldErrors, type CommandContext } from '@app/http';
 import { decidePatient, evolvePatient, initialPatientState, type EnrolledPatient, type PatientCommand, type PatientState, type TrialFacts } from '../domain/patient.decider';
@@ -49,7 +49,7 @@ export async function enrolledPatientInScope(queries: QueryBus, trialId: string,
  */
 export function validateCorrection(changes: Record<string, unknown>, fields: Record<string, z.ZodType>): void {
   const errors = Object.entries(changes).flatMap(([field, value]) => {
-    const schema = Object.hasOwn(fields, field) ? fields[field] : undefined;
+    const schema = byId(fields, field);
     if (!schema) return [{ path: `changes.${field}`, message: `not a correctable field; one of: ${Object.keys(fields).join(', ')}` }];
     const parsed = schema.safeParse(value);
     return parsed.success ? [] : fieldErrors(parsed.error, `changes.${field}`);
