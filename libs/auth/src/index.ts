@@ -1,6 +1,6 @@
 export { ROLES, isRole } from './roles';
 export type { Role } from './roles';
-export { principalFromClaims } from './principal';
+export { principalFromClaims, principalOf } from './principal';
 export type { Principal } from './principal';
 export { assertSiteAccess, canAccessSite, hasAnyRole, isSiteScopedRole } from './access-policy';
 export { MINT_TOKEN_EXAMPLE, jwtSecretPath, readSecretFile, resolveJwtSettings } from './jwt-settings';

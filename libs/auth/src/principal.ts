@@ -1,4 +1,4 @@
-import { ProblemException } from '@app/http';
+import { ProblemException, type CommandContext } from '@app/http';
 import { isRole, type Role } from './roles';
 
 /** The authenticated user of a request, as read from the bearer token's claims. */
@@ -42,4 +42,9 @@ export function principalFromClaims(claims: Record<string, unknown>): Principal 
     throw refuse('sites', 'must be an array of site ids');
   }
   return { userId, name, roles, sites: [...new Set(rawSites)] };
+}
+
+/** The sender of a command as a Principal (roles checked by the guard that admitted the request). */
+export function principalOf(context: CommandContext): Principal {
+  return { ...context.actor, roles: context.actor.roles as Role[] };
 }

@@ -159,7 +159,6 @@ export type CaseEvent =
   | { type: 'QueryRaised'; data: QueryRaised }
   | { type: 'QueryAnswered'; data: QueryAnswered };
 
-export const caseStream = (trialId: string, caseId: string) => `case/${trialId}/${caseId}`;
 
 /** api.md: the fields two reviews must share to be concordant. */
 export function concordant(a: Outcome, b: Outcome): boolean {

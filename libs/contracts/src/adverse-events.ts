@@ -65,4 +65,11 @@ export type AdverseEventEvent =
 /** Kinds that are candidate endpoint events and open a CEC case. */
 export const ADJUDICABLE_KINDS: readonly AdverseEventKind[] = ['amputation', 'tvr', 'death'];
 
-export const adverseEventStream = (trialId: string, eventId: string) => `adverse-event/${trialId}/${eventId}`;
+/**
+ * api.md "Adjudication rules": an adverse event of kind amputation, TVR or death opens a CEC case
+ * at once, and the case is named after the event (the reporter learns its id from the report).
+ */
+export function caseOpenedFor(report: { eventId: string; kind: AdverseEventKind }): string | undefined {
+  return ADJUDICABLE_KINDS.includes(report.kind) ? report.eventId : undefined;
+}
+

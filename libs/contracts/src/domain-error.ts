@@ -49,3 +49,11 @@ export function applyChanges<T extends object>(
   }
   return { result: result as T, changes: applied };
 }
+
+/**
+ * A recorded correction applied to what it corrects (the events' `changes`, each `{field, value}`):
+ * how every context that folds a corrected event reads it. Never refuses: the change was accepted.
+ */
+export function applyRecordedChanges<T extends object>(target: T, changes: ReadonlyArray<{ field: string; value: unknown }>): T {
+  return applyChanges(target, Object.fromEntries(changes.map((c) => [c.field, c.value])), { refuseUnchanged: false }).result;
+}

@@ -199,5 +199,3 @@ export type PatientEvent =
   | { type: 'VisitRecorded'; data: VisitRecorded }
   | { type: 'PatientWithdrawn'; data: PatientWithdrawn };
 
-export const trialStream = (trialId: string) => `trial/${trialId}`;
-export const patientStream = (trialId: string, patientId: string) => `patient/${trialId}/${patientId}`;

@@ -34,4 +34,3 @@ export interface ProcedureRecorded extends RecordProcedureBody {
 
 export type ProcedureEvent = { type: 'ProcedureRecorded'; data: ProcedureRecorded };
 
-export const proceduresStream = (trialId: string, patientId: string) => `procedures/${trialId}/${patientId}`;

@@ -10,3 +10,6 @@ export { Idempotency1764000000100 } from './migrations/1764000000100-idempotency
 export { Ctx, commandContextOf, commandOptions, eventMetadata } from './command-context';
 export type { CommandContext } from './command-context';
 export { applySecurity, corsOriginsSchema } from './security';
+export { commandResult } from './command-result';
+export type { CommandResult } from './command-result';
+export { validateCorrection } from './correction';

@@ -154,6 +154,7 @@ export class DurableSubscription {
       if (this.options.delivery !== 'idempotent') await handler(events, manager);
       await manager.query('UPDATE es_subscriptions SET checkpoint = $2, updated_at = now() WHERE name = $1', [name, to]);
     });
+    for (const waiter of [...this.batchWaiters]) waiter();
     return events.length;
   }
 
@@ -171,22 +172,43 @@ export class DurableSubscription {
   }
 
   /**
-   * Read-your-writes: returns once every event committed before the call is handled (or after
-   * `timeoutMs`, when a long transaction elsewhere holds the log back).
+   * Read-your-writes for a request path, without driving the projection: resolves true once every
+   * event committed before the call has been handled by the active instance (this process's loop,
+   * or another process holding the subscription), false after `timeoutMs` (a long transaction
+   * elsewhere holding the log back, or a subscription not started here and run nowhere).
    */
-  async catchUpToNow(timeoutMs = 2000): Promise<void> {
+  async caughtUp(timeoutMs = 2000): Promise<boolean> {
+    if (!this.running) return false;
     const { store } = this.options;
-    if (!store.horizon || !store.settled) {
-      await this.catchUp();
-      return;
-    }
-    const mark = await store.horizon();
     const deadline = Date.now() + timeoutMs;
-    while (!(await store.settled(mark)) && Date.now() < deadline) {
-      await this.catchUp();
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    const mark = store.horizon ? await store.horizon() : undefined;
+    for (;;) {
+      if (mark === undefined || !store.settled || (await store.settled(mark))) {
+        const after = await this.checkpoint();
+        const { events } = await store.readAll({ ...(after !== undefined ? { after } : {}), maxCount: 1 });
+        if (events.length === 0) return true;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || !this.running) return false;
+      // The active loop, if it is this one, takes the batch now rather than at its next poll.
+      this.pause.wake();
+      await this.nextBatch(Math.min(left, 25));
     }
-    await this.catchUp();
+  }
+
+  private readonly batchWaiters = new Set<() => void>();
+
+  /** Resolves when a batch commits in this process, or after `ms` (another process may be the active one). */
+  private nextBatch(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.batchWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.batchWaiters.add(done);
+    });
   }
 
   private async run(): Promise<void> {

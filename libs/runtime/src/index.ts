@@ -1,0 +1,1 @@
+export { EnrollmentFacts, EnrollmentFactsModule } from './enrollment-facts.module';
