@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import { signToken, type Principal, type Role } from '../../libs/auth/src';
 import { DATA_SOURCE, FixedClock } from '../../libs/event-store/src';
 import { PlatformModule } from '../../apps/platform/src/platform.module';
-import { NEST_OPTIONS, configureHttp } from '../../apps/platform/src/setup';
+import { NEST_OPTIONS, configureHttp } from '../../libs/runtime/src';
 
 export const TEST_SECRET = 'e2e-secret-0123456789-0123456789-0123456789';
 

@@ -1,12 +1,15 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { EnrollmentFactsModule } from '@app/runtime';
 import { AdverseEventsController } from './api/adverse-events.controller';
-import { adverseEventHandlers } from './application/adverse-events.handlers';
+import { adverseEventCommandHandlers } from './application/adverse-events.commands';
+import { GetAdverseEventHandler } from './read-models/adverse-event-view';
 
 /** Site-reported adverse events (amputation, TVR, death, other), corrections, retractions. */
 @Module({
-  imports: [CqrsModule],
+  // An event is reported only for an enrolled patient in the sender's sites: enrollment's published facts.
+  imports: [CqrsModule, EnrollmentFactsModule],
   controllers: [AdverseEventsController],
-  providers: [...adverseEventHandlers],
+  providers: [...adverseEventCommandHandlers, GetAdverseEventHandler],
 })
 export class AdverseEventsModule {}

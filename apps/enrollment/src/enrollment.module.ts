@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { EnrollmentController } from './api/enrollment.controller';
-import { enrollmentHandlers } from './application/enrollment.handlers';
+import { enrollmentCommandHandlers } from './application/enrollment.commands';
+import { enrollmentViewHandlers } from './read-models/enrollment-views';
 
 /** Trial setup, sites, committee, charter, patients, visits, withdrawals. */
 @Module({
   imports: [CqrsModule],
   controllers: [EnrollmentController],
-  providers: [...enrollmentHandlers],
+  providers: [...enrollmentCommandHandlers, ...enrollmentViewHandlers],
 })
 export class EnrollmentModule {}

@@ -1,4 +1,4 @@
-import { bootstrapService } from '../../platform/src/service';
-import { EnrollmentModule } from './enrollment.module';
+import { bootstrap, migrationsWith } from '@app/runtime';
+import { EnrollmentModule } from './index';
 
-void bootstrapService({ name: 'enrollment', defaultPort: 3001, imports: [EnrollmentModule] });
+void bootstrap({ name: 'enrollment', defaultPort: 3001, deployment: 'service', contexts: [EnrollmentModule], migrations: migrationsWith() });

@@ -2,10 +2,9 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { LoggerModule } from 'nestjs-pino';
-import { AuthModule } from '@app/auth';
 import { ProblemDetailsFilter } from '@app/http';
 import { MetricsModule } from '@app/observability';
+import { authModule, loggingModule } from '@app/runtime';
 import { serviceUrls, validateGatewayConfig, type GatewayConfig } from './config';
 import { GatewayHealthController, SERVICE_URLS } from './service-health.controller';
 
@@ -20,21 +19,9 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateGatewayConfig }),
-        LoggerModule.forRootAsync({
-          inject: [ConfigService],
-          useFactory: (config: ConfigService<GatewayConfig, true>) => ({
-            pinoHttp: { name: 'gateway', level: config.get('LOG_LEVEL', { infer: true }), autoLogging: false, redact: ['req.headers.authorization'] },
-          }),
-        }),
-        AuthModule.forRootAsync({
-          inject: [ConfigService],
-          useFactory: (config: ConfigService<GatewayConfig, true>) => ({
-            jwtSecret: config.get('JWT_SECRET', { infer: true }),
-            jwksUrl: config.get('JWT_JWKS_URL', { infer: true }),
-            // Never used: the configuration requires a secret or a JWKS URL.
-            dataDir: '',
-          }),
-        }),
+        loggingModule('gateway'),
+        // The gateway's configuration requires a secret or a JWKS URL: it never generates one.
+        authModule(),
         TerminusModule,
         // The gateway's own GET /metrics (process metrics); each service serves its own.
         MetricsModule,

@@ -1,6 +1,4 @@
-import { bootstrapService } from '../../platform/src/service';
-import { GetPatientHandler } from '../../enrollment/src/application/enrollment.handlers';
-import { ProceduresModule } from './procedures.module';
+import { bootstrap, migrationsWith } from '@app/runtime';
+import { ProceduresModule } from './index';
 
-// A procedure is recorded only for an enrolled patient in the sender's sites: enrollment's read side.
-void bootstrapService({ name: 'procedures', defaultPort: 3002, imports: [ProceduresModule], providers: [GetPatientHandler] });
+void bootstrap({ name: 'procedures', defaultPort: 3002, deployment: 'service', contexts: [ProceduresModule], migrations: migrationsWith() });

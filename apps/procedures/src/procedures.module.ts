@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { EnrollmentFactsModule } from '@app/runtime';
 import { ProceduresController } from './api/procedures.controller';
-import { GetProceduresHandler, RecordProcedureHandler } from './application/procedures.handlers';
+import { RecordProcedureHandler } from './application/procedures.commands';
 
 /** Index procedures, lesions, devices. */
 @Module({
-  imports: [CqrsModule],
+  // A procedure is recorded only for an enrolled patient in the sender's sites: enrollment's published facts.
+  imports: [CqrsModule, EnrollmentFactsModule],
   controllers: [ProceduresController],
-  providers: [RecordProcedureHandler, GetProceduresHandler],
+  providers: [RecordProcedureHandler],
 })
 export class ProceduresModule {}

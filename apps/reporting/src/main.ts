@@ -1,6 +1,6 @@
 import { AuditModule } from '@app/audit';
-import { bootstrapService } from '../../platform/src/service';
-import { ReportingModule } from './reporting.module';
+import { bootstrap, migrationsWith } from '@app/runtime';
+import { ReportingModule, reportingMigrations } from './index';
 
 // The audit trail is a read view over the whole log, like the reports: it is served here.
-void bootstrapService({ name: 'reporting', defaultPort: 3005, imports: [ReportingModule, AuditModule] });
+void bootstrap({ name: 'reporting', defaultPort: 3005, deployment: 'service', contexts: [ReportingModule, AuditModule], migrations: migrationsWith(reportingMigrations) });

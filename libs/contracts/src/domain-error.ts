@@ -52,8 +52,19 @@ export function applyChanges<T extends object>(
 
 /**
  * A recorded correction applied to what it corrects (the events' `changes`, each `{field, value}`):
- * how every context that folds a corrected event reads it. Never refuses: the change was accepted.
+ * how every context that folds a corrected event reads it. A `null` value records a removal (an
+ * adverse event whose kind changed drops the details of the old kind). Never refuses: the change
+ * was accepted when it was recorded.
  */
 export function applyRecordedChanges<T extends object>(target: T, changes: ReadonlyArray<{ field: string; value: unknown }>): T {
-  return applyChanges(target, Object.fromEntries(changes.map((c) => [c.field, c.value])), { refuseUnchanged: false }).result;
+  const set = Object.fromEntries(changes.filter((c) => c.value !== null).map((c) => [c.field, c.value]));
+  const result = applyChanges(target, set, { refuseUnchanged: false }).result as Record<string, unknown>;
+  for (const removed of changes.filter((c) => c.value === null)) {
+    const path = removed.field.split('.');
+    let node: Record<string, unknown> | undefined = result;
+    for (const key of path.slice(0, -1)) node = node && Object.hasOwn(node, key) ? (node[key] as Record<string, unknown> | undefined) : undefined;
+    const leaf = path[path.length - 1] as string;
+    if (node && Object.hasOwn(node, leaf)) delete node[leaf];
+  }
+  return result as T;
 }

@@ -1,1 +1,10 @@
 export { EnrollmentFacts, EnrollmentFactsModule } from './enrollment-facts.module';
+export { RuntimeModule, authModule, loggingModule } from './runtime.module';
+export type { RuntimeDefinition } from './runtime.module';
+export { bootstrap } from './bootstrap';
+export { BODY_LIMIT, NEST_OPTIONS, configureHttp } from './http-setup';
+export { durationMs, platformConfigSchema, serviceConfigSchema, validatePlatformConfig, validateServiceConfig } from './config';
+export type { PlatformConfig, ProcessIdentity, ServiceConfig } from './config';
+export { libraryMigrations, migrationsWith } from './migrations';
+export type { MigrationClass } from './migrations';
+export { HealthController } from './health.controller';

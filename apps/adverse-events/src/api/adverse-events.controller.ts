@@ -1,23 +1,13 @@
 import { Body, Controller, Get, Param, Post } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { createZodDto } from 'nestjs-zod';
 import { CurrentPrincipal, Roles, assertSiteAccess, type Principal } from '@app/auth';
-import { CorrectionBody, DomainError, ReportAdverseEventBody, RetractAdverseEventBody } from '@app/contracts';
-import { Ctx, IdParamPipe, type CommandContext } from '@app/http';
-import type { CommandResult } from '../../../enrollment/src';
-import {
-  CorrectAdverseEvent,
-  GetAdverseEvent,
-  ReportAdverseEvent,
-  RetractAdverseEvent,
-  type ReportResult,
-} from '../application/adverse-events.handlers';
+import { DomainError } from '@app/contracts';
+import { Ctx, IdParamPipe, type CommandContext, type CommandResult } from '@app/http';
+import { CorrectAdverseEvent, ReportAdverseEvent, RetractAdverseEvent, type ReportResult } from '../application/adverse-events.commands';
 import type { AdverseEventState } from '../domain/adverse-event.decider';
-
-export class ReportAdverseEventDto extends createZodDto(ReportAdverseEventBody) {}
-export class AdverseEventCorrectionDto extends createZodDto(CorrectionBody) {}
-export class RetractAdverseEventDto extends createZodDto(RetractAdverseEventBody) {}
+import { GetAdverseEvent } from '../read-models/adverse-event-view';
+import { AdverseEventCorrectionDto, ReportAdverseEventDto, RetractAdverseEventDto } from './adverse-events.dto';
 
 @ApiTags('adverse-events')
 @ApiBearerAuth()

@@ -1,12 +1,14 @@
+import type { Decider } from '@app/event-store';
 import {
   AdverseEventReport,
   DomainError,
   applyChanges,
+  applyRecordedChanges,
   type AdverseEventEvent,
   type ReportAdverseEventBody,
 } from '@app/contracts';
 
-/** What the decider needs to know of the patient (read from enrollment and procedures). */
+/** What the decider needs to know of the patient (enrollment's published PatientFacts). */
 export interface PatientFacts {
   siteId: string;
   enrolledOn: string;
@@ -102,10 +104,7 @@ export function evolveAdverseEvent(state: AdverseEventState, event: AdverseEvent
     }
     case 'AdverseEventCorrected': {
       if (state.status === 'absent') return state;
-      const changes = Object.fromEntries(event.data.changes.filter((c) => c.value !== null).map((c) => [c.field, c.value]));
-      const report = applyChanges(state.report, changes, { refuseUnchanged: false }).result;
-      for (const removed of event.data.changes.filter((c) => c.value === null)) delete report[removed.field as 'amputation' | 'tvr'];
-      return { ...state, report };
+      return { ...state, report: applyRecordedChanges(state.report, event.data.changes) };
     }
     case 'AdverseEventRetracted':
       return state.status === 'absent' ? state : { ...state, status: 'retracted' };
@@ -113,3 +112,9 @@ export function evolveAdverseEvent(state: AdverseEventState, event: AdverseEvent
       return state;
   }
 }
+
+export const adverseEventDecider: Decider<AdverseEventState, AdverseEventCommand, AdverseEventEvent> = {
+  initialState: initialAdverseEventState,
+  decide: decideAdverseEvent,
+  evolve: evolveAdverseEvent,
+};

@@ -3,7 +3,7 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, assertSiteAccess, type Principal } from '@app/auth';
 import { DomainError } from '@app/contracts';
-import { Ctx, IdParamPipe, type CommandContext } from '@app/http';
+import { Ctx, IdParamPipe, type CommandContext, type CommandResult } from '@app/http';
 import type { PatientState } from '../domain/patient.decider';
 import type { TrialState } from '../domain/trial.decider';
 import {
@@ -11,14 +11,12 @@ import {
   AddSite,
   CorrectPatientData,
   EnrollPatient,
-  GetPatient,
-  GetTrial,
   PublishCharter,
   RecordVisit,
   RegisterTrial,
   WithdrawPatient,
-  type CommandResult,
-} from '../application/enrollment.messages';
+} from '../application/enrollment.commands';
+import { GetPatient, GetTrial } from '../read-models/enrollment-views';
 import {
   AddCommitteeMemberDto,
   AddSiteDto,

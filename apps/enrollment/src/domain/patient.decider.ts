@@ -1,19 +1,19 @@
+import type { Decider } from '@app/event-store';
 import {
   DomainError,
   applyChanges,
+  applyRecordedChanges,
   byId,
   type Baseline,
   type EnrollPatientBody,
   type PatientEvent,
+  type TrialFacts as PublishedTrialFacts,
   type RecordVisitBody,
   type WithdrawPatientBody,
 } from '@app/contracts';
 
-/** What the patient decider needs to know of its trial (read from the trial stream). */
-export interface TrialFacts {
-  arms: string[];
-  siteIds: string[];
-}
+/** What the patient decider needs to know of its trial (enrollment's own trial stream). */
+export type TrialFacts = Pick<PublishedTrialFacts, 'arms' | 'siteIds'>;
 
 export interface EnrolledPatient {
   status: 'enrolled';
@@ -120,9 +120,7 @@ export function evolvePatient(state: PatientState, event: PatientEvent): Patient
     }
     case 'PatientDataCorrected': {
       if (state.status !== 'enrolled') return state;
-      const changes = Object.fromEntries(event.data.changes.map((c) => [c.field, c.value]));
-      const { result } = applyChanges({ enrolledOn: state.enrolledOn, arm: state.arm, baseline: state.baseline }, changes, { refuseUnchanged: false });
-      return { ...state, ...result };
+      return { ...state, ...applyRecordedChanges({ enrolledOn: state.enrolledOn, arm: state.arm, baseline: state.baseline }, event.data.changes) };
     }
     case 'VisitRecorded':
       return state.status === 'enrolled'
@@ -134,3 +132,9 @@ export function evolvePatient(state: PatientState, event: PatientEvent): Patient
       return state;
   }
 }
+
+export const patientDecider: Decider<PatientState, PatientCommand, PatientEvent> = {
+  initialState: initialPatientState,
+  decide: decidePatient,
+  evolve: evolvePatient,
+};

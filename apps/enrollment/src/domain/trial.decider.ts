@@ -1,3 +1,4 @@
+import type { Decider } from '@app/event-store';
 import {
   DomainError,
   byId,
@@ -94,3 +95,5 @@ export function evolveTrial(state: TrialState, event: TrialEvent): TrialState {
       return state;
   }
 }
+
+export const trialDecider: Decider<TrialState, TrialCommand, TrialEvent> = { initialState: initialTrialState, decide: decideTrial, evolve: evolveTrial };

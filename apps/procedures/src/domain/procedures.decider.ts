@@ -1,6 +1,7 @@
+import type { Decider } from '@app/event-store';
 import { DomainError, byId, type ProcedureEvent, type RecordProcedureBody } from '@app/contracts';
 
-/** What the procedures decider needs to know of the patient (read from enrollment). */
+/** What the procedures decider needs to know of the patient (enrollment's published PatientFacts). */
 export interface PatientFacts {
   enrolledOn: string;
   withdrawnOn?: string;
@@ -58,3 +59,9 @@ export function evolveProcedures(state: ProceduresState, event: ProcedureEvent):
       return state;
   }
 }
+
+export const proceduresDecider: Decider<ProceduresState, ProceduresCommand, ProcedureEvent> = {
+  initialState: initialProceduresState,
+  decide: decideProcedures,
+  evolve: evolveProcedures,
+};

@@ -42,6 +42,47 @@ export const platformConfigSchema = z.object({
 
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 
+/** Where the process runs: `platform` is every context in one process; a service is one context. */
+export interface ProcessIdentity {
+  /** The app's name (`apps/<name>`), used in logs and messages. */
+  name: string;
+  /** PORT when unset: distinct per service so they can all run on one machine untouched. */
+  defaultPort: number;
+}
+
+/**
+ * A standalone service: the platform's variables with DATABASE_URL required, since PGlite is one
+ * process per data directory and services that share one event store need a PostgreSQL server.
+ */
+export function serviceConfigSchema(service: ProcessIdentity) {
+  return platformConfigSchema.omit({ DATA_DIR: true }).extend({
+    PORT: z.coerce.number().int().min(0).max(65535).default(service.defaultPort),
+    DATABASE_URL: z
+      .string({
+        error: `is required: the ${service.name} service shares one PostgreSQL server with the other services (PGlite serves one process only; run "platform" for the embedded deployment)`,
+      })
+      .trim()
+      .pipe(z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })),
+    // Five services and their subscriptions share one server's max_connections (100 by default).
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(10),
+  });
+}
+
+export type ServiceConfig = z.infer<ReturnType<typeof serviceConfigSchema>>;
+
+/** Parses a service's environment; the error names every offending variable and the service. */
+export function validateServiceConfig(service: ProcessIdentity, env: Record<string, unknown>): ServiceConfig {
+  const parsed = serviceConfigSchema(service).safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new Error(`Invalid configuration of the ${service.name} service: ${problems}`);
+  }
+  if (!parsed.data.JWT_SECRET && !parsed.data.JWT_JWKS_URL) {
+    throw new Error(`Invalid configuration of the ${service.name} service: JWT_SECRET or JWT_JWKS_URL is required (the same as the gateway's and the other services')`);
+  }
+  return parsed.data;
+}
+
 /** For @nestjs/config: fails start-up with every offending variable named. */
 export function validatePlatformConfig(env: Record<string, unknown>): PlatformConfig {
   const parsed = platformConfigSchema.safeParse(env);

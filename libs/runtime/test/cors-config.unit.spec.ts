@@ -1,5 +1,5 @@
-import { validatePlatformConfig } from '../src/config';
-import { validateServiceConfig } from '../src/service';
+import { validatePlatformConfig } from '../src';
+import { validateServiceConfig } from '../src';
 
 const reporting = { name: 'reporting', defaultPort: 3005 };
 const server = { DATABASE_URL: 'postgres://db/x', JWT_SECRET: 's' };

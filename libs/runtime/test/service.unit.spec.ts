@@ -1,4 +1,4 @@
-import { validateServiceConfig } from '../src/service';
+import { validateServiceConfig } from '../src';
 
 const procedures = { name: 'procedures', defaultPort: 3002 };
 

@@ -1,4 +1,4 @@
-import { validatePlatformConfig } from '../src/config';
+import { validatePlatformConfig } from '../src';
 
 describe('platform configuration', () => {
   it('applies the documented defaults', () => {

@@ -1,4 +1,4 @@
-import { validatePlatformConfig } from '../src/config';
+import { validatePlatformConfig } from '../src';
 
 describe('KURRENTDB_URL', () => {
   it('accepts the connection-string schemes of the KurrentDB client and treats blank as unset', () => {

@@ -1,0 +1,83 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import {
+  DomainError,
+  adverseEventStream,
+  caseOpenedFor,
+  correctableAdverseEventFields,
+  type CorrectionBody,
+  type ReportAdverseEventBody,
+  type RetractAdverseEventBody,
+} from '@app/contracts';
+import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type EventStore } from '@app/event-store';
+import { commandOptions, commandResult, validateCorrection, type CommandContext, type CommandResult } from '@app/http';
+import { EnrollmentFacts } from '@app/runtime';
+import { adverseEventDecider, type AdverseEventCommand } from '../domain/adverse-event.decider';
+
+export class ReportAdverseEvent {
+  constructor(readonly trialId: string, readonly patientId: string, readonly body: ReportAdverseEventBody, readonly context: CommandContext) {}
+}
+export class CorrectAdverseEvent {
+  constructor(readonly trialId: string, readonly patientId: string, readonly eventId: string, readonly body: CorrectionBody, readonly context: CommandContext) {}
+}
+export class RetractAdverseEvent {
+  constructor(readonly trialId: string, readonly patientId: string, readonly eventId: string, readonly body: RetractAdverseEventBody, readonly context: CommandContext) {}
+}
+
+export type ReportResult = CommandResult & { caseId?: string };
+
+abstract class AdverseEventHandler {
+  constructor(
+    @Inject(EVENT_STORE) protected readonly store: EventStore,
+    @Inject(CLOCK) protected readonly clock: Clock,
+    protected readonly enrollment: EnrollmentFacts,
+  ) {}
+
+  protected today(): string {
+    return this.clock.now().toISOString().slice(0, 10);
+  }
+
+  /** An adverse event is addressed under its patient: another patient's path does not reach it. */
+  protected async existing(trialId: string, patientId: string, eventId: string): Promise<void> {
+    const { state } = await loadState(this.store, adverseEventStream(trialId, eventId), adverseEventDecider);
+    if (state.status === 'absent' || state.patientId !== patientId) {
+      throw new DomainError('ADVERSE_EVENT_NOT_FOUND', `no adverse event ${eventId} for patient ${patientId}`, 'not_found');
+    }
+  }
+
+  protected async run(trialId: string, eventId: string, command: AdverseEventCommand, context: CommandContext, reason?: string): Promise<CommandResult> {
+    return commandResult(eventId, await executeCommand(this.store, adverseEventStream(trialId, eventId), adverseEventDecider, command, commandOptions(context, { reason })));
+  }
+}
+
+@CommandHandler(ReportAdverseEvent)
+export class ReportAdverseEventHandler extends AdverseEventHandler implements ICommandHandler<ReportAdverseEvent, ReportResult> {
+  async execute({ trialId, patientId, body, context }: ReportAdverseEvent): Promise<ReportResult> {
+    const patient = await this.enrollment.patientInScope(trialId, patientId, context);
+    const result = await this.run(trialId, body.eventId, { type: 'ReportAdverseEvent', data: { ...body, trialId, patientId }, patient, today: this.today() }, context);
+    // The reporter learns the case id at once; adjudication opens the case from the published event.
+    const caseId = caseOpenedFor(body);
+    return { ...result, ...(caseId ? { caseId } : {}) };
+  }
+}
+
+@CommandHandler(CorrectAdverseEvent)
+export class CorrectAdverseEventHandler extends AdverseEventHandler implements ICommandHandler<CorrectAdverseEvent, CommandResult> {
+  async execute({ trialId, patientId, eventId, body, context }: CorrectAdverseEvent): Promise<CommandResult> {
+    validateCorrection(body.changes, correctableAdverseEventFields);
+    const patient = await this.enrollment.patientInScope(trialId, patientId, context);
+    await this.existing(trialId, patientId, eventId);
+    return this.run(trialId, eventId, { type: 'CorrectAdverseEvent', data: body, patient, today: this.today() }, context, body.reason);
+  }
+}
+
+@CommandHandler(RetractAdverseEvent)
+export class RetractAdverseEventHandler extends AdverseEventHandler implements ICommandHandler<RetractAdverseEvent, CommandResult> {
+  async execute({ trialId, patientId, eventId, body, context }: RetractAdverseEvent): Promise<CommandResult> {
+    await this.enrollment.patientInScope(trialId, patientId, context);
+    await this.existing(trialId, patientId, eventId);
+    return this.run(trialId, eventId, { type: 'RetractAdverseEvent', data: body }, context, body.reason);
+  }
+}
+
+export const adverseEventCommandHandlers = [ReportAdverseEventHandler, CorrectAdverseEventHandler, RetractAdverseEventHandler];

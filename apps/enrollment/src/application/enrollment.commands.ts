@@ -1,0 +1,162 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { assertSiteAccess, principalOf, type Role } from '@app/auth';
+import {
+  DomainError,
+  correctablePatientFields,
+  patientStream,
+  trialStream,
+  type AddCommitteeMemberBody,
+  type AddSiteBody,
+  type CorrectionBody,
+  type EnrollPatientBody,
+  type PublishCharterBody,
+  type RecordVisitBody,
+  type RegisterTrialBody,
+  type WithdrawPatientBody,
+} from '@app/contracts';
+import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type EventStore } from '@app/event-store';
+import { commandOptions, commandResult, validateCorrection, type CommandContext, type CommandResult } from '@app/http';
+import { patientDecider, type EnrolledPatient, type PatientCommand, type TrialFacts } from '../domain/patient.decider';
+import { trialDecider, type TrialCommand, type TrialState } from '../domain/trial.decider';
+
+export class RegisterTrial {
+  constructor(readonly body: RegisterTrialBody, readonly context: CommandContext) {}
+}
+export class PublishCharter {
+  constructor(readonly trialId: string, readonly body: PublishCharterBody, readonly context: CommandContext) {}
+}
+export class AddSite {
+  constructor(readonly trialId: string, readonly body: AddSiteBody, readonly context: CommandContext) {}
+}
+export class AddCommitteeMember {
+  constructor(readonly trialId: string, readonly body: AddCommitteeMemberBody, readonly context: CommandContext) {}
+}
+export class EnrollPatient {
+  constructor(readonly trialId: string, readonly body: EnrollPatientBody, readonly context: CommandContext) {}
+}
+export class CorrectPatientData {
+  constructor(readonly trialId: string, readonly patientId: string, readonly body: CorrectionBody, readonly context: CommandContext) {}
+}
+export class RecordVisit {
+  constructor(readonly trialId: string, readonly patientId: string, readonly body: RecordVisitBody, readonly context: CommandContext) {}
+}
+export class WithdrawPatient {
+  constructor(readonly trialId: string, readonly patientId: string, readonly body: WithdrawPatientBody, readonly context: CommandContext) {}
+}
+
+const SITE_ROLE: Role[] = ['site-investigator'];
+
+abstract class EnrollmentHandler {
+  constructor(
+    @Inject(EVENT_STORE) protected readonly store: EventStore,
+    @Inject(CLOCK) protected readonly clock: Clock,
+  ) {}
+
+  protected today(): string {
+    return this.clock.now().toISOString().slice(0, 10);
+  }
+
+  protected async trial(trialId: string): Promise<Extract<TrialState, { status: 'registered' }>> {
+    const { state } = await loadState(this.store, trialStream(trialId), trialDecider);
+    if (state.status !== 'registered') throw new DomainError('TRIAL_NOT_FOUND', `no trial ${trialId}`, 'not_found');
+    return state;
+  }
+
+  protected async trialFacts(trialId: string): Promise<TrialFacts> {
+    const trial = await this.trial(trialId);
+    return { arms: trial.arms, siteIds: Object.keys(trial.sites) };
+  }
+
+  /** An existing patient the site investigator may act on (own site only). */
+  protected async patientInScope(trialId: string, patientId: string, context: CommandContext): Promise<EnrolledPatient> {
+    await this.trial(trialId);
+    const { state } = await loadState(this.store, patientStream(trialId, patientId), patientDecider);
+    if (state.status !== 'enrolled') throw new DomainError('PATIENT_NOT_FOUND', `no patient ${patientId} in trial ${trialId}`, 'not_found');
+    assertSiteAccess(principalOf(context), state.siteId, SITE_ROLE);
+    return state;
+  }
+
+  protected async onTrial(trialId: string, command: TrialCommand, context: CommandContext, id = trialId): Promise<CommandResult> {
+    return commandResult(id, await executeCommand(this.store, trialStream(trialId), trialDecider, command, commandOptions(context)));
+  }
+
+  protected async onPatient(trialId: string, patientId: string, command: PatientCommand, context: CommandContext, options: { reason?: string; id?: string } = {}): Promise<CommandResult> {
+    const outcome = await executeCommand(this.store, patientStream(trialId, patientId), patientDecider, command, commandOptions(context, { reason: options.reason }));
+    return commandResult(options.id ?? patientId, outcome);
+  }
+}
+
+@CommandHandler(RegisterTrial)
+export class RegisterTrialHandler extends EnrollmentHandler implements ICommandHandler<RegisterTrial, CommandResult> {
+  execute({ body, context }: RegisterTrial): Promise<CommandResult> {
+    return this.onTrial(body.trialId, { type: 'RegisterTrial', data: body }, context);
+  }
+}
+
+@CommandHandler(PublishCharter)
+export class PublishCharterHandler extends EnrollmentHandler implements ICommandHandler<PublishCharter, CommandResult> {
+  execute({ trialId, body, context }: PublishCharter): Promise<CommandResult> {
+    return this.onTrial(trialId, { type: 'PublishCharter', data: { ...body, trialId } }, context, body.version);
+  }
+}
+
+@CommandHandler(AddSite)
+export class AddSiteHandler extends EnrollmentHandler implements ICommandHandler<AddSite, CommandResult> {
+  execute({ trialId, body, context }: AddSite): Promise<CommandResult> {
+    return this.onTrial(trialId, { type: 'AddSite', data: { ...body, trialId } }, context, body.siteId);
+  }
+}
+
+@CommandHandler(AddCommitteeMember)
+export class AddCommitteeMemberHandler extends EnrollmentHandler implements ICommandHandler<AddCommitteeMember, CommandResult> {
+  execute({ trialId, body, context }: AddCommitteeMember): Promise<CommandResult> {
+    return this.onTrial(trialId, { type: 'AddCommitteeMember', data: { ...body, trialId } }, context, body.userId);
+  }
+}
+
+@CommandHandler(EnrollPatient)
+export class EnrollPatientHandler extends EnrollmentHandler implements ICommandHandler<EnrollPatient, CommandResult> {
+  async execute({ trialId, body, context }: EnrollPatient): Promise<CommandResult> {
+    const trial = await this.trialFacts(trialId);
+    assertSiteAccess(principalOf(context), body.siteId, SITE_ROLE);
+    return this.onPatient(trialId, body.patientId, { type: 'EnrollPatient', data: { ...body, trialId }, trial, today: this.today() }, context);
+  }
+}
+
+@CommandHandler(CorrectPatientData)
+export class CorrectPatientDataHandler extends EnrollmentHandler implements ICommandHandler<CorrectPatientData, CommandResult> {
+  async execute({ trialId, patientId, body, context }: CorrectPatientData): Promise<CommandResult> {
+    validateCorrection(body.changes, correctablePatientFields);
+    await this.patientInScope(trialId, patientId, context);
+    const trial = await this.trialFacts(trialId);
+    return this.onPatient(trialId, patientId, { type: 'CorrectPatientData', data: body, trial, today: this.today() }, context, { reason: body.reason });
+  }
+}
+
+@CommandHandler(RecordVisit)
+export class RecordVisitHandler extends EnrollmentHandler implements ICommandHandler<RecordVisit, CommandResult> {
+  async execute({ trialId, patientId, body, context }: RecordVisit): Promise<CommandResult> {
+    await this.patientInScope(trialId, patientId, context);
+    return this.onPatient(trialId, patientId, { type: 'RecordVisit', data: body, today: this.today() }, context, { id: body.visitId });
+  }
+}
+
+@CommandHandler(WithdrawPatient)
+export class WithdrawPatientHandler extends EnrollmentHandler implements ICommandHandler<WithdrawPatient, CommandResult> {
+  async execute({ trialId, patientId, body, context }: WithdrawPatient): Promise<CommandResult> {
+    await this.patientInScope(trialId, patientId, context);
+    return this.onPatient(trialId, patientId, { type: 'WithdrawPatient', data: body, today: this.today() }, context, { reason: body.reason });
+  }
+}
+
+export const enrollmentCommandHandlers = [
+  RegisterTrialHandler,
+  PublishCharterHandler,
+  AddSiteHandler,
+  AddCommitteeMemberHandler,
+  EnrollPatientHandler,
+  CorrectPatientDataHandler,
+  RecordVisitHandler,
+  WithdrawPatientHandler,
+];

@@ -1,0 +1,107 @@
+import { join } from 'node:path';
+import { type DynamicModule, Module, type ModuleMetadata, type Provider } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { CqrsModule } from '@nestjs/cqrs';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from '@app/auth';
+import { EventStoreModule, type Clock, type IdGenerator } from '@app/event-store';
+import { MetricsModule } from '@app/observability';
+import { apiProviders } from './api-providers';
+import { validatePlatformConfig, validateServiceConfig, type PlatformConfig, type ProcessIdentity, type ServiceConfig } from './config';
+import { HealthController } from './health.controller';
+import { messagingImports } from './messaging';
+import type { MigrationClass } from './migrations';
+
+/** What a process runs: the platform (every context, the embedded default allowed) or one service. */
+export interface RuntimeDefinition extends ProcessIdentity {
+  /**
+   * `platform`: PGlite in DATA_DIR unless DATABASE_URL is set, a generated JWT secret allowed.
+   * `service`: one context of the distributed deployment, DATABASE_URL and a secret required.
+   */
+  deployment: 'platform' | 'service';
+  /** The context modules this process serves. */
+  contexts: NonNullable<ModuleMetadata['imports']>;
+  /** Every migration this process runs, in order (`migrationsWith`). */
+  migrations: MigrationClass[];
+  /** Providers of the process beyond its contexts (e.g. a Kafka feed). */
+  providers?: Provider[];
+  /** For tests; production uses the system clock and random UUIDs. */
+  clock?: Clock;
+  ids?: IdGenerator;
+}
+
+type AnyConfig = ConfigService<PlatformConfig & Partial<Pick<ServiceConfig, 'DATABASE_POOL_SIZE'>>, true>;
+
+/** pino through nestjs-pino; the process name tells the lines of several services apart in one collector. */
+export function loggingModule(name: string | undefined): DynamicModule {
+  return LoggerModule.forRootAsync({
+    inject: [ConfigService],
+    useFactory: (config: ConfigService<Pick<PlatformConfig, 'LOG_LEVEL'>, true>) => ({
+      pinoHttp: {
+        ...(name ? { name } : {}),
+        level: config.get('LOG_LEVEL', { infer: true }),
+        autoLogging: false,
+        redact: ['req.headers.authorization'],
+      },
+    }),
+  });
+}
+
+/** Bearer-token verification from JWT_SECRET or JWT_JWKS_URL (a secret generated in DATA_DIR on the embedded default only). */
+export function authModule(): DynamicModule {
+  return AuthModule.forRootAsync({
+    inject: [ConfigService],
+    useFactory: (config: ConfigService<Partial<PlatformConfig>, true>) => ({
+      jwtSecret: config.get('JWT_SECRET', { infer: true }),
+      jwksUrl: config.get('JWT_JWKS_URL', { infer: true }),
+      databaseUrl: config.get('DATABASE_URL', { infer: true }),
+      // Without a DATA_DIR (services, the gateway) the configuration requires a secret or a JWKS URL.
+      dataDir: config.get('DATA_DIR', { infer: true }) ?? '',
+    }),
+  });
+}
+
+/**
+ * The root module of every process that serves the API: configuration, logging, the event store
+ * and its migrations, authentication, CQRS, health, metrics and messaging, then the contexts.
+ * Built when the process boots, so the environment is read then, not when this file loads.
+ */
+@Module({})
+export class RuntimeModule {
+  static forRoot(definition: RuntimeDefinition): DynamicModule {
+    const messaging = messagingImports(`trials-${definition.name}`);
+    const validate =
+      definition.deployment === 'platform' ? validatePlatformConfig : (env: Record<string, unknown>) => validateServiceConfig(definition, env);
+    return {
+      module: RuntimeModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate }),
+        loggingModule(definition.deployment === 'service' ? definition.name : undefined),
+        EventStoreModule.forRootAsync({
+          clock: definition.clock,
+          ids: definition.ids,
+          inject: [ConfigService],
+          useFactory: (config: AnyConfig) => {
+            const databaseUrl = config.get('DATABASE_URL', { infer: true });
+            // The event log may move to KurrentDB; read models, checkpoints and idempotency keys stay below.
+            const kurrentDbUrl = config.get('KURRENTDB_URL', { infer: true });
+            const migrations = definition.migrations;
+            if (databaseUrl) return { databaseUrl, kurrentDbUrl, migrations, poolSize: config.get('DATABASE_POOL_SIZE', { infer: true }) };
+            const dataDir = config.get('DATA_DIR', { infer: true });
+            return { dataDir: dataDir.startsWith('memory://') ? dataDir : join(dataDir, 'pglite'), kurrentDbUrl, migrations };
+          },
+        }),
+        authModule(),
+        CqrsModule.forRoot(),
+        TerminusModule,
+        // GET /metrics per process: Prometheus scrapes each one.
+        MetricsModule,
+        ...messaging.imports,
+        ...definition.contexts,
+      ],
+      controllers: [HealthController],
+      providers: [...apiProviders, ...messaging.providers, ...(definition.providers ?? [])],
+    };
+  }
+}
