@@ -1,19 +1,7 @@
+import { isTrialStream } from '@app/contracts';
 import type { EventStore, RecordedEvent } from '@app/event-store';
 
-/** Stream families that make up a trial's log; `trial/{t}` and `unblinding/{t}` are single streams. */
-const SINGLE_STREAMS = ['trial', 'unblinding'] as const;
-const FAMILY_PREFIXES = ['patient', 'procedures', 'adverse-event', 'case'] as const;
-
-/** True when `streamId` belongs to the log of trial `trialId` (exact segment match, no prefix bleed). */
-export function isTrialStream(streamId: string, trialId: string): boolean {
-  if (trialId === '') return false;
-  for (const family of SINGLE_STREAMS) if (streamId === `${family}/${trialId}`) return true;
-  for (const family of FAMILY_PREFIXES) {
-    const prefix = `${family}/${trialId}/`;
-    if (streamId.startsWith(prefix) && streamId.length > prefix.length) return true;
-  }
-  return false;
-}
+export { isTrialStream };
 
 /**
  * The trial's events in the store's delivery order, page by page (`readAll`), starting after
