@@ -7,7 +7,7 @@ export class ImportRefusedError extends Error {}
 
 /** True when the store holds no event at all. */
 export async function storeIsEmpty(dataSource: DataSource): Promise<boolean> {
-  const rows = (await dataSource.query('SELECT EXISTS (SELECT 1 FROM es_events) AS any')) as Array<{ any: boolean }>;
+  const rows = await dataSource.query<Array<{ any: boolean }>>('SELECT EXISTS (SELECT 1 FROM es_events) AS any');
   return rows[0]?.any !== true;
 }
 

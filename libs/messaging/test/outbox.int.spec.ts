@@ -111,7 +111,7 @@ describe.each(backends)('messaging outbox on %s', (_name, databaseUrl) => {
     it('routes streams in SQL exactly as topicForStream does', async () => {
       const streams = ['trial/T1', 'patient/T1/P1', 'procedures/T1/P1', 'adverse-event/T1/E1', 'case/T1/C1', 'unblinding/T1', 'trials/T1', 'patients/T1/P1', ''];
       for (const streamId of streams) {
-        const [row] = (await fixture.dataSource.query('SELECT msg_topic_for($1) AS topic', [streamId])) as Array<{ topic: string | null }>;
+        const [row] = await fixture.dataSource.query<Array<{ topic: string | null }>>('SELECT msg_topic_for($1) AS topic', [streamId]);
         expect([streamId, row!.topic ?? undefined]).toEqual([streamId, topicForStream(streamId)]);
       }
     });
