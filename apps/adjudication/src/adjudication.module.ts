@@ -1,15 +1,17 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { EnrollmentFactsModule } from '@app/runtime';
 import { AdjudicationController } from './api/adjudication.controller';
-import { adjudicationHandlers } from './application/adjudication.handlers';
+import { adjudicationHandlers } from './application/adjudication.commands';
 import { CaseOpener } from './infrastructure/case-opener';
-import { CasesProjection } from './infrastructure/cases-projection';
+import { CaseQueries, CasesProjection } from './read-models/cases';
 
 /** CEC cases: assignment, blinded reviews, chair rulings, queries, reopening, e-signatures. */
 @Module({
-  imports: [CqrsModule],
+  // Assignments check the trial's committee and the reviewers' site affiliations: enrollment's published facts.
+  imports: [CqrsModule, EnrollmentFactsModule],
   controllers: [AdjudicationController],
-  providers: [CaseOpener, CasesProjection, ...adjudicationHandlers],
+  providers: [CaseOpener, CasesProjection, CaseQueries, ...adjudicationHandlers],
   // The standalone service feeds the opener from Kafka when configured (KafkaCaseFeed).
   exports: [CaseOpener],
 })

@@ -1,2 +1,3 @@
 export { AdjudicationModule } from './adjudication.module';
-export { AdjudicationReadModel1764000000300 } from './infrastructure/migrations/1764000000300-adjudication-read-model';
+export { KafkaCaseFeed } from './infrastructure/kafka-case-feed';
+export { AdjudicationReadModel1764000000300, adjudicationMigrations } from './infrastructure/migrations';

@@ -239,3 +239,6 @@ export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
       return state;
   }
 }
+
+/** The case aggregate as the event store runs it (structurally the store's Decider). */
+export const caseDecider = { initialState: initialCaseState, decide: decideCase, evolve: evolveCase };

@@ -41,3 +41,34 @@ export function ageBucket(days: number): '0-7' | '8-30' | '31-90' | '>90' {
   if (days <= 90) return '31-90';
   return '>90';
 }
+
+const DAY_MS = 86_400_000;
+
+/** What the committee metrics are computed from (the cases read model's rows). */
+export interface CommitteeRecords {
+  /** Every case of the trial, with when its adverse event was reported. */
+  cases: Array<{ status: string; reportedAt: string }>;
+  /** The first decision of each finalized case (later rounds supersede it but do not restart the clock). */
+  firstDecisions: Array<{ reportedAt: string; finalizedAt: string }>;
+  /** Every review, in case, round and reviewer order: each round's two reviews are a pair in that order. */
+  reviews: Array<{ caseId: string; round: number; outcome: Outcome }>;
+}
+
+/** Open cases by age, days from report to final decision, reviewer agreement; `now` is when asked. */
+export function committeeMetrics({ cases, firstDecisions, reviews }: CommitteeRecords, now: string) {
+  const openCasesByAge: Record<ReturnType<typeof ageBucket>, number> = { '0-7': 0, '8-30': 0, '31-90': 0, '>90': 0 };
+  for (const c of cases.filter((row) => row.status !== 'finalized' && row.status !== 'cancelled')) {
+    openCasesByAge[ageBucket(Math.floor((Date.parse(now) - Date.parse(c.reportedAt)) / DAY_MS))] += 1;
+  }
+  const byRound = new Map<string, Outcome[]>();
+  for (const r of reviews) byRound.set(`${r.caseId}#${r.round}`, [...(byRound.get(`${r.caseId}#${r.round}`) ?? []), r.outcome]);
+  const pairs = [...byRound.values()].filter((o) => o.length === 2).map(([first, second]) => ({ first: first as Outcome, second: second as Outcome }));
+  const days = median(firstDecisions.map((d) => (Date.parse(d.finalizedAt) - Date.parse(d.reportedAt)) / DAY_MS));
+  return {
+    openCases: Object.values(openCasesByAge).reduce((a, b) => a + b, 0),
+    openCasesByAge,
+    finalizedCases: firstDecisions.length,
+    medianDaysToFinalDecision: days === null ? null : Math.round(days * 100) / 100,
+    reviewerAgreement: reviewerAgreement(pairs),
+  };
+}

@@ -1,5 +1,5 @@
 import type { Outcome } from '@app/contracts';
-import { ageBucket, cohensKappa, median, reviewerAgreement, type ReviewPair } from './metrics';
+import { ageBucket, cohensKappa, committeeMetrics, median, reviewerAgreement, type ReviewPair } from './metrics';
 
 /** A 2x2 table of two raters' yes/no ratings as pairs: a = yes/yes, b = yes/no, c = no/yes, d = no/no. */
 function table(a: number, b: number, c: number, d: number): Array<[boolean, boolean]> {
@@ -140,5 +140,53 @@ describe('ageBucket', () => {
     [400, '>90'],
   ])('puts a case %i days old in %s', (days, bucket) => {
     expect(ageBucket(days)).toBe(bucket);
+  });
+});
+
+describe('committeeMetrics', () => {
+  const now = '2025-07-01T12:00:00.000Z';
+
+  it('counts open cases by age, the median days to the first decision and the agreement of complete review pairs', () => {
+    const metrics = committeeMetrics(
+      {
+        cases: [
+          { status: 'awaiting-assignment', reportedAt: '2025-06-28T12:00:00.000Z' },
+          { status: 'in-review', reportedAt: '2025-06-01T12:00:00.000Z' },
+          { status: 'awaiting-resolution', reportedAt: '2025-01-01T12:00:00.000Z' },
+          { status: 'finalized', reportedAt: '2025-01-01T12:00:00.000Z' },
+          { status: 'cancelled', reportedAt: '2025-01-01T12:00:00.000Z' },
+        ],
+        firstDecisions: [
+          { reportedAt: '2025-01-01T00:00:00.000Z', finalizedAt: '2025-01-11T00:00:00.000Z' },
+          { reportedAt: '2025-01-01T00:00:00.000Z', finalizedAt: '2025-01-02T08:00:00.000Z' },
+        ],
+        reviews: [
+          { caseId: 'C1', round: 1, outcome: majorAmputation },
+          { caseId: 'C1', round: 1, outcome: majorAmputation },
+          { caseId: 'C2', round: 1, outcome: majorAmputation },
+          { caseId: 'C2', round: 1, outcome: minorAmputation },
+          // A round with one review so far is not a pair.
+          { caseId: 'C2', round: 2, outcome: minorAmputation },
+        ],
+      },
+      now,
+    );
+    expect(metrics).toEqual({
+      openCases: 3,
+      openCasesByAge: { '0-7': 1, '8-30': 1, '31-90': 0, '>90': 1 },
+      finalizedCases: 2,
+      medianDaysToFinalDecision: 5.67,
+      reviewerAgreement: { pairs: 2, agreementRate: 0.5, kappaIsEndpointEvent: 1 },
+    });
+  });
+
+  it('answers nulls, not zeros, when there is nothing to measure', () => {
+    expect(committeeMetrics({ cases: [], firstDecisions: [], reviews: [] }, now)).toEqual({
+      openCases: 0,
+      openCasesByAge: { '0-7': 0, '8-30': 0, '31-90': 0, '>90': 0 },
+      finalizedCases: 0,
+      medianDaysToFinalDecision: null,
+      reviewerAgreement: { pairs: 0, agreementRate: null, kappaIsEndpointEvent: null },
+    });
   });
 });

@@ -1,23 +1,20 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import {
-  ADJUDICABLE_KINDS,
   adverseEventStream,
   caseStream,
+  evolveTrialFacts,
+  parseStreamId,
   proceduresStream,
   trialStream,
   type AdverseEventEvent,
-  type CaseOpened,
-  type IndexProcedureSummary,
-  type ProcedureRecorded,
+  type ProcedureEvent,
+  type TrialEvent,
+  type TrialFacts,
 } from '@app/contracts';
 import { DATA_SOURCE, DurableSubscription, EVENT_STORE, SubscribedService, executeCommand, loadState, type EventMetadata, type EventStore, type RecordedEvent } from '@app/event-store';
-import { adverseEventDecider } from '../../../adverse-events/src/application/adverse-events.handlers';
-import type { AdverseEventState } from '../../../adverse-events/src/domain/adverse-event.decider';
-import { trialDecider } from '../../../enrollment/src/application/enrollment.handlers';
-import { caseDecider } from '../application/case-decider';
-
-export const DEFAULT_CHARTER_VERSION = 'default-1';
+import { caseDecider } from '../domain/case.decider';
+import { caseOpenedFrom, evolveSourceReport, indexProcedureSummary, opensCase, type SourceReport } from '../domain/source-report';
 
 /** What the case opener needs of a change to an adverse-event stream. */
 export interface AdverseEventChange {
@@ -68,6 +65,14 @@ export class CaseOpener extends SubscribedService {
     if (!this.fedExternally) super.onApplicationBootstrap();
   }
 
+  /**
+   * Resolves once every adverse-event change committed before the call is reflected in the cases
+   * (true), or after `timeoutMs` (false; at once when Kafka feeds the opener instead).
+   */
+  caughtUp(timeoutMs?: number): Promise<boolean> {
+    return this.subscription.caughtUp(timeoutMs);
+  }
+
   private async handle(events: RecordedEvent[]): Promise<void> {
     for (const event of events) {
       await this.react({ ...event, correlationId: event.metadata.correlationId });
@@ -79,63 +84,49 @@ export class CaseOpener extends SubscribedService {
    * integration event (same fields). Idempotent: a case records the source version it reflects.
    */
   async react(event: AdverseEventChange): Promise<void> {
-    if (!event.streamId.startsWith('adverse-event/')) return;
-    const data = event.data as { trialId: string; eventId: string; reason?: string };
-    const source = await this.sourceAt(data.trialId, data.eventId, event.streamVersion);
-    if (source.status === 'absent') return;
+    const changed = parseStreamId(event.streamId);
+    if (changed?.family !== 'adverse-event') return;
+    const source = await this.sourceAt(changed.trialId, changed.entityId, event.streamVersion);
+    if (!source?.caseId) return;
     const metadata: EventMetadata = { actor: SYSTEM_ACTOR, causationId: event.eventId, correlationId: event.correlationId };
-    const stream = caseStream(data.trialId, data.eventId);
+    const stream = caseStream(source.trialId, source.caseId);
     const { state: existing } = await loadState(this.store, stream, caseDecider);
     if (existing.status === 'absent') {
-      if (source.status !== 'reported' || !ADJUDICABLE_KINDS.includes(source.report.kind)) return;
-      const opened = await this.caseFor(source, event);
+      if (!opensCase(source)) return;
+      const opened = caseOpenedFrom({ ...source, caseId: source.caseId }, {
+        sourceVersion: event.streamVersion,
+        reportedAt: event.recordedAt,
+        charterVersion: (await this.trial(source.trialId))?.charterVersion,
+        indexProcedure: await this.indexProcedure(source.trialId, source.patientId),
+      });
       await executeCommand(this.store, stream, caseDecider, { type: 'OpenCase', data: opened }, { metadata });
       return;
     }
     if (event.type === 'AdverseEventReported') return;
+    const reason = (event.data as { reason?: string }).reason ?? '';
     await executeCommand(
       this.store,
       stream,
       caseDecider,
-      {
-        type: 'UpdateSourceReport',
-        data: { report: source.report, sourceVersion: event.streamVersion, change: event.type === 'AdverseEventRetracted' ? 'retraction' : 'correction', reason: data.reason ?? '' },
-      },
+      { type: 'UpdateSourceReport', data: { report: source.report, sourceVersion: event.streamVersion, change: event.type === 'AdverseEventRetracted' ? 'retraction' : 'correction', reason } },
       { metadata },
     );
   }
 
-  /** The adverse event as it stood right after the event being handled. */
-  private async sourceAt(trialId: string, eventId: string, version: number): Promise<AdverseEventState> {
+  /** The adverse event as it stood right after the change being handled. */
+  private async sourceAt(trialId: string, eventId: string, version: number): Promise<SourceReport | undefined> {
     const { events } = await this.store.readStream(adverseEventStream(trialId, eventId), { maxCount: version });
-    return events.reduce<AdverseEventState>(
-      (state, e) => adverseEventDecider.evolve(state, { type: e.type, data: e.data } as AdverseEventEvent),
-      adverseEventDecider.initialState(),
-    );
+    return events.reduce<SourceReport | undefined>((state, e) => evolveSourceReport(state, { type: e.type, data: e.data } as AdverseEventEvent), undefined);
   }
 
-  private async caseFor(source: Exclude<AdverseEventState, { status: 'absent' }>, event: AdverseEventChange): Promise<CaseOpened> {
-    const { state: trial } = await loadState(this.store, trialStream(source.trialId), trialDecider);
-    const charterVersion = (trial.status === 'registered' ? trial.charters[trial.charters.length - 1]?.version : undefined) ?? DEFAULT_CHARTER_VERSION;
-    const indexProcedure = await this.indexProcedure(source.trialId, source.patientId);
-    return {
-      trialId: source.trialId,
-      caseId: source.eventId,
-      eventId: source.eventId,
-      patientId: source.patientId,
-      siteId: source.siteId,
-      charterVersion,
-      report: source.report,
-      sourceVersion: event.streamVersion,
-      reportedAt: event.recordedAt,
-      ...(indexProcedure ? { indexProcedure } : {}),
-    };
+  /** Enrollment's published facts of the trial (its charter in force), folded from the trial stream. */
+  private async trial(trialId: string): Promise<TrialFacts | undefined> {
+    const { events } = await this.store.readStream(trialStream(trialId));
+    return events.reduce<TrialFacts | undefined>((state, e) => evolveTrialFacts(state, { type: e.type, data: e.data } as TrialEvent), undefined);
   }
 
-  /** What the dossier may show of the index procedure: date, limb, lesions; never the device. */
-  private async indexProcedure(trialId: string, patientId: string): Promise<IndexProcedureSummary | undefined> {
+  private async indexProcedure(trialId: string, patientId: string) {
     const { events } = await this.store.readStream(proceduresStream(trialId, patientId));
-    const index = events.map((e) => e.data as ProcedureRecorded).find((p) => p.index);
-    return index ? { performedOn: index.performedOn, limb: index.limb, lesions: index.lesions.map(({ segment, lengthMm, occlusion }) => ({ segment, lengthMm, occlusion })) } : undefined;
+    return indexProcedureSummary(events.map((e) => ({ type: e.type, data: e.data }) as ProcedureEvent));
   }
 }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { ConfigService } from '@nestjs/config';
 import type { DataSource } from 'typeorm';
-import { FixedClock, PostgresEventStore, SequentialIds, openDataSource } from '@app/event-store';
-import { OutboxRelay, TOPICS, enableMessaging } from '@app/messaging';
-import { platformMigrations } from '../../../platform/src/platform.module';
+import { FixedClock, PostgresEventStore, SequentialIds, eventStoreMigrations, openDataSource } from '@app/event-store';
+import { Idempotency1764000000100 } from '@app/http';
+import { MessagingOutbox1764000000600, OutboxRelay, TOPICS, enableMessaging } from '@app/messaging';
+import { adjudicationMigrations } from './migrations';
 import { ScriptedBroker } from '../../../../libs/messaging/test/messaging-harness';
 import { CaseOpener } from './case-opener';
 import { CASE_FEED_CONSUMER, KafkaCaseFeed } from './kafka-case-feed';
@@ -28,7 +29,7 @@ if (!databaseUrl) {
     const schema = `case_feed_${randomBytes(4).toString('hex')}`;
 
     beforeAll(async () => {
-      dataSource = await openDataSource({ databaseUrl, schema, migrations: platformMigrations });
+      dataSource = await openDataSource({ databaseUrl, schema, migrations: [...eventStoreMigrations, Idempotency1764000000100, ...adjudicationMigrations, MessagingOutbox1764000000600] });
     });
     afterAll(async () => {
       await dataSource.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);

@@ -1,25 +1,26 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, type ICommandHandler, QueryBus } from '@nestjs/cqrs';
-import { assertSiteAccess } from '@app/auth';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { assertSiteAccess, principalOf } from '@app/auth';
 import {
   DomainError,
+  byId,
   caseStream,
   type AnswerQueryBody,
+  type AssignReviewersBody,
+  type CommitteeMemberFacts,
   type ESignature,
   type Outcome,
-  type AssignReviewersBody,
   type RaiseQueryBody,
   type ReopenCaseBody,
   type ResolveCaseBody,
   type SubmitReviewBody,
 } from '@app/contracts';
 import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type EventStore } from '@app/event-store';
-import { commandOptions, type CommandContext } from '@app/http';
-import { GetTrial, principalOf, type CommandResult, type TrialState } from '../../../enrollment/src';
-import type { CaseCommand, Member, OpenCase } from '../domain/case.decider';
+import { commandOptions, commandResult, type CommandContext, type CommandResult } from '@app/http';
+import { EnrollmentFacts } from '@app/runtime';
+import { caseDecider, type CaseCommand, type OpenCase } from '../domain/case.decider';
+import { sign } from '../domain/e-signature';
 import { CaseOpener } from '../infrastructure/case-opener';
-import { caseDecider } from './case-decider';
-import { sign } from './e-signature';
 
 export class AssignReviewers {
   constructor(readonly trialId: string, readonly caseId: string, readonly body: AssignReviewersBody, readonly context: CommandContext) {}
@@ -44,7 +45,7 @@ abstract class CaseHandler {
   constructor(
     @Inject(EVENT_STORE) protected readonly store: EventStore,
     @Inject(CLOCK) protected readonly clock: Clock,
-    protected readonly queries: QueryBus,
+    protected readonly enrollment: EnrollmentFacts,
     protected readonly opener: CaseOpener,
   ) {}
 
@@ -53,25 +54,23 @@ abstract class CaseHandler {
     for (let attempt = 0; attempt < 2; attempt++) {
       const { state } = await loadState(this.store, caseStream(trialId, caseId), caseDecider);
       if (state.status !== 'absent') return state;
-      if (attempt === 0) await this.opener.subscription.catchUpToNow();
+      if (attempt === 0) await this.opener.caughtUp();
     }
     throw new DomainError('CASE_NOT_FOUND', `no case ${caseId} in trial ${trialId}`, 'not_found');
   }
 
   /** The committee of the trial; the sender must be on it in the role it acts in. */
-  protected async committee(trialId: string, context: CommandContext, role: 'cec-reviewer' | 'cec-chair'): Promise<Record<string, Member>> {
-    const { state } = await this.queries.execute<GetTrial, { state: TrialState }>(new GetTrial(trialId));
-    if (state.status !== 'registered') throw new DomainError('TRIAL_NOT_FOUND', `no trial ${trialId}`, 'not_found');
-    const member = state.committee[context.actor.userId];
+  protected async committee(trialId: string, context: CommandContext, role: 'cec-reviewer' | 'cec-chair'): Promise<Record<string, CommitteeMemberFacts>> {
+    const { committee } = await this.enrollment.trial(trialId);
+    const member = byId(committee, context.actor.userId);
     if (!member || member.role !== role) {
       throw new DomainError('NOT_ON_COMMITTEE', `${context.actor.userId} is not a ${role} of this trial's committee`, 'forbidden');
     }
-    return state.committee;
+    return committee;
   }
 
   protected async run(trialId: string, caseId: string, command: CaseCommand, context: CommandContext, reason?: string): Promise<CommandResult> {
-    const outcome = await executeCommand(this.store, caseStream(trialId, caseId), caseDecider, command, commandOptions(context, { reason }));
-    return { id: caseId, streamVersion: outcome.streamVersion, position: outcome.position };
+    return commandResult(caseId, await executeCommand(this.store, caseStream(trialId, caseId), caseDecider, command, commandOptions(context, { reason })));
   }
 
   protected now(): string {

@@ -1,21 +1,24 @@
-import { byId, type CaseEvent, type ChairResolutionRecorded, type ReviewSubmitted } from '@app/contracts';
-import type { RecordedEvent } from '@app/event-store';
-import type { OpenCase } from '../domain/case.decider';
+import { DomainError, byId, type CaseEvent, type ChairResolutionRecorded, type ReviewSubmitted } from '@app/contracts';
+import { caseDecider } from './case.decider';
 import { verifySignature } from './e-signature';
 
-export type Viewer = { userId: string; roles: string[] };
+export type Viewer = { userId: string; roles: readonly string[] };
 
 const isChairOrAuditor = (viewer: Viewer) => viewer.roles.includes('cec-chair') || viewer.roles.includes('auditor');
 
 /**
- * The dossier a viewer may see. Never arm or device (the case holds neither). A reviewer sees
- * only their own review until both reviews of the round are in; the chair and auditors see both,
- * every past decision, and each e-signature with whether it still matches what was signed.
+ * The dossier of a case as one viewer may see it, from the case's events. Never arm or device (the
+ * case holds neither). A reviewer reads only a case assigned to them, and sees only their own review
+ * until both reviews of the round are in; the chair and auditors see both, every past decision, and
+ * each e-signature with whether it still matches what was signed (21 CFR 11.70).
  */
-export function caseView(state: OpenCase, events: RecordedEvent[], viewer: Viewer) {
+export function caseView(events: CaseEvent[], viewer: Viewer) {
+  const state = events.reduce(caseDecider.evolve, caseDecider.initialState());
+  if (state.status === 'absent') throw new DomainError('CASE_NOT_FOUND', 'no such case', 'not_found');
+  const privileged = isChairOrAuditor(viewer);
+  if (!privileged && !state.reviewerIds.includes(viewer.userId)) throw new DomainError('NOT_ASSIGNED', `${viewer.userId} is not assigned to this case`, 'forbidden');
   const reviews = Object.values(state.reviews);
   const bothIn = state.reviewerIds.length === 2 && state.reviewerIds.every((id) => byId(state.reviews, id));
-  const privileged = isChairOrAuditor(viewer);
   const visibleReviews = privileged || bothIn ? reviews : reviews.filter((r) => r.reviewerId === viewer.userId);
   const base = {
     caseId: state.caseId,
@@ -35,11 +38,10 @@ export function caseView(state: OpenCase, events: RecordedEvent[], viewer: Viewe
     ...(state.decision ? { decision: state.decision } : {}),
   };
   if (!privileged) return base;
-  const typed = events.map((e) => ({ type: e.type, data: e.data }) as CaseEvent);
   return {
     ...base,
-    decisions: typed.flatMap((e) => (e.type === 'CaseFinalized' ? [e.data] : [])),
-    signatures: typed.flatMap((e) => (e.type === 'ReviewSubmitted' || e.type === 'ChairResolutionRecorded' ? [signatureCheck(e.data)] : [])),
+    decisions: events.flatMap((e) => (e.type === 'CaseFinalized' ? [e.data] : [])),
+    signatures: events.flatMap((e) => (e.type === 'ReviewSubmitted' || e.type === 'ChairResolutionRecorded' ? [signatureCheck(e.data)] : [])),
   };
 }
 
