@@ -1,16 +1,14 @@
-import { Injectable, Module, type OnModuleInit, type Type } from '@nestjs/common';
+import { Global, Module, type Type } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService, ModuleRef } from '@nestjs/core';
-import { CommandBus } from '@nestjs/cqrs';
-import { EVENT_STORE, SubscribedService, type EventStore } from '@app/event-store';
-import { instrumentCommandBus, instrumentEventStore } from './instrument';
+import { SubscribedService, type EventStore } from '@app/event-store';
+// Not yet in @app/event-store's index; import them from there once they are.
+import { EVENT_STORE_DECORATOR, type EventStoreDecorator } from '@app/event-store/nest/event-store.module';
+import { MeasuredEventStore } from './measured-event-store';
 import { MetricsController } from './metrics.controller';
 import { OUTBOX_BACKLOG, type OutboxBacklog } from './outbox-backlog';
 import { TrialsMetrics } from './trials-metrics';
 
-/**
- * Looks a provider up anywhere in the application: the module works in apps without a command
- * bus, an event store or an outbox (the gateway) and simply measures less there.
- */
+/** Looks a provider up anywhere in the application: an app without an outbox (most) reports none. */
 function optional<T>(moduleRef: ModuleRef, token: symbol | Type<T>): T | undefined {
   try {
     return moduleRef.get<T>(token, { strict: false });
@@ -19,23 +17,13 @@ function optional<T>(moduleRef: ModuleRef, token: symbol | Type<T>): T | undefin
   }
 }
 
-/** Wraps the command bus and the event store once every provider exists, before any request or subscription runs. */
-@Injectable()
-class Instrumentation implements OnModuleInit {
-  constructor(
-    private readonly moduleRef: ModuleRef,
-    private readonly metrics: TrialsMetrics,
-  ) {}
-
-  onModuleInit(): void {
-    const bus = optional(this.moduleRef, CommandBus);
-    if (bus) instrumentCommandBus(bus, this.metrics);
-    const store = optional<EventStore>(this.moduleRef, EVENT_STORE);
-    if (store) instrumentEventStore(store, this.metrics);
-  }
-}
-
-/** `GET /metrics` for Prometheus: commands, appends, subscription lag, outbox backlog and process metrics. */
+/**
+ * `GET /metrics` for Prometheus: commands, appends, subscription lag, outbox backlog and process metrics.
+ * Global, so that what it measures finds it without importing it: EventStoreModule applies
+ * EVENT_STORE_DECORATOR, measuredCqrsModule's bus takes TrialsMetrics; both optionally, so an app
+ * without a command bus or an event store (the gateway) simply measures less.
+ */
+@Global()
 @Module({
   imports: [DiscoveryModule],
   controllers: [MetricsController],
@@ -59,8 +47,12 @@ class Instrumentation implements OnModuleInit {
         });
       },
     },
-    Instrumentation,
+    {
+      provide: EVENT_STORE_DECORATOR,
+      inject: [TrialsMetrics],
+      useFactory: (metrics: TrialsMetrics): EventStoreDecorator => (store: EventStore) => new MeasuredEventStore(store, metrics),
+    },
   ],
-  exports: [TrialsMetrics],
+  exports: [TrialsMetrics, EVENT_STORE_DECORATOR],
 })
 export class MetricsModule {}

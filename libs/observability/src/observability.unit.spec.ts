@@ -1,7 +1,10 @@
-import { CommandBus, type ICommand } from '@nestjs/cqrs';
+import { Test } from '@nestjs/testing';
+import { CommandBus, CommandHandler, type ICommand, type ICommandHandler } from '@nestjs/cqrs';
 import { DomainError } from '@app/contracts';
 import { WrongExpectedVersionError, type AppendResult, type EventStore } from '@app/event-store';
-import { instrumentCommandBus, instrumentEventStore } from './instrument';
+import { MeasuredCommandBus, measuredCqrsModule } from './measured-command-bus';
+import { MeasuredEventStore } from './measured-event-store';
+import { MetricsModule } from './metrics.module';
 import { streamCategory } from './stream-category';
 import { TrialsMetrics, type ScrapeSources } from './trials-metrics';
 
@@ -16,30 +19,43 @@ const value = async (metrics: TrialsMetrics, name: string, labels: Record<string
 
 class Ping implements ICommand {}
 
-/** A bus whose execute behaves as the test says, standing in for @nestjs/cqrs's dispatch to a handler. */
-function busDoing(execute: (command: object) => Promise<unknown>): CommandBus {
-  const bus = Object.create(CommandBus.prototype) as CommandBus;
-  bus.execute = execute as CommandBus['execute'];
-  return bus;
+/** What PingHandler does next, as the test says: a handler answering, refusing or failing. */
+let next: () => Promise<unknown> = async () => 'done';
+
+@CommandHandler(Ping)
+class PingHandler implements ICommandHandler<Ping> {
+  execute(): Promise<unknown> {
+    return next();
+  }
+}
+
+/** The CQRS wiring an app gets from measuredCqrsModule, with or without MetricsModule and the handler. */
+async function app(options: { metrics?: boolean; handler?: boolean } = {}) {
+  const module = await Test.createTestingModule({
+    imports: [...(options.metrics === false ? [] : [MetricsModule]), measuredCqrsModule()],
+    providers: options.handler === false ? [] : [PingHandler],
+  }).compile();
+  await module.init();
+  const metrics = options.metrics === false ? undefined : module.get(TrialsMetrics);
+  return { module, bus: module.get(CommandBus), metrics: metrics! };
 }
 
 describe('streamCategory', () => {
-  it('is the stream id up to its first slash, and `other` for ids without a family', () => {
+  it('is the family of the stream id, and `other` for ids outside the stream-id grammar', () => {
     expect(streamCategory('patient/T1/P7')).toBe('patient');
     expect(streamCategory('adverse-event/T1/AE1')).toBe('adverse-event');
     expect(streamCategory('trial/T1')).toBe('trial');
     expect(streamCategory('thing-123')).toBe('other');
     expect(streamCategory('/leading')).toBe('other');
+    expect(streamCategory('invented/T1/X')).toBe('other');
   });
 });
 
-describe('instrumentCommandBus', () => {
+describe('MeasuredCommandBus', () => {
   it('counts ok and refused commands under the problem code, and passes results and errors through unchanged', async () => {
-    const metrics = new TrialsMetrics(noSources);
+    const { module, bus, metrics } = await app();
     const refusal = new DomainError('TRIAL_ALREADY_REGISTERED', 'exists', 'conflict');
-    let next: () => Promise<unknown> = async () => ({ id: 'x' });
-    const bus = busDoing(() => next());
-    instrumentCommandBus(bus, metrics);
+    next = async () => ({ id: 'x' });
 
     await expect(bus.execute(new Ping())).resolves.toEqual({ id: 'x' });
     next = () => Promise.reject(refusal);
@@ -53,52 +69,74 @@ describe('instrumentCommandBus', () => {
     expect(await value(metrics, 'trials_commands_total', { command: 'Ping', outcome: 'TRIAL_ALREADY_REGISTERED' })).toBe(1);
     expect(await value(metrics, 'trials_commands_total', { command: 'Ping', outcome: 'CONCURRENT_MODIFICATION' })).toBe(1);
     expect(await value(metrics, 'trials_commands_total', { command: 'Ping', outcome: 'INTERNAL_ERROR' })).toBe(1);
+    expect(await value(metrics, 'trials_command_duration_seconds_count', { command: 'Ping', outcome: 'ok' })).toBe(1);
+    await module.close();
   });
 
-  it('keeps a synchronous throw (no handler registered) synchronous, and counts it', () => {
-    const metrics = new TrialsMetrics(noSources);
-    const bus = busDoing(() => {
-      throw new Error('no handler for Ping');
-    });
-    instrumentCommandBus(bus, metrics);
-    expect(() => bus.execute(new Ping())).toThrow('no handler for Ping');
-    return expect(value(metrics, 'trials_commands_total', { command: 'Ping', outcome: 'INTERNAL_ERROR' })).resolves.toBe(1);
+  it('keeps a synchronous throw (no handler registered) synchronous, and counts it under the command name', async () => {
+    const { module, bus, metrics } = await app({ handler: false });
+    expect(() => bus.execute(new Ping())).toThrow('No handler found for the command: "Ping"');
+    expect(await value(metrics, 'trials_commands_total', { command: 'Ping', outcome: 'INTERNAL_ERROR' })).toBe(1);
+    await module.close();
   });
 
-  it('wraps a bus once, however often it is asked to', async () => {
-    const metrics = new TrialsMetrics(noSources);
-    const bus = busDoing(async () => 'done');
-    instrumentCommandBus(bus, metrics);
-    instrumentCommandBus(bus, metrics);
+  it('is the bus the handlers are registered on and the one the app injects, and counts each command once', async () => {
+    const { module, bus, metrics } = await app();
+    expect(bus).toBeInstanceOf(MeasuredCommandBus);
+    next = async () => 'done';
     await bus.execute(new Ping());
     expect(await value(metrics, 'trials_commands_total', { command: 'Ping', outcome: 'ok' })).toBe(1);
+    await module.close();
+  });
+
+  it('is a plain CommandBus in an app without MetricsModule', async () => {
+    const { module, bus } = await app({ metrics: false });
+    expect(bus).not.toBeInstanceOf(MeasuredCommandBus);
+    next = async () => 'done';
+    await expect(bus.execute(new Ping())).resolves.toBe('done');
+    await module.close();
   });
 });
 
-describe('instrumentEventStore', () => {
+describe('MeasuredEventStore', () => {
   const result = (n: number): AppendResult => ({
     streamVersion: n,
     globalPosition: n,
     events: Array.from({ length: n }, (_, i) => ({ eventId: `e${i}` }) as AppendResult['events'][number]),
   });
 
+  /** A store that records every call and answers appends as the test says. */
+  function recordingStore(withOptional: boolean) {
+    const calls: Array<[string, ...unknown[]]> = [];
+    const state = { append: async (): Promise<AppendResult> => result(3) };
+    const unsubscribe = () => undefined;
+    const store: EventStore = {
+      appendToStream: (...args) => (calls.push(['appendToStream', ...args]), state.append()),
+      readStream: async (...args) => (calls.push(['readStream', ...args]), { streamVersion: 0, events: [] }),
+      readAll: async (...args) => (calls.push(['readAll', ...args]), { events: [], checkpoint: 'c0' }),
+      onAppended: (...args) => (calls.push(['onAppended', ...args]), unsubscribe),
+      close: async () => void calls.push(['close']),
+      ...(withOptional
+        ? {
+            horizon: async () => (calls.push(['horizon']), 'h1'),
+            settled: async (...args: unknown[]) => (calls.push(['settled', ...args]), true),
+            countAfter: async (...args: unknown[]) => (calls.push(['countAfter', ...args]), 5),
+          }
+        : {}),
+    };
+    return { store, calls, state, unsubscribe };
+  }
+
   it('counts the events of successful appends by category and times every append with its outcome', async () => {
     const metrics = new TrialsMetrics(noSources);
-    const calls: unknown[][] = [];
-    let outcome: () => Promise<AppendResult> = async () => result(3);
-    const store = {
-      appendToStream: (...args: unknown[]) => {
-        calls.push(args);
-        return outcome();
-      },
-    } as unknown as EventStore;
-    instrumentEventStore(store, metrics);
+    const { store: inner, calls, state } = recordingStore(true);
+    const store = new MeasuredEventStore(inner, metrics);
 
     await expect(store.appendToStream('patient/T/P', [], { expectedVersion: 2 })).resolves.toEqual(result(3));
-    expect(calls).toEqual([['patient/T/P', [], { expectedVersion: 2 }]]);
-    outcome = () => Promise.reject(new WrongExpectedVersionError('patient/T/P', 2, 3));
+    expect(calls).toEqual([['appendToStream', 'patient/T/P', [], { expectedVersion: 2 }]]);
+    state.append = () => Promise.reject(new WrongExpectedVersionError('patient/T/P', 2, 3));
     await expect(store.appendToStream('patient/T/P', [])).rejects.toBeInstanceOf(WrongExpectedVersionError);
-    outcome = () => Promise.reject(new Error('connection lost'));
+    state.append = () => Promise.reject(new Error('connection lost'));
     await expect(store.appendToStream('case/T/C', [])).rejects.toThrow('connection lost');
 
     expect(await value(metrics, 'trials_events_appended_total', { stream_category: 'patient' })).toBe(3);
@@ -106,6 +144,37 @@ describe('instrumentEventStore', () => {
     expect(await value(metrics, 'trials_event_append_duration_seconds_count', { stream_category: 'patient', outcome: 'ok' })).toBe(1);
     expect(await value(metrics, 'trials_event_append_duration_seconds_count', { stream_category: 'patient', outcome: 'conflict' })).toBe(1);
     expect(await value(metrics, 'trials_event_append_duration_seconds_count', { stream_category: 'case', outcome: 'error' })).toBe(1);
+  });
+
+  it('passes every other member through to the store, with its arguments and answer', async () => {
+    const { store: inner, calls, unsubscribe } = recordingStore(true);
+    const store = new MeasuredEventStore(inner, new TrialsMetrics(noSources));
+    const listener = () => undefined;
+
+    await expect(store.readStream('trial/T', { fromVersion: 2 })).resolves.toEqual({ streamVersion: 0, events: [] });
+    await expect(store.readAll({ after: 'c9', maxCount: 1 })).resolves.toEqual({ events: [], checkpoint: 'c0' });
+    expect(store.onAppended(listener)).toBe(unsubscribe);
+    await expect(store.horizon?.()).resolves.toBe('h1');
+    await expect(store.settled?.('h1')).resolves.toBe(true);
+    await expect(store.countAfter?.(undefined)).resolves.toBe(5);
+    await store.close();
+
+    expect(calls).toEqual([
+      ['readStream', 'trial/T', { fromVersion: 2 }],
+      ['readAll', { after: 'c9', maxCount: 1 }],
+      ['onAppended', listener],
+      ['horizon'],
+      ['settled', 'h1'],
+      ['countAfter', undefined],
+      ['close'],
+    ]);
+  });
+
+  it('has horizon, settled and countAfter only when the store has them, as consumers test for them', () => {
+    const store = new MeasuredEventStore(recordingStore(false).store, new TrialsMetrics(noSources));
+    expect('horizon' in store).toBe(false);
+    expect('settled' in store).toBe(false);
+    expect('countAfter' in store).toBe(false);
   });
 });
 

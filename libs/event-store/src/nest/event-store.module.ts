@@ -11,7 +11,15 @@ export const EVENT_STORE = Symbol('EVENT_STORE');
 export const DATA_SOURCE = Symbol('DATA_SOURCE');
 export const CLOCK = Symbol('CLOCK');
 export const ID_GENERATOR = Symbol('ID_GENERATOR');
-/** The options useFactory resolved, so that DATA_SOURCE and EVENT_STORE see the same ones. */
+/** The adapter itself, undecorated: for what only the engine knows (which engine it is, closing it). */
+export const EVENT_STORE_ADAPTER = Symbol('EVENT_STORE_ADAPTER');
+/**
+ * Optional: a module that measures or traces appends provides this, and EVENT_STORE is the adapter
+ * as it decorates it. The event store knows no such module; each knows only the port.
+ */
+export const EVENT_STORE_DECORATOR = Symbol('EVENT_STORE_DECORATOR');
+export type EventStoreDecorator = (store: EventStore) => EventStore;
+/** The options useFactory resolved, so that DATA_SOURCE and the adapter see the same ones. */
 const RESOLVED_OPTIONS = Symbol('EVENT_STORE_OPTIONS');
 
 /**
@@ -33,7 +41,7 @@ export interface EventStoreModuleOptions {
 @Injectable()
 class EventStoreLifecycle implements OnApplicationShutdown {
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(EVENT_STORE_ADAPTER) private readonly store: EventStore,
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
   ) {}
 
@@ -52,7 +60,7 @@ function kurrentDbStore(url: string, clock: Clock, ids: IdGenerator): KurrentDbE
   }
 }
 
-/** Provides the DataSource (migrated), the EventStore, the clock and the id generator. */
+/** Provides the DataSource (migrated), the EventStore (decorated when a decorator is provided), the clock and the id generator. */
 @Global()
 @Module({})
 export class EventStoreModule {
@@ -73,14 +81,19 @@ export class EventStoreModule {
           useFactory: ({ kurrentDbUrl: _kurrentDbUrl, ...database }: EventStoreConnectionOptions) => openDataSource(database),
         },
         {
-          provide: EVENT_STORE,
+          provide: EVENT_STORE_ADAPTER,
           inject: [RESOLVED_OPTIONS, DATA_SOURCE, CLOCK, ID_GENERATOR],
           useFactory: (resolved: EventStoreConnectionOptions, dataSource: DataSource, clock: Clock, ids: IdGenerator) =>
             resolved.kurrentDbUrl ? kurrentDbStore(resolved.kurrentDbUrl, clock, ids) : new PostgresEventStore(dataSource, clock, ids),
         },
+        {
+          provide: EVENT_STORE,
+          inject: [EVENT_STORE_ADAPTER, { token: EVENT_STORE_DECORATOR, optional: true }],
+          useFactory: (adapter: EventStore, decorate: EventStoreDecorator | undefined) => (decorate ? decorate(adapter) : adapter),
+        },
         EventStoreLifecycle,
       ],
-      exports: [CLOCK, ID_GENERATOR, DATA_SOURCE, EVENT_STORE],
+      exports: [CLOCK, ID_GENERATOR, DATA_SOURCE, EVENT_STORE, EVENT_STORE_ADAPTER],
     };
   }
 }
