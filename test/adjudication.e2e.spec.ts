@@ -1,3 +1,4 @@
+import { caseStream } from '../libs/contracts/src';
 import { startPlatform, uniqueId, type RunningPlatform } from './support/platform';
 
 const backends: Array<[string, string | undefined]> = [['PGlite', undefined]];
@@ -100,7 +101,7 @@ describe.each(backends)('CEC adjudication over HTTP on %s', (_name, databaseUrl)
     // 21 CFR 11.70: editing the stored signed content breaks its signature.
     await p.dataSource.query(
       `UPDATE es_events SET data = jsonb_set(data, '{rationale}', '"edited later"') WHERE stream_id = $1 AND event_type = 'ReviewSubmitted' AND data->>'reviewerId' = 'rev-a'`,
-      [`case/${trialId}/${caseId}`],
+      [caseStream(trialId, caseId)],
     );
     const tampered = await get('chair', `/adjudication/cases/${caseId}`).expect(200);
     expect(tampered.body.signatures.map((s: { signerId: string; valid: boolean }) => [s.signerId, s.valid])).toEqual([

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { ConfigService } from '@nestjs/config';
 import type { DataSource } from 'typeorm';
+import { adverseEventStream, caseStream } from '@app/contracts';
 import { FixedClock, PostgresEventStore, SequentialIds, eventStoreMigrations, openDataSource } from '@app/event-store';
 import { Idempotency1764000000100 } from '@app/http';
 import { MessagingOutbox1764000000600, OutboxRelay, TOPICS, enableMessaging } from '@app/messaging';
-import { adjudicationMigrations } from './migrations';
 import { ScriptedBroker } from '../../../../libs/messaging/test/messaging-harness';
 import { CaseOpener } from './case-opener';
 import { CASE_FEED_CONSUMER, KafkaCaseFeed } from './kafka-case-feed';
+import { adjudicationMigrations } from './migrations';
 
 const databaseUrl = process.env.DATABASE_URL;
 const actor = { actor: { userId: 'inv-1', name: 'Dr. Site', roles: ['site-investigator'] }, correlationId: 'corr-1' };
@@ -39,8 +40,8 @@ if (!databaseUrl) {
     it('opens one case per reported amputation and follows its correction, with duplicates delivered', async () => {
       const store = new PostgresEventStore(dataSource, new FixedClock(new Date('2025-03-01T12:00:00.000Z')), new SequentialIds(randomBytes(4).toString('hex')));
       await enableMessaging(dataSource);
-      await store.appendToStream('adverse-event/T/E1', [{ type: 'AdverseEventReported', data: report, metadata: actor }]);
-      await store.appendToStream('adverse-event/T/E1', [
+      await store.appendToStream(adverseEventStream('T', 'E1'), [{ type: 'AdverseEventReported', data: report, metadata: actor }]);
+      await store.appendToStream(adverseEventStream('T', 'E1'), [
         {
           type: 'AdverseEventCorrected',
           data: { trialId: 'T', patientId: 'P1', eventId: 'E1', changes: [{ field: 'amputation.level', previous: 'minor', value: 'major' }], reason: 'source document' },
@@ -66,7 +67,7 @@ if (!databaseUrl) {
       for (const message of delivered) outcomes.push(await consumer.handle(message));
       expect(outcomes).toEqual(['processed', 'processed', 'duplicate', 'duplicate']);
 
-      const { events } = await store.readStream('case/T/E1');
+      const { events } = await store.readStream(caseStream('T', 'E1'));
       expect(events.map((e) => e.type)).toEqual(['CaseOpened', 'SourceReportUpdated']);
       expect(events[0]!.metadata).toMatchObject({ actor: { userId: 'system:adjudication' }, correlationId: 'corr-1' });
       expect((events[1]!.data as { report: { amputation: { level: string } } }).report.amputation.level).toBe('major');
