@@ -65,12 +65,13 @@ export function indexProcedureSummary(procedures: ProcedureEvent[]): IndexProced
 
 /** The case a report opens, at the source version that opened it, under the trial's charter in force. */
 export function caseOpenedFrom(
-  source: SourceReport & { caseId: string },
+  source: SourceReport,
+  caseId: string,
   opening: { sourceVersion: number; reportedAt: string; charterVersion: string | undefined; indexProcedure: IndexProcedureSummary | undefined },
 ): CaseOpened {
   return {
     trialId: source.trialId,
-    caseId: source.caseId,
+    caseId,
     eventId: source.eventId,
     patientId: source.patientId,
     siteId: source.siteId,

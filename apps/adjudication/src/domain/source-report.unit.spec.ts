@@ -91,10 +91,10 @@ describe('opening a case', () => {
   });
 
   it('opens under the charter in force, else the default charter', () => {
-    const source = fold([amputation]) as SourceReport & { caseId: string };
+    const source = fold([amputation])!;
     const opening = { sourceVersion: 1, reportedAt: '2025-02-02T10:00:00.000Z', indexProcedure: undefined };
-    expect(caseOpenedFrom(source, { ...opening, charterVersion: '3' })).toMatchObject({ caseId: 'E', charterVersion: '3', sourceVersion: 1, siteId: 'S' });
-    expect(caseOpenedFrom(source, { ...opening, charterVersion: undefined })).not.toHaveProperty('indexProcedure');
-    expect(caseOpenedFrom(source, { ...opening, charterVersion: undefined }).charterVersion).toBe('default-1');
+    expect(caseOpenedFrom(source, 'E', { ...opening, charterVersion: '3' })).toMatchObject({ caseId: 'E', charterVersion: '3', sourceVersion: 1, siteId: 'S' });
+    expect(caseOpenedFrom(source, 'E', { ...opening, charterVersion: undefined })).not.toHaveProperty('indexProcedure');
+    expect(caseOpenedFrom(source, 'E', { ...opening, charterVersion: undefined }).charterVersion).toBe('default-1');
   });
 });

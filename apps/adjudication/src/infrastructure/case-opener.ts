@@ -87,13 +87,14 @@ export class CaseOpener extends SubscribedService {
     const changed = parseStreamId(event.streamId);
     if (changed?.family !== 'adverse-event') return;
     const source = await this.sourceAt(changed.trialId, changed.entityId, event.streamVersion);
-    if (!source?.caseId) return;
+    const caseId = source?.caseId;
+    if (!source || !caseId) return;
     const metadata: EventMetadata = { actor: SYSTEM_ACTOR, causationId: event.eventId, correlationId: event.correlationId };
-    const stream = caseStream(source.trialId, source.caseId);
+    const stream = caseStream(source.trialId, caseId);
     const { state: existing } = await loadState(this.store, stream, caseDecider);
     if (existing.status === 'absent') {
       if (!opensCase(source)) return;
-      const opened = caseOpenedFrom({ ...source, caseId: source.caseId }, {
+      const opened = caseOpenedFrom(source, caseId, {
         sourceVersion: event.streamVersion,
         reportedAt: event.recordedAt,
         charterVersion: (await this.trial(source.trialId))?.charterVersion,
