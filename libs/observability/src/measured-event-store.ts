@@ -28,11 +28,10 @@ export class MeasuredEventStore implements EventStore {
     private readonly inner: EventStore,
     private readonly metrics: TrialsMetrics,
   ) {
-    const { horizon, settled, countAfter } = inner;
     const optional: Partial<Pick<EventStore, 'horizon' | 'settled' | 'countAfter'>> = {};
-    if (horizon) optional.horizon = () => horizon.call(inner);
-    if (settled) optional.settled = (mark) => settled.call(inner, mark);
-    if (countAfter) optional.countAfter = (after) => countAfter.call(inner, after);
+    if (inner.horizon) optional.horizon = inner.horizon.bind(inner);
+    if (inner.settled) optional.settled = inner.settled.bind(inner);
+    if (inner.countAfter) optional.countAfter = inner.countAfter.bind(inner);
     Object.assign(this, optional);
   }
 

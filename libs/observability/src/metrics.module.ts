@@ -1,8 +1,10 @@
-import { Global, Module, type Type } from '@nestjs/common';
+import { Global, Injectable, Logger, Module, type OnApplicationBootstrap, type Type } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService, ModuleRef } from '@nestjs/core';
+import { CommandBus } from '@nestjs/cqrs';
 import { SubscribedService, type EventStore } from '@app/event-store';
 // Not yet in @app/event-store's index; import them from there once they are.
 import { EVENT_STORE_DECORATOR, type EventStoreDecorator } from '@app/event-store/nest/event-store.module';
+import { MeasuredCommandBus } from './measured-command-bus';
 import { MeasuredEventStore } from './measured-event-store';
 import { MetricsController } from './metrics.controller';
 import { OUTBOX_BACKLOG, type OutboxBacklog } from './outbox-backlog';
@@ -14,6 +16,28 @@ function optional<T>(moduleRef: ModuleRef, token: symbol | Type<T>): T | undefin
     return moduleRef.get<T>(token, { strict: false });
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A module that imports CqrsModule itself gets a CommandBus of its own, not measuredCqrsModule's, and
+ * its commands would silently go uncounted: say so once at start-up.
+ */
+@Injectable()
+class UnmeasuredCommandBusWarning implements OnApplicationBootstrap {
+  private readonly logger = new Logger('MetricsModule');
+
+  constructor(private readonly discovery: DiscoveryService) {}
+
+  onApplicationBootstrap(): void {
+    const unmeasured = this.discovery
+      .getProviders()
+      .some((wrapper) => wrapper.instance instanceof CommandBus && !(wrapper.instance instanceof MeasuredCommandBus));
+    if (unmeasured) {
+      this.logger.warn(
+        'a module imports CqrsModule itself: commands dispatched through its CommandBus are not counted (import CQRS only through measuredCqrsModule())',
+      );
+    }
   }
 }
 
@@ -39,7 +63,9 @@ function optional<T>(moduleRef: ModuleRef, token: symbol | Type<T>): T | undefin
             (subscribed ??= discovery
               .getProviders()
               .map((wrapper) => wrapper.instance as unknown)
-              .filter((instance): instance is SubscribedService => instance instanceof SubscribedService)).map((service) => service.subscription),
+              .filter((instance): instance is SubscribedService => instance instanceof SubscribedService)).map(
+              (service) => service.subscription,
+            ),
           outboxBacklog: async () => {
             const outbox = optional<OutboxBacklog>(moduleRef, OUTBOX_BACKLOG);
             return outbox ? outbox.backlog() : undefined;
@@ -50,8 +76,12 @@ function optional<T>(moduleRef: ModuleRef, token: symbol | Type<T>): T | undefin
     {
       provide: EVENT_STORE_DECORATOR,
       inject: [TrialsMetrics],
-      useFactory: (metrics: TrialsMetrics): EventStoreDecorator => (store: EventStore) => new MeasuredEventStore(store, metrics),
+      useFactory:
+        (metrics: TrialsMetrics): EventStoreDecorator =>
+        (store: EventStore) =>
+          new MeasuredEventStore(store, metrics),
     },
+    UnmeasuredCommandBusWarning,
   ],
   exports: [TrialsMetrics, EVENT_STORE_DECORATOR],
 })

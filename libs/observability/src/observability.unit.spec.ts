@@ -1,5 +1,6 @@
+import { Logger, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { CommandBus, CommandHandler, type ICommand, type ICommandHandler } from '@nestjs/cqrs';
+import { CommandBus, CommandHandler, CqrsModule, type ICommand, type ICommandHandler } from '@nestjs/cqrs';
 import { DomainError } from '@app/contracts';
 import { WrongExpectedVersionError, type AppendResult, type EventStore } from '@app/event-store';
 import { MeasuredCommandBus, measuredCqrsModule } from './measured-command-bus';
@@ -94,6 +95,27 @@ describe('MeasuredCommandBus', () => {
     expect(bus).not.toBeInstanceOf(MeasuredCommandBus);
     next = async () => 'done';
     await expect(bus.execute(new Ping())).resolves.toBe('done');
+    await module.close();
+  });
+});
+
+describe('MetricsModule', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('warns at start-up when a module imports CqrsModule itself, whose bus nothing measures', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    @Module({ imports: [CqrsModule] })
+    class ContextWithItsOwnBus {}
+    const module = await Test.createTestingModule({ imports: [MetricsModule, measuredCqrsModule(), ContextWithItsOwnBus] }).compile();
+    await module.init();
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('commands dispatched through its CommandBus are not counted'));
+    await module.close();
+  });
+
+  it('stays silent when every bus is measured', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const { module } = await app();
+    expect(warn).not.toHaveBeenCalled();
     await module.close();
   });
 });

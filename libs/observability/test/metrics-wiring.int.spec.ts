@@ -38,7 +38,11 @@ describe('MetricsModule with the event store', () => {
     try {
       expect(adapter).toBeInstanceOf(KurrentDbEventStore);
       expect(store).toBeInstanceOf(MeasuredEventStore);
-      expect(['horizon' in store, 'settled' in store, 'countAfter' in store]).toEqual(['horizon' in adapter, 'settled' in adapter, 'countAfter' in adapter]);
+      expect(['horizon' in store, 'settled' in store, 'countAfter' in store]).toEqual([
+        'horizon' in adapter,
+        'settled' in adapter,
+        'countAfter' in adapter,
+      ]);
     } finally {
       await module.close();
     }
