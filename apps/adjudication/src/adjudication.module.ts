@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
 import { EnrollmentFactsModule } from '@app/runtime';
 import { AdjudicationController } from './api/adjudication.controller';
 import { adjudicationHandlers } from './application/adjudication.commands';
@@ -9,7 +8,7 @@ import { CaseQueries, CasesProjection } from './read-models/cases';
 /** CEC cases: assignment, blinded reviews, chair rulings, queries, reopening, e-signatures. */
 @Module({
   // Assignments check the trial's committee and the reviewers' site affiliations: enrollment's published facts.
-  imports: [CqrsModule, EnrollmentFactsModule],
+  imports: [EnrollmentFactsModule],
   controllers: [AdjudicationController],
   providers: [CaseOpener, CasesProjection, CaseQueries, ...adjudicationHandlers],
   // The standalone service feeds the opener from Kafka when configured (KafkaCaseFeed).

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
 import { EnrollmentFactsModule } from '@app/runtime';
 import { ProceduresController } from './api/procedures.controller';
 import { RecordProcedureHandler } from './application/procedures.commands';
@@ -7,7 +6,7 @@ import { RecordProcedureHandler } from './application/procedures.commands';
 /** Index procedures, lesions, devices. */
 @Module({
   // A procedure is recorded only for an enrolled patient in the sender's sites: enrollment's published facts.
-  imports: [CqrsModule, EnrollmentFactsModule],
+  imports: [EnrollmentFactsModule],
   controllers: [ProceduresController],
   providers: [RecordProcedureHandler],
 })

@@ -1,9 +1,7 @@
 import { Global, Injectable, Logger, Module, type OnApplicationBootstrap, type Type } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService, ModuleRef } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
-import { SubscribedService, type EventStore } from '@app/event-store';
-// Not yet in @app/event-store's index; import them from there once they are.
-import { EVENT_STORE_DECORATOR, type EventStoreDecorator } from '@app/event-store/nest/event-store.module';
+import { EVENT_STORE_DECORATOR, SubscribedService, type EventStore, type EventStoreDecorator } from '@app/event-store';
 import { MeasuredCommandBus } from './measured-command-bus';
 import { MeasuredEventStore } from './measured-event-store';
 import { MetricsController } from './metrics.controller';

@@ -1,7 +1,5 @@
 import { Test } from '@nestjs/testing';
-import { EVENT_STORE, EventStoreModule, KurrentDbEventStore, PostgresEventStore, type EventStore } from '@app/event-store';
-// Not yet in @app/event-store's index; import it from there once it is.
-import { EVENT_STORE_ADAPTER } from '@app/event-store/nest/event-store.module';
+import { EVENT_STORE, EVENT_STORE_ADAPTER, EventStoreModule, KurrentDbEventStore, PostgresEventStore, type EventStore } from '@app/event-store';
 import { MeasuredEventStore, MetricsModule, TrialsMetrics } from '../src';
 
 /** EventStoreModule on PGlite (or a KurrentDB client that connects on first use), with or without MetricsModule. */

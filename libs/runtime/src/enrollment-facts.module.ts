@@ -1,5 +1,5 @@
 import { Inject, Injectable, Module } from '@nestjs/common';
-import { CqrsModule, type IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
+import { type IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
 import { assertSiteAccess, principalOf } from '@app/auth';
 import {
   DomainError,
@@ -66,8 +66,7 @@ export class EnrollmentFacts {
 }
 
 @Module({
-  imports: [CqrsModule],
-  providers: [GetTrialFactsHandler, GetPatientFactsHandler, EnrollmentFacts],
+    providers: [GetTrialFactsHandler, GetPatientFactsHandler, EnrollmentFacts],
   exports: [EnrollmentFacts],
 })
 export class EnrollmentFactsModule {}

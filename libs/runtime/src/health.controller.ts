@@ -1,7 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { Public } from '@app/auth';
-import { DATA_SOURCE, EVENT_STORE, KurrentDbEventStore, isEmbedded, type EventStore } from '@app/event-store';
+import { DATA_SOURCE, EVENT_STORE_ADAPTER, KurrentDbEventStore, isEmbedded, type EventStore } from '@app/event-store';
 import type { DataSource } from 'typeorm';
 
 @Public()
@@ -11,7 +11,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(EVENT_STORE_ADAPTER) private readonly store: EventStore,
   ) {}
 
   /** 200 once the API is ready: the database answers a query and the event log a read. */

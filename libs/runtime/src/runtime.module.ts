@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import { type DynamicModule, Module, type ModuleMetadata, type Provider } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from '@app/auth';
 import { EventStoreModule, type Clock, type IdGenerator } from '@app/event-store';
-import { MetricsModule } from '@app/observability';
+import { MetricsModule, measuredCqrsModule } from '@app/observability';
 import { apiProviders } from './api-providers';
 import { validatePlatformConfig, validateServiceConfig, type PlatformConfig, type ProcessIdentity, type ServiceConfig } from './config';
 import { HealthController } from './health.controller';
@@ -93,7 +92,8 @@ export class RuntimeModule {
           },
         }),
         authModule(),
-        CqrsModule.forRoot(),
+        // The one global command and query bus every context uses, measured (GET /metrics).
+        measuredCqrsModule(),
         TerminusModule,
         // GET /metrics per process: Prometheus scrapes each one.
         MetricsModule,
