@@ -23,9 +23,7 @@ import {
 } from '@app/contracts';
 import { PostgresEventStore, openDataSource, type NewEvent } from '@app/event-store';
 import { platformMigrations } from '../apps/platform/src/platform.module';
-import { ReportService } from '../apps/reporting/src/application/report.service';
-import { computeEndpointReport } from '../apps/reporting/src/domain/endpoint-report';
-import { HistoryProjection } from '../apps/reporting/src/infrastructure/history.projection';
+import { GetReportInput, GetReportInputHandler, HistoryProjection, computeEndpointReport } from '../apps/reporting/src';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/trials_bench';
 const PATIENTS = Number(process.env.BENCH_PATIENTS ?? 10_000);
@@ -139,7 +137,7 @@ async function main(): Promise<void> {
 
   let total = 0;
   if (reuse) {
-    total = Number(((await dataSource.query('SELECT count(*) AS n FROM es_events')) as Array<{ n: string }>)[0]?.n);
+    total = Number((await dataSource.query<Array<{ n: string }>>('SELECT count(*) AS n FROM es_events'))[0]?.n);
     console.log(`reusing the loaded log: ${total.toLocaleString('en')} events`);
   } else {
     // Load: patients in parallel writers, generated one at a time so this process holds no workload.
@@ -178,12 +176,13 @@ async function main(): Promise<void> {
 
   // (2) Reports at random knowledge positions, groupBy=arm,diabetes.
   const clock = { now: () => new Date() };
-  const service = new ReportService(dataSource, store, clock, history);
-  const positions = (await dataSource.query('SELECT global_position FROM rpt_knowledge ORDER BY seq')) as Array<{ global_position: string }>;
+  // The query's handler, called as the query bus would: it waits for the projection (caught up above), never drives it.
+  const reports = new GetReportInputHandler(dataSource, clock, history);
+  const positions = await dataSource.query<Array<{ global_position: string }>>('SELECT global_position FROM rpt_knowledge ORDER BY seq');
   const pick = rng(11);
-  // The first report of a trial loads its history into the service's memory; later ones load only what is new.
+  // The first report of a trial loads its history into the handler's memory; later ones load only what is new.
   const warmStart = performance.now();
-  computeEndpointReport(await service.input(TRIAL, { basis: 'adjudicated', groupBy: ['arm', 'diabetes'] }));
+  computeEndpointReport(await reports.execute(new GetReportInput(TRIAL, { basis: 'adjudicated', groupBy: ['arm', 'diabetes'] })));
   const warmMs = performance.now() - warmStart;
   const latencies: number[] = [];
   global.gc?.();
@@ -191,7 +190,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < REPORTS; i++) {
     const position = Number(positions[Math.floor(pick() * positions.length)]!.global_position);
     const t0 = performance.now();
-    const input = await service.input(TRIAL, { asOfPosition: position, cutoff: '2025-06-30', basis: 'adjudicated', groupBy: ['arm', 'diabetes'] });
+    const input = await reports.execute(new GetReportInput(TRIAL, { asOfPosition: position, cutoff: '2025-06-30', basis: 'adjudicated', groupBy: ['arm', 'diabetes'] }));
     const report = computeEndpointReport(input);
     JSON.stringify(report);
     latencies.push(performance.now() - t0);
@@ -213,7 +212,7 @@ async function main(): Promise<void> {
 
   const p50 = percentile(latencies, 50);
   const p95 = percentile(latencies, 95);
-  const version = ((await dataSource.query('SHOW server_version')) as Array<{ server_version: string }>)[0]?.server_version;
+  const version = (await dataSource.query<Array<{ server_version: string }>>('SHOW server_version'))[0]?.server_version;
   await dataSource.destroy();
 
   const lines = [

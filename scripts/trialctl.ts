@@ -17,10 +17,7 @@ import type { DataSource } from 'typeorm';
 import { ImportRefusedError, importEvents, manifestFromStore, verifyExport, type ExportVerification } from '../libs/audit/src';
 import { DataDirLockedError, PostgresEventStore, openDataSource } from '../libs/event-store/src';
 import { platformMigrations } from '../apps/platform/src/platform.module';
-import { ReportParams, toReportQuery } from '../apps/reporting/src/api/report-params';
-import { defaultCharter } from '../apps/reporting/src/domain/default-charter';
-import { computeEndpointReport } from '../apps/reporting/src/domain/endpoint-report';
-import { replayReportInput } from '../apps/reporting/src/domain/replay';
+import { ReportParams, computeEndpointReport, defaultCharter, replayReportInput, toReportQuery } from '../apps/reporting/src';
 import { DomainError } from '../libs/contracts/src';
 
 const USAGE = `usage: npm run trialctl -- <command> [args]

@@ -1,4 +1,16 @@
+/**
+ * The reporting context's public API: the only file outside apps/reporting may import. The module
+ * and its migrations for a composition root; the pure report functions and the replay for
+ * `trialctl replay` and the benchmark; the projection and query for those that drive them in tests.
+ */
 export { ReportingModule } from './reporting.module';
-export { ReportingHistory1764000000400 } from './infrastructure/migrations/1764000000400-reporting-history';
-export { ReportingVisits1764000000500 } from './infrastructure/migrations/1764000000500-reporting-visits';
-export { KnowledgePerTrial1764000000700 } from './infrastructure/migrations/1764000000700-knowledge-per-trial';
+export { reportingMigrations } from './infrastructure/migrations/reporting-migrations';
+export { GetReportInput, GetReportInputHandler, HistoryProjection } from './read-models/history';
+export { ReportParams, toReportQuery } from './api/reporting.dto';
+export { computeEndpointReport, endpointCurve } from './domain/endpoint-report';
+export type { EndpointReport, GroupField, ReportBasis, ReportInput } from './domain/endpoint-report';
+export { defaultCharter } from './domain/default-charter';
+export type { Charter } from './domain/default-charter';
+export { replayReportInput } from './domain/replay';
+export type { ReplayedEvent } from './domain/replay';
+export type { ReportQuery } from './domain/history-snapshot';

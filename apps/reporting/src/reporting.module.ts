@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
-import { ReportsController } from './api/reports.controller';
-import { ReportService } from './application/report.service';
-import { HistoryProjection } from './infrastructure/history.projection';
+import { CqrsModule } from '@nestjs/cqrs';
+import { ReportingController } from './api/reporting.controller';
+import { RecordUnblindedViewHandler } from './application/reporting.commands';
+import { GetReportInputHandler, HistoryProjection } from './read-models/history';
 
 /** Endpoint reports and curves as of any knowledge time, from a history-keeping read model. */
 @Module({
-  controllers: [ReportsController],
-  providers: [HistoryProjection, ReportService],
+  imports: [CqrsModule],
+  controllers: [ReportingController],
+  providers: [HistoryProjection, GetReportInputHandler, RecordUnblindedViewHandler],
 })
 export class ReportingModule {}

@@ -1,14 +1,12 @@
-import type { CharterVersionPublished, EndpointDefinition } from '@app/contracts';
-import type { ReportInput } from './endpoint-report';
+import type { Charter } from './default-charter';
+import type { GroupField, ReportBasis, ReportInput } from './endpoint-report';
 import {
-  adverseEventForReport,
   patientForReport,
-  reportCutoff,
   type AdverseEventHistoryFacts,
   type HistoryFacts,
+  type HistoryFactsByKind,
   type HistoryKind,
   type PatientHistoryFacts,
-  type ReportQuery,
 } from './history-fold';
 
 /**
@@ -16,6 +14,20 @@ import {
  * each with the knowledge sequence it became known at. The API's read-model mirror and
  * `trialctl replay` both answer "the facts valid at sequence S" through it.
  */
+
+/** Report parameters as the API and `trialctl replay` accept them (after validation). */
+export interface ReportQuery {
+  asOf?: string;
+  asOfPosition?: number;
+  cutoff?: string;
+  basis: ReportBasis;
+  groupBy: GroupField[];
+}
+
+/** The clinical data cut of a report: as given, else the UTC date of its knowledge time. */
+export function reportCutoff(query: ReportQuery, asOf: { recordedAt: string }): string {
+  return query.cutoff ?? asOf.recordedAt.slice(0, 10);
+}
 
 /** One version of an entity's facts, valid from its sequence until the next version's. */
 export interface Version {
@@ -33,7 +45,7 @@ interface Visits {
 export interface HistorySnapshot {
   patients: Array<{ patientId: string; facts: PatientHistoryFacts; lastVisitOn: string | undefined }>;
   adverseEvents: AdverseEventHistoryFacts[];
-  latestCharter: CharterVersionPublished | undefined;
+  latestCharter: Charter | undefined;
 }
 
 const DAY_MS = 86_400_000;
@@ -64,12 +76,13 @@ export class TrialHistory {
   }
 
   /** An entity's latest version's facts. */
-  current(kind: HistoryKind, entityId: string): HistoryFacts | undefined {
-    return this.entities.get(kind)?.get(entityId)?.at(-1)?.facts;
+  current<K extends HistoryKind>(kind: K, entityId: string): HistoryFactsByKind[K] | undefined {
+    // Versions are filed under their kind (addVersion), so the kind types them.
+    return this.entities.get(kind)?.get(entityId)?.at(-1)?.facts as HistoryFactsByKind[K] | undefined;
   }
 
   /** Each entity's version valid at `seq` (the last one from at or before it). */
-  *validAt<T extends HistoryFacts>(kind: HistoryKind, seq: number): Generator<{ entityId: string; fromSeq: number; facts: T }> {
+  *validAt<K extends HistoryKind>(kind: K, seq: number): Generator<{ entityId: string; fromSeq: number; facts: HistoryFactsByKind[K] }> {
     for (const [entityId, versions] of this.entities.get(kind) ?? []) {
       let lo = 0;
       let hi = versions.length - 1;
@@ -83,7 +96,12 @@ export class TrialHistory {
           hi = mid - 1;
         }
       }
-      if (found >= 0) yield { entityId, fromSeq: (versions[found] as Version).fromSeq, facts: (versions[found] as Version).facts as T };
+      if (found >= 0)
+        yield {
+          entityId,
+          fromSeq: (versions[found] as Version).fromSeq,
+          facts: (versions[found] as Version).facts as HistoryFactsByKind[K],
+        };
     }
   }
 
@@ -104,16 +122,15 @@ export class TrialHistory {
   snapshot(seq: number, cutoff: string): HistorySnapshot {
     const cutoffDay = toDay(cutoff);
     const patients: HistorySnapshot['patients'] = [];
-    for (const { entityId, facts } of this.validAt<PatientHistoryFacts>('patient', seq)) {
+    for (const { entityId, facts } of this.validAt('patient', seq)) {
       patients.push({ patientId: entityId, facts, lastVisitOn: this.lastVisit(entityId, seq, cutoffDay) });
     }
-    const adverseEvents = [...this.validAt<AdverseEventHistoryFacts>('adverse-event', seq)].map((v) => v.facts);
-    let latest: { fromSeq: number; facts: CharterVersionPublished } | undefined;
-    for (const version of this.validAt<CharterVersionPublished>('charter', seq)) if (!latest || version.fromSeq > latest.fromSeq) latest = version;
+    const adverseEvents = [...this.validAt('adverse-event', seq)].map((v) => v.facts);
+    let latest: { fromSeq: number; facts: Charter } | undefined;
+    for (const version of this.validAt('charter', seq)) if (!latest || version.fromSeq > latest.fromSeq) latest = version;
     return { patients, adverseEvents, latestCharter: latest?.facts };
   }
 }
-
 
 /**
  * The report input of a snapshot at a resolved knowledge time: enrolled patients, reported
@@ -132,8 +149,9 @@ export function reportInputAt(
     cutoff: reportCutoff(query, asOf),
     basis: query.basis,
     groupBy: query.groupBy,
-    charter: charter ? { version: charter.version, endpoints: charter.endpoints as EndpointDefinition[] } : args.defaultCharter,
+    charter: charter ? { version: charter.version, endpoints: charter.endpoints } : args.defaultCharter,
     patients: snapshot.patients.flatMap(({ facts, lastVisitOn }) => patientForReport(facts, lastVisitOn) ?? []),
-    adverseEvents: snapshot.adverseEvents.flatMap((facts) => adverseEventForReport(facts) ?? []),
+    // Kept in the shape a report reads: retracted ones included, flagged (the report skips them).
+    adverseEvents: snapshot.adverseEvents,
   };
 }

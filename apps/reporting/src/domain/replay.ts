@@ -1,7 +1,7 @@
-import { DomainError } from '@app/contracts';
+import { DomainError, trialOfStream } from '@app/contracts';
 import type { ReportInput } from './endpoint-report';
-import { foldHistoryEvent, reportCutoff, trialOfStream, type LoggedEvent, type ReportQuery } from './history-fold';
-import { TrialHistory, reportInputAt, toDay } from './history-snapshot';
+import { foldHistoryEvent, type LoggedEvent } from './history-fold';
+import { TrialHistory, reportCutoff, reportInputAt, toDay, type ReportQuery } from './history-snapshot';
 
 /** An event of a trial's exported log, in the log's delivery order. */
 export interface ReplayedEvent extends LoggedEvent {
@@ -15,7 +15,12 @@ export interface ReplayedEvent extends LoggedEvent {
  * delivery order; `asOf` = the longest prefix known at the instant, `asOfPosition` = the prefix
  * up to that event (it must be one of the trial's), neither = the whole log.
  */
-export function replayReportInput(trialId: string, log: readonly ReplayedEvent[], query: ReportQuery, defaultCharter: ReportInput['charter']): ReportInput {
+export function replayReportInput(
+  trialId: string,
+  log: readonly ReplayedEvent[],
+  query: ReportQuery,
+  defaultCharter: ReportInput['charter'],
+): ReportInput {
   const events = log.filter((e) => trialOfStream(e.streamId) === trialId);
   const knownAt: string[] = [];
   let latest = '';
@@ -27,7 +32,13 @@ export function replayReportInput(trialId: string, log: readonly ReplayedEvent[]
   let asOf: { recordedAt: string; position: number };
   if (query.asOfPosition !== undefined) {
     const index = events.findIndex((e) => e.globalPosition === query.asOfPosition);
-    if (index < 0) throw new DomainError('POSITION_NOT_IN_LOG', `position ${query.asOfPosition} is not an event of trial ${trialId}'s log`, 'not_found', 'asOfPosition');
+    if (index < 0)
+      throw new DomainError(
+        'POSITION_NOT_IN_LOG',
+        `position ${query.asOfPosition} is not an event of trial ${trialId}'s log`,
+        'not_found',
+        'asOfPosition',
+      );
     end = index + 1;
     asOf = { recordedAt: knownAt[index] as string, position: query.asOfPosition };
   } else if (query.asOf !== undefined) {

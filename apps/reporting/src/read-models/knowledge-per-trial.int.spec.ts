@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { FixedClock, PostgresEventStore, SequentialIds, openDataSource, type NewEvent } from '@app/event-store';
-import { platformMigrations } from '../../../platform/src/platform.module';
+import type { MigrationInterface } from 'typeorm';
+import { FixedClock, PostgresEventStore, SequentialIds, eventStoreMigrations, openDataSource, type NewEvent } from '@app/event-store';
 import { untilSettled } from '../../../../libs/event-store/test/settled';
 import { replayReportInput } from '../domain/replay';
 import { defaultCharter } from '../domain/default-charter';
-import { HistoryProjection } from './history.projection';
-import { KnowledgePerTrial1764000000700 } from './migrations/1764000000700-knowledge-per-trial';
+import { KnowledgePerTrial1764000000700 } from '../infrastructure/migrations/1764000000700-knowledge-per-trial';
+import { reportingMigrations } from '../infrastructure/migrations/reporting-migrations';
+import { HistoryProjection } from './history';
+
+/** The store's migrations and reporting's: all this read model needs. */
+const migrationsOf = (reporting: Array<new () => MigrationInterface>) => [...eventStoreMigrations, ...reporting];
 
 const backends: Array<[string, string | undefined]> = [['PGlite', undefined]];
 if (process.env.DATABASE_URL) backends.push(['PostgreSQL', process.env.DATABASE_URL]);
@@ -20,8 +24,13 @@ const event = (type: string): NewEvent => ({ type, data: { n: 1 } });
  */
 describe.each(backends)('knowledge time per trial on %s', (_name, databaseUrl) => {
   let dataSource: DataSource;
-  const open = (migrations: typeof platformMigrations) =>
-    openDataSource({ databaseUrl, dataDir: databaseUrl ? undefined : 'memory://', schema: databaseUrl ? `rpt_k_${randomBytes(4).toString('hex')}` : undefined, migrations });
+  const open = (migrations: Array<new () => MigrationInterface>) =>
+    openDataSource({
+      databaseUrl,
+      dataDir: databaseUrl ? undefined : 'memory://',
+      schema: databaseUrl ? `rpt_k_${randomBytes(4).toString('hex')}` : undefined,
+      migrations,
+    });
 
   afterEach(async () => {
     if (databaseUrl) await dataSource.query(`DROP SCHEMA IF EXISTS ${(dataSource.options as { schema?: string }).schema} CASCADE`);
@@ -40,18 +49,18 @@ describe.each(backends)('knowledge time per trial on %s', (_name, databaseUrl) =
 
   const knowledge = async () =>
     (
-      (await dataSource.query(
+      await dataSource.query<Array<{ trial_id: string; global_position: string | number; known_at: string }>>(
         `SELECT trial_id, global_position, to_char(known_at AT TIME ZONE 'UTC', 'HH24:MI:SS') AS known_at FROM rpt_knowledge ORDER BY seq`,
-      )) as Array<{ trial_id: string; global_position: string | number; known_at: string }>
+      )
     ).map((r) => [r.trial_id, Number(r.global_position), r.known_at]);
 
   it('the projection runs knownAt per trial, as a replay of the trial log does', async () => {
-    dataSource = await open(platformMigrations);
+    dataSource = await open(migrationsOf(reportingMigrations));
     const clock = new FixedClock(at('09:00:00'));
     const store = new PostgresEventStore(dataSource, clock, new SequentialIds());
     await appendInterleaved(store, clock);
     const projection = new HistoryProjection(store, dataSource);
-    // Not catchUpToNow: its 2 s budget runs out while a transaction elsewhere on a shared server holds the log back.
+    // Driven here, after the log has settled: a 2 s wait runs out while a transaction elsewhere on a shared server holds the log back.
     await untilSettled(store);
     await projection.subscription.catchUp();
     const rows = await knowledge();
@@ -61,12 +70,18 @@ describe.each(backends)('knowledge time per trial on %s', (_name, databaseUrl) =
       ['A', '11:00:00'],
     ]);
     const log = (await store.readAll({ maxCount: 100 })).events;
-    const replayed = replayReportInput('A', log, { asOf: at('11:30:00').toISOString(), basis: 'adjudicated', groupBy: [] }, defaultCharter());
+    const replayed = replayReportInput(
+      'A',
+      log,
+      { asOf: at('11:30:00').toISOString(), basis: 'adjudicated', groupBy: [] },
+      defaultCharter(),
+    );
     expect(replayed.asOf.position).toBe(rows[2]![1]);
   });
 
   it('the migration recomputes knowledge projected with the global knownAt, in place', async () => {
-    dataSource = await open(platformMigrations.filter((m) => m !== KnowledgePerTrial1764000000700));
+    // The read model as it stood before this migration (the later ones assume it ran).
+    dataSource = await open(migrationsOf(reportingMigrations.slice(0, reportingMigrations.indexOf(KnowledgePerTrial1764000000700))));
     const clock = new FixedClock(at('09:00:00'));
     const store = new PostgresEventStore(dataSource, clock, new SequentialIds());
     await appendInterleaved(store, clock);
@@ -88,9 +103,11 @@ describe.each(backends)('knowledge time per trial on %s', (_name, databaseUrl) =
       ['A', '11:00:00'],
     ]);
     // Visits moved onto their events' knowledge rows.
-    expect(await dataSource.query(`SELECT seq, patient_id, to_char(visit_on, 'YYYY-MM-DD') AS visit_on FROM rpt_knowledge WHERE visit_on IS NOT NULL`)).toEqual([
-      { seq: databaseUrl ? '3' : 3, patient_id: 'P1', visit_on: '2026-02-27' },
-    ]);
+    expect(
+      await dataSource.query(
+        `SELECT seq, patient_id, to_char(visit_on, 'YYYY-MM-DD') AS visit_on FROM rpt_knowledge WHERE visit_on IS NOT NULL`,
+      ),
+    ).toEqual([{ seq: databaseUrl ? '3' : 3, patient_id: 'P1', visit_on: '2026-02-27' }]);
     expect((await dataSource.query(`SELECT to_regclass('rpt_visits') AS t`))[0].t).toBeNull();
   });
 });

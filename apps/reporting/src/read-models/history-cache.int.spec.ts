@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { openDataSource } from '@app/event-store';
-import { platformMigrations } from '../../../platform/src/platform.module';
-import { HistoryCache } from './history-cache';
+import { eventStoreMigrations, openDataSource } from '@app/event-store';
+import type { PatientHistoryFacts } from '../domain/history-fold';
+import { reportingMigrations } from '../infrastructure/migrations/reporting-migrations';
+import { HistoryCache } from './history';
 
 const backends: Array<[string, string | undefined]> = [['PGlite', undefined]];
 if (process.env.DATABASE_URL) backends.push(['PostgreSQL', process.env.DATABASE_URL]);
@@ -13,7 +14,12 @@ describe.each(backends)('history cache on %s', (_name, databaseUrl) => {
   const schema = `rpt_cache_${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    dataSource = await openDataSource({ databaseUrl, dataDir: databaseUrl ? undefined : 'memory://', schema: databaseUrl ? schema : undefined, migrations: platformMigrations });
+    dataSource = await openDataSource({
+      databaseUrl,
+      dataDir: databaseUrl ? undefined : 'memory://',
+      schema: databaseUrl ? schema : undefined,
+      migrations: [...eventStoreMigrations, ...reportingMigrations],
+    });
   });
   afterAll(async () => {
     if (databaseUrl) await dataSource.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -21,42 +27,108 @@ describe.each(backends)('history cache on %s', (_name, databaseUrl) => {
   });
 
   /** What one projected batch writes: knowledge rows up to `seq` (visits on theirs), versions closing their predecessors. */
-  async function project(seq: number, versions: Array<[string, string, string, unknown, number]>, visits: Array<[string, string, string, number]> = []) {
-    const [last] = (await dataSource.query('SELECT coalesce(max(seq), 0) AS seq FROM rpt_knowledge')) as Array<{ seq: string | number }>;
+  async function project(
+    seq: number,
+    versions: Array<[string, string, string, unknown, number]>,
+    visits: Array<[string, string, string, number]> = [],
+  ) {
+    const [last] = await dataSource.query<Array<{ seq: string | number }>>('SELECT coalesce(max(seq), 0) AS seq FROM rpt_knowledge');
     for (let s = Number(last?.seq ?? 0) + 1; s <= seq; s += 1) {
       await dataSource.query(`INSERT INTO rpt_knowledge (seq, global_position, trial_id, known_at) VALUES ($1, $1, 'T', now())`, [s]);
     }
     for (const [trialId, kind, entityId, facts, from] of versions) {
-      await dataSource.query(`UPDATE rpt_facts SET to_seq = $4 WHERE trial_id = $1 AND kind = $2 AND entity_id = $3 AND to_seq IS NULL`, [trialId, kind, entityId, from]);
-      await dataSource.query(`INSERT INTO rpt_facts (trial_id, kind, entity_id, facts, from_seq) VALUES ($1, $2, $3, $4, $5)`, [trialId, kind, entityId, JSON.stringify(facts), from]);
+      await dataSource.query(`UPDATE rpt_facts SET to_seq = $4 WHERE trial_id = $1 AND kind = $2 AND entity_id = $3 AND to_seq IS NULL`, [
+        trialId,
+        kind,
+        entityId,
+        from,
+      ]);
+      await dataSource.query(`INSERT INTO rpt_facts (trial_id, kind, entity_id, facts, from_seq) VALUES ($1, $2, $3, $4, $5)`, [
+        trialId,
+        kind,
+        entityId,
+        JSON.stringify(facts),
+        from,
+      ]);
     }
     for (const [trialId, patientId, visitOn, s] of visits) {
-      await dataSource.query(`UPDATE rpt_knowledge SET trial_id = $1, patient_id = $2, visit_on = $3 WHERE seq = $4`, [trialId, patientId, visitOn, s]);
+      await dataSource.query(`UPDATE rpt_knowledge SET trial_id = $1, patient_id = $2, visit_on = $3 WHERE seq = $4`, [
+        trialId,
+        patientId,
+        visitOn,
+        s,
+      ]);
     }
   }
-  const patient = (version: number) => ({ patient: { status: 'enrolled', version } });
+  /** Facts of reporting's shape whose version shows in the enrolment date (the cache keeps them as they are). */
+  const patient = (version: number): PatientHistoryFacts => ({
+    patientId: 'P',
+    enrolment: { siteId: 'S1', diabetes: false, presentation: 'cli', enrolledOn: `2025-01-0${version}` },
+  });
+  const versionOf = (facts: PatientHistoryFacts) => Number(facts.enrolment?.enrolledOn.slice(8));
 
   it('answers each sequence from versions and visits loaded in several steps, per trial', async () => {
-    await project(3, [['T', 'patient', 'P1', patient(1), 1], ['U', 'patient', 'X', patient(1), 2], ['T', 'charter', '1', { version: '1' }, 3]], [['T', 'P1', '2025-03-01', 2]]);
+    await project(
+      3,
+      [
+        ['T', 'patient', 'P1', patient(1), 1],
+        ['U', 'patient', 'X', patient(1), 2],
+        ['T', 'charter', '1', { version: '1' }, 3],
+      ],
+      [['T', 'P1', '2025-03-01', 2]],
+    );
     const cache = new HistoryCache(dataSource);
     const first = await cache.at('T', 3, '2025-12-31');
     expect(first.patients).toEqual([{ patientId: 'P1', facts: patient(1), lastVisitOn: '2025-03-01' }]);
     expect(first.latestCharter).toEqual({ version: '1' });
 
     // Later batches: a new version of P1, a second patient, a visit recorded late for an early date, charter 2.
-    await project(9, [['T', 'patient', 'P1', patient(2), 5], ['T', 'patient', 'P2', patient(1), 6], ['T', 'charter', '2', { version: '2' }, 8]], [['T', 'P1', '2025-06-01', 4], ['T', 'P1', '2025-01-15', 7], ['U', 'X', '2025-05-05', 9]]);
+    await project(
+      9,
+      [
+        ['T', 'patient', 'P1', patient(2), 5],
+        ['T', 'patient', 'P2', patient(1), 6],
+        ['T', 'charter', '2', { version: '2' }, 8],
+      ],
+      [
+        ['T', 'P1', '2025-06-01', 4],
+        ['T', 'P1', '2025-01-15', 7],
+        ['U', 'X', '2025-05-05', 9],
+      ],
+    );
     const at = async (seq: number, cutoff: string) => {
       const snapshot = await cache.at('T', seq, cutoff);
-      return { patients: snapshot.patients.map((p) => [p.patientId, (p.facts.patient as unknown as { version: number }).version, p.lastVisitOn ?? null]).sort(), charter: snapshot.latestCharter?.version ?? null };
+      return {
+        patients: snapshot.patients.map((p) => [p.patientId, versionOf(p.facts), p.lastVisitOn ?? null]).sort(),
+        charter: snapshot.latestCharter?.version ?? null,
+      };
     };
-    expect(await at(8, '2025-12-31')).toEqual({ patients: [['P1', 2, '2025-06-01'], ['P2', 1, null]], charter: '2' });
+    expect(await at(8, '2025-12-31')).toEqual({
+      patients: [
+        ['P1', 2, '2025-06-01'],
+        ['P2', 1, null],
+      ],
+      charter: '2',
+    });
     // The past, from the same mirror: versions valid then, visits known then.
     expect(await at(4, '2025-12-31')).toEqual({ patients: [['P1', 1, '2025-06-01']], charter: '1' });
     expect(await at(3, '2025-12-31')).toEqual({ patients: [['P1', 1, '2025-03-01']], charter: '1' });
     expect(await at(1, '2025-12-31')).toEqual({ patients: [['P1', 1, null]], charter: null });
     // The cutoff: the latest visit on or before it, including one recorded later.
-    expect(await at(8, '2025-02-28')).toEqual({ patients: [['P1', 2, '2025-01-15'], ['P2', 1, null]], charter: '2' });
-    expect(await at(6, '2025-02-28')).toEqual({ patients: [['P1', 2, null], ['P2', 1, null]], charter: '1' });
+    expect(await at(8, '2025-02-28')).toEqual({
+      patients: [
+        ['P1', 2, '2025-01-15'],
+        ['P2', 1, null],
+      ],
+      charter: '2',
+    });
+    expect(await at(6, '2025-02-28')).toEqual({
+      patients: [
+        ['P1', 2, null],
+        ['P2', 1, null],
+      ],
+      charter: '1',
+    });
 
     // A fresh mirror loaded in one step agrees with the incrementally loaded one.
     const fresh = new HistoryCache(dataSource);

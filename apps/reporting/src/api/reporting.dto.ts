@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { ClinicalDate } from '@app/contracts';
-import type { GroupField } from '../domain/endpoint-report';
-import type { ReportQuery } from '../domain/history-fold';
+import type { ReportQuery } from '../domain/history-snapshot';
 
 const GROUP_FIELDS = ['arm', 'diabetes', 'presentation', 'segment', 'site'] as const;
 
@@ -28,6 +27,6 @@ export function toReportQuery(params: z.infer<typeof ReportParams>): ReportQuery
     ...(params.asOfPosition !== undefined ? { asOfPosition: params.asOfPosition } : {}),
     ...(params.cutoff !== undefined ? { cutoff: params.cutoff } : {}),
     basis: params.basis,
-    groupBy: params.groupBy as GroupField[],
+    groupBy: params.groupBy,
   };
 }
