@@ -63,7 +63,7 @@ export function gatewayMiddleware(options: { services: Record<ServiceName, strin
           response.destroy();
           return;
         }
-        sendProblem(response as Response, upstreamProblem(service, code, (request as ProxiedRequest).gatewayTimedOut === true, options.timeoutMs));
+        sendProblem(response, upstreamProblem(service, code, (request as ProxiedRequest).gatewayTimedOut === true, options.timeoutMs));
       },
     },
   });

@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { MODULE_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { AuditModule } from '@app/audit';
-import { AdjudicationModule } from '../../adjudication/src';
-import { AdverseEventsModule } from '../../adverse-events/src';
-import { EnrollmentModule } from '../../enrollment/src';
-import { ProceduresModule } from '../../procedures/src';
-import { ReportingModule } from '../../reporting/src';
-import { GATEWAY_SERVICES, serviceFor, type ServiceName } from './routes';
+import { AuditModule } from '../libs/audit/src';
+import { AdjudicationModule } from '../apps/adjudication/src';
+import { AdverseEventsModule } from '../apps/adverse-events/src';
+import { EnrollmentModule } from '../apps/enrollment/src';
+import { ProceduresModule } from '../apps/procedures/src';
+import { ReportingModule } from '../apps/reporting/src';
+import { GATEWAY_SERVICES, serviceFor, type ServiceName } from '../apps/gateway/src/routes';
 
 // The modules each service's main.ts boots.
 const MODULES: Record<ServiceName, Array<new () => unknown>> = {
