@@ -1,4 +1,4 @@
-import { HistoryProjection } from '../apps/reporting/src/infrastructure/history.projection';
+import { HistoryProjection } from '../apps/reporting/src';
 import { startPlatform, uniqueId, type RunningPlatform } from './support/platform';
 
 const backends: Array<[string, string | undefined]> = [['PGlite', undefined]];
