@@ -31,11 +31,11 @@ describe.each(backends)('commands racing on one stream, on %s', (_name, database
     return patientId;
   };
   const eventsOf = async (streamId: string) =>
-    (await p.dataSource.query('SELECT event_type, data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version', [streamId])) as Array<{
+    (await p.dataSource.query<Array<{
       event_type: string;
       data: Record<string, unknown>;
       metadata: Record<string, unknown>;
-    }>;
+    }>>('SELECT event_type, data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version', [streamId]));
 
   beforeAll(async () => {
     p = await startPlatform({ databaseUrl });
@@ -81,8 +81,8 @@ describe.each(backends)('commands racing on one stream, on %s', (_name, database
         ]);
         const recorded = (await eventsOf(`patient/${trialId}/${patientId}`)).filter((e) => e.data.visitId === 'V-same');
         if (recorded.length !== 1) duplicated.push(`${patientId}: V-same recorded ${recorded.length} times`);
-        const sameAnswers = [responses[0]!, responses[2]!, responses[4]!];
-        const distinct = [responses[1]!, responses[3]!, responses[5]!];
+        const sameAnswers = [responses[0], responses[2], responses[4]];
+        const distinct = [responses[1], responses[3], responses[5]];
         const sameCodes = sameAnswers.map((r) => (r.status === 201 ? 201 : r.body.code)).sort();
         if (sameCodes.join() !== '201,VISIT_ALREADY_RECORDED,VISIT_ALREADY_RECORDED') refused.push(`${patientId}: same visit answered ${sameCodes.join()}`);
         for (const r of distinct) if (r.status !== 201) refused.push(`${patientId}: distinct visit answered ${r.status} ${r.body.code}`);

@@ -118,8 +118,8 @@ describe('Idempotency-Key across a crash (kill -9 mid-command)', () => {
           }
         }
       };
-      let failure: unknown;
-      const workers = Array.from({ length: IN_FLIGHT }, () => worker().catch((error: unknown) => (failure ??= error)));
+      let failure: Error | undefined;
+      const workers = Array.from({ length: IN_FLIGHT }, () => worker().catch((error: unknown) => (failure ??= error instanceof Error ? error : new Error(String(error)))));
       // Kill once a third has been acknowledged: dozens of commands are then mid-flight.
       while (acknowledged.size < COMMANDS / 3) {
         if (failure) throw failure;

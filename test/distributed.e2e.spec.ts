@@ -197,7 +197,7 @@ if (!serverUrl) {
         const body = { siteId: 'S-GW', name: 'Site added through the gateway', country: 'IT' };
         const created = await call('POST', `/trials/${TRIAL_ID}/sites`, { bearer: admin, body, headers: { 'Idempotency-Key': 'gateway-site-1' } });
         expect(created.status).toBe(201);
-        expect(created.headers.get('etag')).toBe(`"${created.json.streamVersion}"`);
+        expect(created.headers.get('etag')).toBe(`"${String(created.json.streamVersion)}"`);
         const replay = await call('POST', `/trials/${TRIAL_ID}/sites`, { bearer: admin, body, headers: { 'Idempotency-Key': 'gateway-site-1' } });
         expect({ status: replay.status, replayed: replay.headers.get('idempotent-replayed'), body: replay.json }).toEqual({ status: 201, replayed: 'true', body: created.json });
         // 409 with Retry-After from the reporting service.

@@ -70,10 +70,10 @@ describe.each(backends)('every route under /trials/{t} of a trial that does not 
   };
   /** Events in any stream, or with any payload, that names the trial id. */
   const eventsNaming = async (id: string) =>
-    Number(((await p.dataSource.query(`SELECT count(*) AS n FROM es_events WHERE stream_id LIKE $1 OR data::text LIKE $1`, [`%${id}%`])) as Array<{ n: string }>)[0]!.n);
+    Number(((await p.dataSource.query<Array<{ n: string }>>(`SELECT count(*) AS n FROM es_events WHERE stream_id LIKE $1 OR data::text LIKE $1`, [`%${id}%`])))[0]!.n);
   const outcome = (response: Response) => ({
     status: response.status,
-    type: response.headers['content-type'] as string | undefined,
+    type: response.headers['content-type'],
     code: (response.body as { code?: string }).code,
   });
 
@@ -119,7 +119,7 @@ describe.each(backends)('every route under /trials/{t} of a trial that does not 
   it('records no unblinded view for a DSMB read by arm of a misspelled trial, as it does for the trial itself', async () => {
     const dsmb = await tokenOf('dsmb-member');
     const unblindedViews = async (id: string) =>
-      Number(((await p.dataSource.query(`SELECT count(*) AS n FROM es_events WHERE stream_id = $1 AND event_type = 'UnblindedResultsViewed'`, [`unblinding/${id}`])) as Array<{ n: string }>)[0]!.n);
+      Number(((await p.dataSource.query<Array<{ n: string }>>(`SELECT count(*) AS n FROM es_events WHERE stream_id = $1 AND event_type = 'UnblindedResultsViewed'`, [`unblinding/${id}`])))[0]!.n);
     const report = routes.find((r) => routeKey(r) === 'GET /trials/:t/reports/endpoints')!;
     const curve = routes.find((r) => routeKey(r) === 'GET /trials/:t/reports/endpoints/:endpointId/curve')!;
     const curveOf = { ...curve, template: curve.template.replace('{endpointId}', 'freedom-from-amputation') };

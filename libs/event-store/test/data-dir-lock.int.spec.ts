@@ -177,7 +177,7 @@ describe('the data directory lock', () => {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     try {
-      const reports = createInterface({ input: parent.stdout! })[Symbol.asyncIterator]();
+      const reports = createInterface({ input: parent.stdout })[Symbol.asyncIterator]();
       const holderPid = (JSON.parse(String((await reports.next()).value)) as Report).pid;
       expect(JSON.parse(String((await reports.next()).value))).toMatchObject({ event: 'acquired', pid: holderPid });
       process.kill(holderPid, 'SIGKILL');

@@ -84,11 +84,11 @@ async function recordingSubscription(h: StoreHarness, name: string, batchSize = 
     },
   });
   const seen = async () =>
-    (await h.readModel.query(`SELECT event_id, stream_id, checkpoint FROM ${table} ORDER BY seq`)) as Array<{
+    (await h.readModel.query<Array<{
       event_id: string;
       stream_id: string;
       checkpoint: string;
-    }>;
+    }>>(`SELECT event_id, stream_id, checkpoint FROM ${table} ORDER BY seq`));
   return { subscription, seen, errors, table };
 }
 

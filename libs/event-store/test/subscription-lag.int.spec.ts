@@ -36,7 +36,7 @@ describe.each(backends)('subscription lag on %s', (_name, databaseUrl) => {
   it('counts the events after the stored checkpoint, through countAfter and by reading alike', async () => {
     const counted = subscription('lag-counted', h.store, 4);
     const read = subscription('lag-read', withoutCount(h.store), 4);
-    expect(h.store.countAfter).toBeDefined();
+    expect('countAfter' in h.store).toBe(true);
     expect(await counted.lag()).toBe(0);
     expect(await read.lag()).toBe(0);
 

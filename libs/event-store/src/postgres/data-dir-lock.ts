@@ -225,7 +225,7 @@ function parseRecord(text: string): LockHolder | undefined {
   // A PID ≤ 0 would make process.kill address a process group.
   if (!Number.isSafeInteger(r.pid) || (r.pid as number) <= 0) return undefined;
   // The nonce names takeover tokens, so it must be safe in a file name.
-  if (!isText(r.hostname) || !isText(r.command) || !isText(r.nonce) || !/^[a-f0-9]{8,64}$/.test(r.nonce as string) || !isText(r.startedAt)) return undefined;
+  if (!isText(r.hostname) || !isText(r.command) || !isText(r.nonce) || !/^[a-f0-9]{8,64}$/.test(r.nonce) || !isText(r.startedAt)) return undefined;
   if (!isOptionalText(r.processStart) || !isOptionalText(r.bootId) || !isOptionalText(r.pidNamespace)) return undefined;
   return r as unknown as LockHolder;
 }
