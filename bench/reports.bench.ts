@@ -14,13 +14,7 @@ import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
-import {
-  adverseEventStream,
-  caseStream,
-  patientStream,
-  proceduresStream,
-  type CaseEvent,
-} from '@app/contracts';
+import { adverseEventStream, caseStream, patientStream, proceduresStream, type CaseEvent } from '@app/contracts';
 import { PostgresEventStore, openDataSource, type NewEvent } from '@app/event-store';
 import { platformMigrations } from '../apps/platform/src/platform.module';
 import { GetReportInput, GetReportInputHandler, HistoryProjection, computeEndpointReport } from '../apps/reporting/src';
@@ -58,12 +52,29 @@ function patientStreams(i: number, random: () => number): Array<[string, NewEven
   const patient: NewEvent[] = [
     {
       type: 'PatientEnrolled',
-      data: { trialId: TRIAL, patientId, siteId, enrolledOn, arm, baseline: { ageYears: 60 + Math.floor(random() * 25), sex: random() < 0.6 ? 'M' : 'F', diabetes, presentation: random() < 0.6 ? 'cli' : 'claudication', rutherfordClass: 3 + Math.floor(random() * 3) } },
+      data: {
+        trialId: TRIAL,
+        patientId,
+        siteId,
+        enrolledOn,
+        arm,
+        baseline: {
+          ageYears: 60 + Math.floor(random() * 25),
+          sex: random() < 0.6 ? 'M' : 'F',
+          diabetes,
+          presentation: random() < 0.6 ? 'cli' : 'claudication',
+          rutherfordClass: 3 + Math.floor(random() * 3),
+        },
+      },
       metadata: actor,
     },
   ];
   for (let v = 0; v < VISITS; v++) {
-    patient.push({ type: 'VisitRecorded', data: { trialId: TRIAL, patientId, visitId: `V${v}`, visit: 'unscheduled', visitOn: addDays(enrolledOn, 7 * (v + 1)) }, metadata: actor });
+    patient.push({
+      type: 'VisitRecorded',
+      data: { trialId: TRIAL, patientId, visitId: `V${v}`, visit: 'unscheduled', visitOn: addDays(enrolledOn, 7 * (v + 1)) },
+      metadata: actor,
+    });
   }
   streams.push([patientStream(TRIAL, patientId), patient]);
   streams.push([
@@ -71,7 +82,17 @@ function patientStreams(i: number, random: () => number): Array<[string, NewEven
     [
       {
         type: 'ProcedureRecorded',
-        data: { trialId: TRIAL, patientId, procedureId: 'IDX', performedOn: enrolledOn, limb: 'left', device: { kind: arm, name: arm }, lesions: [{ segment: random() < 0.5 ? 'btk' : 'femoropopliteal', lengthMm: 100, occlusion: false }], technicalSuccess: true, index: true },
+        data: {
+          trialId: TRIAL,
+          patientId,
+          procedureId: 'IDX',
+          performedOn: enrolledOn,
+          limb: 'left',
+          device: { kind: arm, name: arm },
+          lesions: [{ segment: random() < 0.5 ? 'btk' : 'femoropopliteal', lengthMm: 100, occlusion: false }],
+          technicalSuccess: true,
+          index: true,
+        },
         metadata: actor,
       },
     ],
@@ -94,12 +115,38 @@ function patientStreams(i: number, random: () => number): Array<[string, NewEven
       ...(kind === 'tvr' ? { tvr: { clinicallyDriven: random() < 0.8 } } : {}),
       description: 'synthetic',
     };
-    streams.push([adverseEventStream(TRIAL, eventId), [{ type: 'AdverseEventReported', data: { trialId: TRIAL, patientId, siteId, eventId, ...report }, metadata: actor }]]);
+    streams.push([
+      adverseEventStream(TRIAL, eventId),
+      [{ type: 'AdverseEventReported', data: { trialId: TRIAL, patientId, siteId, eventId, ...report }, metadata: actor }],
+    ]);
     const outcome = { isEndpointEvent: true, ...report };
     delete (outcome as { description?: string }).description;
     const caseEvents: CaseEvent[] = [
-      { type: 'CaseOpened', data: { trialId: TRIAL, caseId: eventId, eventId, patientId, siteId, charterVersion: 'default-1', report: report as never, sourceVersion: 1, reportedAt: `${onsetOn}T12:00:00.000Z` } },
-      { type: 'CaseFinalized', data: { caseId: eventId, round: 1, outcome: outcome as never, basis: 'concordant-reviews', charterVersion: 'default-1', finalizedAt: `${addDays(onsetOn, 20)}T12:00:00.000Z` } },
+      {
+        type: 'CaseOpened',
+        data: {
+          trialId: TRIAL,
+          caseId: eventId,
+          eventId,
+          patientId,
+          siteId,
+          charterVersion: 'default-1',
+          report: report as never,
+          sourceVersion: 1,
+          reportedAt: `${onsetOn}T12:00:00.000Z`,
+        },
+      },
+      {
+        type: 'CaseFinalized',
+        data: {
+          caseId: eventId,
+          round: 1,
+          outcome: outcome as never,
+          basis: 'concordant-reviews',
+          charterVersion: 'default-1',
+          finalizedAt: `${addDays(onsetOn, 20)}T12:00:00.000Z`,
+        },
+      },
     ];
     streams.push([caseStream(TRIAL, eventId), caseEvents.map((e) => ({ ...e, metadata: actor }))]);
   }
@@ -122,7 +169,9 @@ async function main(): Promise<void> {
   await admin.end();
   const reset = new pg.Client({ connectionString: DATABASE_URL });
   await reset.connect();
-  const reuse = process.env.BENCH_REUSE === '1' && (await reset.query(`SELECT to_regclass('${SCHEMA}.es_events') IS NOT NULL AS present`)).rows[0]?.present === true;
+  const reuse =
+    process.env.BENCH_REUSE === '1' &&
+    (await reset.query(`SELECT to_regclass('${SCHEMA}.es_events') IS NOT NULL AS present`)).rows[0]?.present === true;
   if (reuse) {
     // Keep the log; the history read model is emptied and rebuilt below.
     await reset.query(`TRUNCATE ${SCHEMA}.rpt_knowledge, ${SCHEMA}.rpt_facts`);
@@ -132,7 +181,12 @@ async function main(): Promise<void> {
   }
   await reset.end();
 
-  const dataSource: DataSource = await openDataSource({ databaseUrl: DATABASE_URL, schema: SCHEMA, migrations: platformMigrations, poolSize: 16 });
+  const dataSource: DataSource = await openDataSource({
+    databaseUrl: DATABASE_URL,
+    schema: SCHEMA,
+    migrations: platformMigrations,
+    poolSize: 16,
+  });
   const store = new PostgresEventStore(dataSource);
 
   let total = 0;
@@ -170,7 +224,9 @@ async function main(): Promise<void> {
   const handled = await history.subscription.catchUp();
   const rebuildSeconds = (performance.now() - rebuildStart) / 1000;
   const rebuildRate = handled / rebuildSeconds;
-  console.log(`rebuild: ${handled.toLocaleString('en')} events in ${rebuildSeconds.toFixed(1)} s = ${Math.round(rebuildRate).toLocaleString('en')} events/s`);
+  console.log(
+    `rebuild: ${handled.toLocaleString('en')} events in ${rebuildSeconds.toFixed(1)} s = ${Math.round(rebuildRate).toLocaleString('en')} events/s`,
+  );
   // What autovacuum does to freshly written tables before long: statistics and the visibility map.
   for (const table of ['rpt_knowledge', 'rpt_facts']) await dataSource.query(`VACUUM ANALYZE ${table}`);
 
@@ -190,7 +246,9 @@ async function main(): Promise<void> {
   for (let i = 0; i < REPORTS; i++) {
     const position = Number(positions[Math.floor(pick() * positions.length)]!.global_position);
     const t0 = performance.now();
-    const input = await reports.execute(new GetReportInput(TRIAL, { asOfPosition: position, cutoff: '2025-06-30', basis: 'adjudicated', groupBy: ['arm', 'diabetes'] }));
+    const input = await reports.execute(
+      new GetReportInput(TRIAL, { asOfPosition: position, cutoff: '2025-06-30', basis: 'adjudicated', groupBy: ['arm', 'diabetes'] }),
+    );
     const report = computeEndpointReport(input);
     JSON.stringify(report);
     latencies.push(performance.now() - t0);

@@ -258,7 +258,10 @@ function percentile(sortedAscending: readonly number[], p: number): number {
 }
 
 function median(values: readonly number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 function roundSummary(result: RoundResult): Summary {
@@ -293,7 +296,12 @@ interface AppendWorkload {
 
 const WORKLOADS: readonly AppendWorkload[] = [
   { key: 'single', title: `(a) single-event appends, ${WRITERS} writers`, callsPerWriter: SINGLE_CALLS_PER_WRITER, batchSize: 1 },
-  { key: 'batch', title: `(b) ${BATCH_SIZE}-event appends, ${WRITERS} writers`, callsPerWriter: BATCH_CALLS_PER_WRITER, batchSize: BATCH_SIZE },
+  {
+    key: 'batch',
+    title: `(b) ${BATCH_SIZE}-event appends, ${WRITERS} writers`,
+    callsPerWriter: BATCH_CALLS_PER_WRITER,
+    batchSize: BATCH_SIZE,
+  },
 ];
 
 /** Every writer appends its calls, one after another, to its own stream; all writers run concurrently. */

@@ -4,7 +4,11 @@ const { spawnSync } = require('node:child_process');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
-const result = spawnSync(process.execPath, [require.resolve('tsx/cli'), '--tsconfig', join(root, 'tsconfig.json'), join(root, 'scripts', 'trialctl.ts'), ...process.argv.slice(2)], {
-  stdio: 'inherit',
-});
+const result = spawnSync(
+  process.execPath,
+  [require.resolve('tsx/cli'), '--tsconfig', join(root, 'tsconfig.json'), join(root, 'scripts', 'trialctl.ts'), ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+  },
+);
 process.exit(result.status ?? 1);

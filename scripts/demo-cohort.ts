@@ -112,8 +112,7 @@ type Row = readonly [
 ];
 
 type EventSpec =
-  | { kind: 'tvr'; day: number; description: string }
-  | { kind: 'amputation'; day: number; planned: boolean; description: string };
+  { kind: 'tvr'; day: number; description: string } | { kind: 'amputation'; day: number; planned: boolean; description: string };
 
 const PLANNED_TOE = (day: number, toe: string): EventSpec => ({
   kind: 'amputation',

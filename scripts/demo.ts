@@ -57,7 +57,9 @@ function readSecret(): string {
   if (fromEnv) return fromEnv;
   const path = jwtSecretPath(process.env.DATA_DIR?.trim() || './.data');
   if (!existsSync(path)) {
-    throw new DemoError(`no JWT_SECRET set and no ${path}; set JWT_SECRET or DATA_DIR to the server's, or start the platform once on the embedded default`);
+    throw new DemoError(
+      `no JWT_SECRET set and no ${path}; set JWT_SECRET or DATA_DIR to the server's, or start the platform once on the embedded default`,
+    );
   }
   return readSecretFile(path);
 }
@@ -72,7 +74,12 @@ interface Answer {
   body: unknown;
 }
 
-async function call(method: 'GET' | 'POST', path: string, bearer: string | undefined, options: { body?: unknown; idempotencyKey?: string } = {}): Promise<Answer> {
+async function call(
+  method: 'GET' | 'POST',
+  path: string,
+  bearer: string | undefined,
+  options: { body?: unknown; idempotencyKey?: string } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { Accept: 'application/json, application/problem+json' };
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
@@ -80,10 +87,16 @@ async function call(method: 'GET' | 'POST', path: string, bearer: string | undef
   for (let attempt = 1; ; attempt++) {
     let response: Response;
     try {
-      response = await fetch(`${BASE_URL}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+      response = await fetch(`${BASE_URL}${path}`, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new DemoError(`${method} ${path}: cannot reach ${BASE_URL} (${cause?.code ?? cause?.message ?? String(error)}); is the server running?`);
+      throw new DemoError(
+        `${method} ${path}: cannot reach ${BASE_URL} (${cause?.code ?? cause?.message ?? String(error)}); is the server running?`,
+      );
     }
     const text = await response.text();
     let body: unknown = text;
@@ -103,7 +116,9 @@ async function call(method: 'GET' | 'POST', path: string, bearer: string | undef
 }
 
 function codeOf(body: unknown): string | undefined {
-  return typeof body === 'object' && body !== null && typeof (body as { code?: unknown }).code === 'string' ? (body as { code: string }).code : undefined;
+  return typeof body === 'object' && body !== null && typeof (body as { code?: unknown }).code === 'string'
+    ? (body as { code: string }).code
+    : undefined;
 }
 
 function fail(method: string, path: string, answer: Answer): never {
@@ -138,7 +153,9 @@ async function checkExistingTrial(adminToken: string, title: string): Promise<vo
   if (answer.status !== 200) fail('GET', path, answer);
   const trial = answer.body as { title?: string; arms?: string[] };
   if (trial.title !== title || (trial.arms ?? []).length > 0) {
-    throw new DemoError(`trial ${TRIAL_ID} already exists but is not the demo's single-arm registry (title "${trial.title}", arms ${JSON.stringify(trial.arms)}); use a fresh DATA_DIR`);
+    throw new DemoError(
+      `trial ${TRIAL_ID} already exists but is not the demo's single-arm registry (title "${trial.title}", arms ${JSON.stringify(trial.arms)}); use a fresh DATA_DIR`,
+    );
   }
 }
 
@@ -169,7 +186,10 @@ async function compareWithReport(adminToken: string): Promise<string[]> {
   }
   if (answer.status !== 200) fail('GET', path, answer);
   const report = answer.body as {
-    endpoints?: Array<{ id: string; groups: Array<{ key: { diabetes?: boolean }; n: number; crude?: { evaluable: number; eventFree: number } }> }>;
+    endpoints?: Array<{
+      id: string;
+      groups: Array<{ key: { diabetes?: boolean }; n: number; crude?: { evaluable: number; eventFree: number } }>;
+    }>;
   };
   const lines = ['server report (site-reported, crude at 180 days):'];
   const mismatches: string[] = [];
@@ -179,12 +199,14 @@ async function compareWithReport(adminToken: string): Promise<string[]> {
       const group = endpoint?.groups.find((g) => g.key.diabetes === want.diabetes);
       const got = group?.crude ? Math.round(group.crude.eventFree * group.crude.evaluable) : undefined;
       const ok = group !== undefined && group.n === want.n && group.crude?.evaluable === want.n && got === want.eventFree;
-      if (!ok) mismatches.push(`${endpointId} diabetes=${want.diabetes}: expected ${want.eventFree}/${want.n}, got ${JSON.stringify(group)}`);
+      if (!ok)
+        mismatches.push(`${endpointId} diabetes=${want.diabetes}: expected ${want.eventFree}/${want.n}, got ${JSON.stringify(group)}`);
       return `${want.diabetes ? 'diabetes' : 'no diabetes'} ${group?.crude ? `${(100 * group.crude.eventFree).toFixed(1)}% (${got}/${group.crude.evaluable}, n=${group.n})` : 'missing'}${ok ? '' : '  <-- MISMATCH'}`;
     });
     lines.push(`  ${endpointId.padEnd(26)} ${shown.join('   ')}`);
   }
-  if (mismatches.length > 0) throw new DemoError([...lines, 'the server reports other numbers than the article:', ...mismatches].join('\n'));
+  if (mismatches.length > 0)
+    throw new DemoError([...lines, 'the server reports other numbers than the article:', ...mismatches].join('\n'));
   return lines;
 }
 
@@ -194,7 +216,10 @@ async function main(): Promise<void> {
   // The cohort must reproduce the article's numbers by itself before anything is sent.
   const tvr = countEventFree(cohort, (e) => e.kind === 'tvr' && e.tvr?.clinicallyDriven === true);
   const amputation = countEventFree(cohort, (e) => e.kind === 'amputation');
-  const unplannedOrMajor = countEventFree(cohort, (e) => e.kind === 'amputation' && (e.amputation?.level === 'major' || e.amputation?.planned === false));
+  const unplannedOrMajor = countEventFree(
+    cohort,
+    (e) => e.kind === 'amputation' && (e.amputation?.level === 'major' || e.amputation?.planned === false),
+  );
   if (
     !same(tvr, EXPECTED_SITE_REPORTED['freedom-from-cd-tvr']) ||
     !same(amputation, EXPECTED_SITE_REPORTED['freedom-from-amputation']) ||
@@ -210,7 +235,10 @@ async function main(): Promise<void> {
   const admin = await token(secret, 'demo-trial-admin', 'Demo Trial Administrator', ['trial-admin']);
   const investigators = new Map<string, string>();
   for (const site of cohort.sites) {
-    investigators.set(site.siteId, await token(secret, `demo-investigator-${site.siteId}`, `Demo Investigator ${site.siteId}`, ['site-investigator'], [site.siteId]));
+    investigators.set(
+      site.siteId,
+      await token(secret, `demo-investigator-${site.siteId}`, `Demo Investigator ${site.siteId}`, ['site-investigator'], [site.siteId]),
+    );
   }
   const key = (...parts: string[]) => ['demo', TRIAL_ID, ...parts].join(':');
   const t = `/trials/${TRIAL_ID}`;
@@ -222,7 +250,8 @@ async function main(): Promise<void> {
     console.log(`trial ${TRIAL_ID} already exists: completing whatever is missing`);
   }
   for (const site of cohort.sites) await command('sites', `${t}/sites`, admin, site, key('site', site.siteId));
-  for (const member of cohort.committee) await command('committee members', `${t}/committee-members`, admin, member, key('committee', member.userId));
+  for (const member of cohort.committee)
+    await command('committee members', `${t}/committee-members`, admin, member, key('committee', member.userId));
 
   for (const patient of cohort.patients) {
     const { patientId, siteId } = patient.enrollment;
@@ -232,12 +261,15 @@ async function main(): Promise<void> {
     await command('patients', `${t}/patients`, bearer, patient.enrollment, key('patient', patientId));
     await command('procedures', `${p}/procedures`, bearer, patient.procedure, key('procedure', patient.procedure.procedureId));
     for (const visit of patient.visits) await command('visits', `${p}/visits`, bearer, visit, key('visit', visit.visitId));
-    for (const event of patient.adverseEvents) await command('adverse events', `${p}/adverse-events`, bearer, event, key('adverse-event', event.eventId));
+    for (const event of patient.adverseEvents)
+      await command('adverse events', `${p}/adverse-events`, bearer, event, key('adverse-event', event.eventId));
   }
 
   const created = KINDS.reduce((sum, kind) => sum + (tally.get(kind) as Tally).created, 0);
   console.log('');
-  console.log(created === 0 ? `already loaded: ${TRIAL_ID} was complete, nothing sent changed anything` : `loaded ${created} new record(s)`);
+  console.log(
+    created === 0 ? `already loaded: ${TRIAL_ID} was complete, nothing sent changed anything` : `loaded ${created} new record(s)`,
+  );
   for (const kind of KINDS) {
     const { created: c, existing: e } = tally.get(kind) as Tally;
     console.log(`  ${kind.padEnd(18)} ${String(c + e).padStart(3)}  (new ${c}, already there ${e})`);
@@ -256,6 +288,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`demo: ${error instanceof DemoError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `demo: ${error instanceof DemoError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exitCode = 1;
 });

@@ -33,7 +33,9 @@ function readSecret(): string {
   const path = jwtSecretPath(process.env.DATA_DIR?.trim() || './.data');
   if (!existsSync(path)) {
     const jwks = process.env.JWT_JWKS_URL ? ' (JWT_JWKS_URL is set: tokens come from your identity provider)' : '';
-    throw new UsageError(`no JWT_SECRET set and no ${path}${jwks}; set JWT_SECRET, or start the platform once on the embedded default to generate it`);
+    throw new UsageError(
+      `no JWT_SECRET set and no ${path}${jwks}; set JWT_SECRET, or start the platform once on the embedded default to generate it`,
+    );
   }
   try {
     return readSecretFile(path);

@@ -41,7 +41,9 @@ function readExport(path: string | undefined): string[] {
 
 function report(path: string, result: ExportVerification): boolean {
   if (result.ok) {
-    console.log(`OK ${path}: trial ${result.trialId}, ${result.count} events in ${result.streams} streams, last position ${String(result.lastPosition)}, root ${result.rootHash}`);
+    console.log(
+      `OK ${path}: trial ${result.trialId}, ${result.count} events in ${result.streams} streams, last position ${String(result.lastPosition)}, root ${result.rootHash}`,
+    );
     return true;
   }
   console.error(`FAILED ${path}: line ${result.line}${result.eventId ? `, event ${result.eventId}` : ''}: ${result.problem}`);
@@ -56,7 +58,9 @@ async function importCommand(path: string, lines: string[]): Promise<number> {
   }
   if (process.env.KURRENTDB_URL?.trim()) {
     // The import keeps each event's recordedAt and hash chain; KurrentDB assigns its own commit time.
-    console.error('import refused: KURRENTDB_URL is set, and an import preserves recorded times only in a PostgreSQL event store (DATABASE_URL or PGlite); nothing was written');
+    console.error(
+      'import refused: KURRENTDB_URL is set, and an import preserves recorded times only in a PostgreSQL event store (DATABASE_URL or PGlite); nothing was written',
+    );
     return 1;
   }
   const databaseUrl = process.env.DATABASE_URL?.trim();
@@ -64,7 +68,9 @@ async function importCommand(path: string, lines: string[]): Promise<number> {
   let dataSource: DataSource;
   try {
     dataSource = await openDataSource(
-      databaseUrl ? { databaseUrl, migrations: platformMigrations } : { dataDir: dataDir.startsWith('memory://') ? dataDir : join(dataDir, 'pglite'), migrations: platformMigrations },
+      databaseUrl
+        ? { databaseUrl, migrations: platformMigrations }
+        : { dataDir: dataDir.startsWith('memory://') ? dataDir : join(dataDir, 'pglite'), migrations: platformMigrations },
     );
   } catch (error) {
     // A running server holds the directory: writing beside it would lose one side's events.
@@ -77,12 +83,18 @@ async function importCommand(path: string, lines: string[]): Promise<number> {
   try {
     await importEvents(dataSource, verified.events);
     const { manifest, events } = await manifestFromStore(new PostgresEventStore(dataSource), verified.trialId);
-    const same = events.length === verified.events.length && events.every((e, i) => e.eventId === verified.events[i]?.eventId && e.hash === verified.events[i]?.hash);
+    const same =
+      events.length === verified.events.length &&
+      events.every((e, i) => e.eventId === verified.events[i]?.eventId && e.hash === verified.events[i]?.hash);
     if (!same || manifest.rootHash !== verified.rootHash) {
-      console.error(`import check FAILED: re-export root ${manifest.rootHash} (${events.length} events) differs from ${verified.rootHash} (${verified.count} events)`);
+      console.error(
+        `import check FAILED: re-export root ${manifest.rootHash} (${events.length} events) differs from ${verified.rootHash} (${verified.count} events)`,
+      );
       return 1;
     }
-    console.log(`imported ${events.length} events of trial ${verified.trialId} into ${databaseUrl ? 'DATABASE_URL' : dataDir}; re-export root hash equal: ${manifest.rootHash}`);
+    console.log(
+      `imported ${events.length} events of trial ${verified.trialId} into ${databaseUrl ? 'DATABASE_URL' : dataDir}; re-export root hash equal: ${manifest.rootHash}`,
+    );
     return 0;
   } catch (error) {
     if (error instanceof ImportRefusedError) {
@@ -96,7 +108,11 @@ async function importCommand(path: string, lines: string[]): Promise<number> {
 }
 
 /** Rebuilds the endpoint report from a verified export, with no database. */
-function replayCommand(path: string, lines: string[], flags: { 'as-of'?: string; cutoff?: string; basis?: string; 'group-by'?: string }): number {
+function replayCommand(
+  path: string,
+  lines: string[],
+  flags: { 'as-of'?: string; cutoff?: string; basis?: string; 'group-by'?: string },
+): number {
   const verified = verifyExport(lines);
   if (!verified.ok) {
     report(path, verified);
@@ -111,7 +127,13 @@ function replayCommand(path: string, lines: string[], flags: { 'as-of'?: string;
     ...(flags['group-by'] !== undefined ? { groupBy: flags['group-by'] } : {}),
   });
   if (!params.success) {
-    const flag: Record<string, string> = { asOf: '--as-of', asOfPosition: '--as-of', cutoff: '--cutoff', basis: '--basis', groupBy: '--group-by' };
+    const flag: Record<string, string> = {
+      asOf: '--as-of',
+      asOfPosition: '--as-of',
+      cutoff: '--cutoff',
+      basis: '--basis',
+      groupBy: '--group-by',
+    };
     throw new UsageError(params.error.issues.map((i) => `${flag[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; '));
   }
   try {

@@ -5,14 +5,24 @@ const backends: Array<[string, string | undefined]> = [['PGlite', undefined]];
 if (process.env.DATABASE_URL) backends.push(['PostgreSQL', process.env.DATABASE_URL]);
 
 const baseline = { ageYears: 68, sex: 'F', diabetes: true, presentation: 'cli', rutherfordClass: 5 };
-const amputationOutcome = (level: 'major' | 'minor', planned = false) => ({ isEndpointEvent: true, kind: 'amputation', limb: 'index', onsetOn: '2026-02-01', amputation: { level, planned } });
+const amputationOutcome = (level: 'major' | 'minor', planned = false) => ({
+  isEndpointEvent: true,
+  kind: 'amputation',
+  limb: 'index',
+  onsetOn: '2026-02-01',
+  amputation: { level, planned },
+});
 
 describe.each(backends)('CEC adjudication over HTTP on %s', (_name, databaseUrl) => {
   let p: RunningPlatform;
   let trialId: string;
   const tokens: Record<string, string> = {};
   const as = (who: string) => ({ Authorization: `Bearer ${tokens[who]}` });
-  const post = (who: string, path: string, body: unknown) => p.http.post(`/trials/${trialId}${path}`).set(as(who)).send(body as object);
+  const post = (who: string, path: string, body: unknown) =>
+    p.http
+      .post(`/trials/${trialId}${path}`)
+      .set(as(who))
+      .send(body as object);
   const get = (who: string, path: string) => p.http.get(`/trials/${trialId}${path}`).set(as(who));
 
   beforeAll(async () => {
@@ -22,8 +32,16 @@ describe.each(backends)('CEC adjudication over HTTP on %s', (_name, databaseUrl)
     tokens.chair = await p.token('cec-chair', { sub: 'chair', name: 'Prof. Chair' });
     for (const id of ['rev-a', 'rev-b', 'rev-c', 'rev-d']) tokens[id] = await p.token('cec-reviewer', { sub: id, name: `Dr. ${id}` });
     trialId = uniqueId('T');
-    await p.http.post('/trials').set(as('admin')).send({ trialId, title: 'Randomised DCB trial', protocolVersion: '1', arms: ['Alpha', 'Beta'] }).expect(201);
-    for (const [siteId, country] of [['S01', 'IT'], ['S02', 'DE']]) await post('admin', '/sites', { siteId, name: `Site ${siteId}`, country }).expect(201);
+    await p.http
+      .post('/trials')
+      .set(as('admin'))
+      .send({ trialId, title: 'Randomised DCB trial', protocolVersion: '1', arms: ['Alpha', 'Beta'] })
+      .expect(201);
+    for (const [siteId, country] of [
+      ['S01', 'IT'],
+      ['S02', 'DE'],
+    ])
+      await post('admin', '/sites', { siteId, name: `Site ${siteId}`, country }).expect(201);
     const members = [
       { userId: 'chair', name: 'Prof. Chair', role: 'cec-chair', affiliatedSiteIds: [] },
       { userId: 'rev-a', name: 'Dr. rev-a', role: 'cec-reviewer', affiliatedSiteIds: ['S02'] },
@@ -62,13 +80,19 @@ describe.each(backends)('CEC adjudication over HTTP on %s', (_name, databaseUrl)
   }
 
   const review = (who: string, caseId: string, outcome: unknown) =>
-    post(who, `/adjudication/cases/${caseId}/reviews`, { outcome, rationale: `${who} read the operative note`, signature: { meaning: 'review' } });
+    post(who, `/adjudication/cases/${caseId}/reviews`, {
+      outcome,
+      rationale: `${who} read the operative note`,
+      signature: { meaning: 'review' },
+    });
 
   it('a concordant case: opened by itself, assigned, blinded reviews, finalized with verifiable signatures', async () => {
     const { eventId, caseId } = await reportedAmputation();
     expect(caseId).toBe(eventId);
     const listed = await get('chair', `/adjudication/cases?eventId=${eventId}`).expect(200);
-    expect(listed.body).toEqual([expect.objectContaining({ caseId, eventId, status: 'awaiting-assignment', kind: 'amputation', round: 1 })]);
+    expect(listed.body).toEqual([
+      expect.objectContaining({ caseId, eventId, status: 'awaiting-assignment', kind: 'amputation', round: 1 }),
+    ]);
     const chairWork = await get('chair', '/adjudication/worklist').expect(200);
     expect(chairWork.body).toEqual(expect.arrayContaining([expect.objectContaining({ caseId, action: 'assign' })]));
 
@@ -88,10 +112,21 @@ describe.each(backends)('CEC adjudication over HTTP on %s', (_name, databaseUrl)
 
     await review('rev-b', caseId, { ...amputationOutcome('major'), onsetOn: '2026-02-02' }).expect(201);
     const final = await get('chair', `/adjudication/cases/${caseId}`).expect(200);
-    expect(final.body).toMatchObject({ status: 'finalized', decision: { round: 1, basis: 'concordant-reviews', outcome: { kind: 'amputation', amputation: { level: 'major' } } } });
+    expect(final.body).toMatchObject({
+      status: 'finalized',
+      decision: { round: 1, basis: 'concordant-reviews', outcome: { kind: 'amputation', amputation: { level: 'major' } } },
+    });
     expect(final.body.reviews).toHaveLength(2);
     expect(final.body.signatures).toEqual([
-      expect.objectContaining({ signerId: 'rev-a', printedName: 'Dr. rev-a', meaning: 'review', charterVersion: 'default-1', valid: true, signedAt: expect.stringMatching(/Z$/), contentHash: expect.stringMatching(/^[0-9a-f]{64}$/) }),
+      expect.objectContaining({
+        signerId: 'rev-a',
+        printedName: 'Dr. rev-a',
+        meaning: 'review',
+        charterVersion: 'default-1',
+        valid: true,
+        signedAt: expect.stringMatching(/Z$/),
+        contentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      }),
       expect.objectContaining({ signerId: 'rev-b', meaning: 'review', valid: true }),
     ]);
     const afterBoth = await get('rev-b', `/adjudication/cases/${caseId}`).expect(200);
@@ -117,12 +152,25 @@ describe.each(backends)('CEC adjudication over HTTP on %s', (_name, databaseUrl)
     await review('rev-b', caseId, amputationOutcome('minor')).expect(201);
     const waiting = await get('chair', `/adjudication/cases/${caseId}`).expect(200);
     expect(waiting.body.status).toBe('awaiting-resolution');
-    expect((await get('chair', '/adjudication/worklist')).body).toEqual(expect.arrayContaining([expect.objectContaining({ caseId, action: 'resolve' })]));
-    const resolved = await post('chair', `/adjudication/cases/${caseId}/resolution`, { outcome: amputationOutcome('major'), rationale: 'level confirmed by imaging', signature: { meaning: 'approval' } }).expect(201);
+    expect((await get('chair', '/adjudication/worklist')).body).toEqual(
+      expect.arrayContaining([expect.objectContaining({ caseId, action: 'resolve' })]),
+    );
+    const resolved = await post('chair', `/adjudication/cases/${caseId}/resolution`, {
+      outcome: amputationOutcome('major'),
+      rationale: 'level confirmed by imaging',
+      signature: { meaning: 'approval' },
+    }).expect(201);
     expect(resolved.body.id).toBe(caseId);
     const final = await get('chair', `/adjudication/cases/${caseId}`).expect(200);
-    expect(final.body).toMatchObject({ status: 'finalized', decision: { basis: 'chair-resolution', outcome: { amputation: { level: 'major' } } } });
-    expect(final.body.signatures).toEqual(expect.arrayContaining([expect.objectContaining({ signerId: 'chair', printedName: 'Prof. Chair', meaning: 'approval', valid: true })]));
+    expect(final.body).toMatchObject({
+      status: 'finalized',
+      decision: { basis: 'chair-resolution', outcome: { amputation: { level: 'major' } } },
+    });
+    expect(final.body.signatures).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ signerId: 'chair', printedName: 'Prof. Chair', meaning: 'approval', valid: true }),
+      ]),
+    );
   });
 
   it('a site correction reopens the adjudicated case; the new decision supersedes the old, both kept', async () => {
@@ -130,9 +178,17 @@ describe.each(backends)('CEC adjudication over HTTP on %s', (_name, databaseUrl)
     await post('chair', `/adjudication/cases/${caseId}/assignment`, { reviewerIds: ['rev-a', 'rev-b'] }).expect(201);
     await review('rev-a', caseId, amputationOutcome('major')).expect(201);
     await review('rev-b', caseId, amputationOutcome('major')).expect(201);
-    await post('inv', `/patients/${patientId}/adverse-events/${eventId}/corrections`, { changes: { 'amputation.level': 'minor' }, reason: 'operative note says transmetatarsal' }).expect(201);
+    await post('inv', `/patients/${patientId}/adverse-events/${eventId}/corrections`, {
+      changes: { 'amputation.level': 'minor' },
+      reason: 'operative note says transmetatarsal',
+    }).expect(201);
     const reopened = await get('chair', `/adjudication/cases/${caseId}`).expect(200);
-    expect(reopened.body).toMatchObject({ status: 'awaiting-assignment', round: 2, report: { amputation: { level: 'minor' } }, reviews: [] });
+    expect(reopened.body).toMatchObject({
+      status: 'awaiting-assignment',
+      round: 2,
+      report: { amputation: { level: 'minor' } },
+      reviews: [],
+    });
     await post('chair', `/adjudication/cases/${caseId}/assignment`, { reviewerIds: ['rev-b', 'rev-d'] }).expect(201);
     await review('rev-b', caseId, amputationOutcome('minor')).expect(201);
     await review('rev-d', caseId, amputationOutcome('minor')).expect(201);
@@ -140,7 +196,11 @@ describe.each(backends)('CEC adjudication over HTTP on %s', (_name, databaseUrl)
     expect(final.body.decision).toMatchObject({ round: 2, outcome: { amputation: { level: 'minor' } } });
     expect(final.body.decisions).toEqual([
       expect.objectContaining({ round: 1, outcome: expect.objectContaining({ amputation: { level: 'major', planned: false } }) }),
-      expect.objectContaining({ round: 2, supersedesRound: 1, outcome: expect.objectContaining({ amputation: { level: 'minor', planned: false } }) }),
+      expect.objectContaining({
+        round: 2,
+        supersedesRound: 1,
+        outcome: expect.objectContaining({ amputation: { level: 'minor', planned: false } }),
+      }),
     ]);
     // The chair can reopen too, with a reason.
     await post('chair', `/adjudication/cases/${caseId}/reopening`, { reason: 'new imaging received' }).expect(201);
@@ -168,16 +228,24 @@ describe.each(backends)('CEC adjudication over HTTP on %s', (_name, databaseUrl)
   it('a case with an open query is not finalized until the site answers', async () => {
     const { caseId } = await reportedAmputation();
     await post('chair', `/adjudication/cases/${caseId}/assignment`, { reviewerIds: ['rev-a', 'rev-b'] }).expect(201);
-    await post('rev-a', `/adjudication/cases/${caseId}/queries`, { queryId: 'Q1', question: 'Please upload the operative note.' }).expect(201);
+    await post('rev-a', `/adjudication/cases/${caseId}/queries`, { queryId: 'Q1', question: 'Please upload the operative note.' }).expect(
+      201,
+    );
     await review('rev-a', caseId, amputationOutcome('major')).expect(201);
     await review('rev-b', caseId, amputationOutcome('major')).expect(201);
     expect((await get('chair', `/adjudication/cases/${caseId}`)).body.status).toBe('in-review');
     const other = await p.token('site-investigator', { sites: ['S02'] });
-    const wrongSite = await p.http.post(`/trials/${trialId}/adjudication/cases/${caseId}/queries/Q1/answer`).set('Authorization', `Bearer ${other}`).send({ answer: 'n/a' });
+    const wrongSite = await p.http
+      .post(`/trials/${trialId}/adjudication/cases/${caseId}/queries/Q1/answer`)
+      .set('Authorization', `Bearer ${other}`)
+      .send({ answer: 'n/a' });
     expect(wrongSite.status).toBe(403);
     await post('inv', `/adjudication/cases/${caseId}/queries/Q1/answer`, { answer: 'Uploaded: below-knee amputation.' }).expect(201);
     const final = await get('chair', `/adjudication/cases/${caseId}`).expect(200);
-    expect(final.body).toMatchObject({ status: 'finalized', queries: [expect.objectContaining({ queryId: 'Q1', answer: 'Uploaded: below-knee amputation.' })] });
+    expect(final.body).toMatchObject({
+      status: 'finalized',
+      queries: [expect.objectContaining({ queryId: 'Q1', answer: 'Uploaded: below-knee amputation.' })],
+    });
   });
 
   it('never shows arm or device to the committee (raw JSON)', async () => {
@@ -195,7 +263,11 @@ describe.each(backends)('CEC adjudication over HTTP on %s', (_name, databaseUrl)
       expect(response.status).toBe(200);
       for (const secret of ['Alpha', 'Beta', 'SecretBalloon', 'DCB', '"arm"', '"device"']) expect(response.text).not.toContain(secret);
     }
-    expect(responses[0]!.body.indexProcedure).toEqual({ performedOn: '2026-01-05', limb: 'right', lesions: [{ segment: 'btk', lengthMm: 110, occlusion: true }] });
+    expect(responses[0]!.body.indexProcedure).toEqual({
+      performedOn: '2026-01-05',
+      limb: 'right',
+      lesions: [{ segment: 'btk', lengthMm: 110, occlusion: true }],
+    });
   });
 
   it('reports committee metrics', async () => {

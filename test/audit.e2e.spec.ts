@@ -24,7 +24,11 @@ describe.each(backends)('audit trail and export on %s', (_name, databaseUrl) => 
   let exportText: string;
   const times: Record<string, string> = {};
 
-  const post = (path: string, token: string, body: unknown) => p.http.post(path).set('Authorization', `Bearer ${token}`).send(body as object);
+  const post = (path: string, token: string, body: unknown) =>
+    p.http
+      .post(path)
+      .set('Authorization', `Bearer ${token}`)
+      .send(body as object);
   const audit = (query: string, token = auditor) => p.http.get(`/trials/${trialId}/audit${query}`).set('Authorization', `Bearer ${token}`);
   const step = (label: string) => {
     p.clock.advance(60_000);
@@ -43,7 +47,9 @@ describe.each(backends)('audit trail and export on %s', (_name, databaseUrl) => 
     await post('/trials', admin, { trialId, title: 'Audit trial', protocolVersion: '1.0', arms: ['DCB', 'PTA'] }).expect(201);
     await post(`/trials/${trialId}/sites`, admin, { siteId: 'S01', name: 'Ospedale Uno', country: 'IT' }).expect(201);
     step('patient');
-    await post(`/trials/${trialId}/patients`, inv, { patientId, siteId: 'S01', enrolledOn: '2026-01-10', arm: 'DCB', baseline }).expect(201);
+    await post(`/trials/${trialId}/patients`, inv, { patientId, siteId: 'S01', enrolledOn: '2026-01-10', arm: 'DCB', baseline }).expect(
+      201,
+    );
     step('ae');
     await post(`/trials/${trialId}/patients/${patientId}/adverse-events`, inv, {
       eventId,
@@ -54,7 +60,10 @@ describe.each(backends)('audit trail and export on %s', (_name, databaseUrl) => 
       description: 'toe amputation',
     }).expect(201);
     step('correction');
-    await post(`/trials/${trialId}/patients/${patientId}/adverse-events/${eventId}/corrections`, inv, { changes: { onsetOn: '2026-01-13' }, reason: 'source document verification' }).expect(201);
+    await post(`/trials/${trialId}/patients/${patientId}/adverse-events/${eventId}/corrections`, inv, {
+      changes: { onsetOn: '2026-01-13' },
+      reason: 'source document verification',
+    }).expect(201);
     step('unblinded');
     const dsmb = await p.token('dsmb-member', { sub: 'dsmb-1', name: 'Dr. Board' });
     await p.http.get(`/trials/${trialId}/reports/endpoints?groupBy=arm`).set('Authorization', `Bearer ${dsmb}`).expect(200);
@@ -81,7 +90,10 @@ describe.each(backends)('audit trail and export on %s', (_name, databaseUrl) => 
     const positions = items.map((i) => i.position);
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
     // The DSMB's unblinded read is itself in the trail.
-    expect(items.find((i) => i.streamId === `unblinding/${trialId}`)).toMatchObject({ who: { userId: 'dsmb-1' }, why: 'unblinded report by arm' });
+    expect(items.find((i) => i.streamId === `unblinding/${trialId}`)).toMatchObject({
+      who: { userId: 'dsmb-1' },
+      why: 'unblinded report by arm',
+    });
     await audit('', admin).expect(200);
   });
 
@@ -121,7 +133,14 @@ describe.each(backends)('audit trail and export on %s', (_name, databaseUrl) => 
   });
 
   it('refuses bad queries with 400 VALIDATION_FAILED and other roles with 403', async () => {
-    for (const query of ['?limit=0', '?limit=1001', '?from=yesterday', '?after=garbage', '?colour=red', '?from=2026-07-01T00:00:00Z&to=2026-06-01T00:00:00Z']) {
+    for (const query of [
+      '?limit=0',
+      '?limit=1001',
+      '?from=yesterday',
+      '?after=garbage',
+      '?colour=red',
+      '?from=2026-07-01T00:00:00Z&to=2026-06-01T00:00:00Z',
+    ]) {
       const res = await audit(query);
       expect({ query, status: res.status, code: res.body.code }).toEqual({ query, status: 400, code: 'VALIDATION_FAILED' });
       expect(res.body.errors.length).toBeGreaterThan(0);
@@ -134,12 +153,16 @@ describe.each(backends)('audit trail and export on %s', (_name, databaseUrl) => 
   });
 
   it('exports NDJSON that verifies; one tampered line is named', async () => {
-    const res = await p.http.get(`/trials/${trialId}/audit/export`).set('Authorization', `Bearer ${auditor}`).buffer(true).parse((response, done) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => done(null, text));
-    });
+    const res = await p.http
+      .get(`/trials/${trialId}/audit/export`)
+      .set('Authorization', `Bearer ${auditor}`)
+      .buffer(true)
+      .parse((response, done) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => done(null, text));
+      });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/x-ndjson/);
     exportText = res.body as string;
@@ -151,7 +174,20 @@ describe.each(backends)('audit trail and export on %s', (_name, databaseUrl) => 
     const manifest = JSON.parse(lines[lines.length - 2]!) as { kind: string; count: number };
     expect(manifest).toMatchObject({ kind: 'manifest', trialId, algorithm: 'sha256' });
     const first = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(Object.keys(first).sort()).toEqual(['checkpoint', 'data', 'eventId', 'globalPosition', 'hash', 'kind', 'metadata', 'recordedAt', 'schemaVersion', 'streamId', 'streamVersion', 'type']);
+    expect(Object.keys(first).sort()).toEqual([
+      'checkpoint',
+      'data',
+      'eventId',
+      'globalPosition',
+      'hash',
+      'kind',
+      'metadata',
+      'recordedAt',
+      'schemaVersion',
+      'streamId',
+      'streamVersion',
+      'type',
+    ]);
 
     const index = lines.findIndex((l) => l.includes('"AdverseEventCorrected"'));
     const tampered = [...lines];

@@ -34,7 +34,17 @@ const env = (name: string) => services[name]!.environment ?? {};
 describe('docker-compose.yml', () => {
   it('is a Compose-spec file (no version key) with the infrastructure, the five contexts and the gateway', () => {
     expect(compose.version).toBeUndefined();
-    expect(names.sort()).toEqual(['adjudication', 'adverse-events', 'enrollment', 'gateway', 'kafka', 'kurrentdb', 'postgres', 'procedures', 'reporting']);
+    expect(names.sort()).toEqual([
+      'adjudication',
+      'adverse-events',
+      'enrollment',
+      'gateway',
+      'kafka',
+      'kurrentdb',
+      'postgres',
+      'procedures',
+      'reporting',
+    ]);
     expect(apps.sort()).toEqual([...contexts, 'gateway'].sort());
   });
 
@@ -71,11 +81,13 @@ describe('docker-compose.yml', () => {
 
   it('keeps KurrentDB opt-in: behind a profile, and not required by the services that wait for it', () => {
     expect(services['kurrentdb']!.profiles).toEqual(['kurrentdb']);
-    for (const name of contexts) expect(services[name]!.depends_on?.['kurrentdb']).toEqual({ condition: 'service_healthy', required: false });
+    for (const name of contexts)
+      expect(services[name]!.depends_on?.['kurrentdb']).toEqual({ condition: 'service_healthy', required: false });
     for (const name of names) {
       if (services[name]!.profiles) continue;
       for (const [dependency, condition] of Object.entries(services[name]!.depends_on ?? {})) {
-        if (services[dependency]!.profiles) expect({ name, dependency, required: condition.required }).toEqual({ name, dependency, required: false });
+        if (services[dependency]!.profiles)
+          expect({ name, dependency, required: condition.required }).toEqual({ name, dependency, required: false });
       }
     }
   });
@@ -107,7 +119,13 @@ describe('docker-compose.yml', () => {
     const kafka = env('kafka');
     for (const name of contexts) {
       const url = new URL(env(name)['DATABASE_URL']!);
-      expect([url.hostname, url.port, url.username, url.password, url.pathname]).toEqual(['postgres', '5432', pg['POSTGRES_USER'], pg['POSTGRES_PASSWORD'], `/${pg['POSTGRES_DB']}`]);
+      expect([url.hostname, url.port, url.username, url.password, url.pathname]).toEqual([
+        'postgres',
+        '5432',
+        pg['POSTGRES_USER'],
+        pg['POSTGRES_PASSWORD'],
+        `/${pg['POSTGRES_DB']}`,
+      ]);
       expect(`PLAINTEXT://${env(name)['KAFKA_BROKERS']}`).toBe(kafka['KAFKA_ADVERTISED_LISTENERS']);
     }
     expect(kafka['KAFKA_PROCESS_ROLES']).toBe('broker,controller');
@@ -115,7 +133,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('declares every named volume it mounts, and mounts every one it declares', () => {
-    const mounted = names.flatMap((name) => (services[name]!.volumes ?? []).map((volume) => volume.split(':')[0]!)).filter((source) => !/^[./~]/.test(source));
+    const mounted = names
+      .flatMap((name) => (services[name]!.volumes ?? []).map((volume) => volume.split(':')[0]!))
+      .filter((source) => !/^[./~]/.test(source));
     expect(mounted.sort()).toEqual(Object.keys(compose.volumes ?? {}).sort());
     expect(mounted.length).toBeGreaterThanOrEqual(3);
   });

@@ -24,26 +24,40 @@ describe.each(backends)('commands racing on one stream, on %s', (_name, database
   let trialId: string;
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    p.http.post(path).set('Authorization', `Bearer ${inv}`).set(headers).send(body as object);
+    p.http
+      .post(path)
+      .set('Authorization', `Bearer ${inv}`)
+      .set(headers)
+      .send(body as object);
   const enroll = async () => {
     const patientId = uniqueId('P');
     await post(`/trials/${trialId}/patients`, { patientId, siteId: 'S01', enrolledOn: '2026-01-05', baseline }).expect(201);
     return patientId;
   };
   const eventsOf = async (streamId: string) =>
-    (await p.dataSource.query<Array<{
-      event_type: string;
-      data: Record<string, unknown>;
-      metadata: Record<string, unknown>;
-    }>>('SELECT event_type, data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version', [streamId]));
+    await p.dataSource.query<
+      Array<{
+        event_type: string;
+        data: Record<string, unknown>;
+        metadata: Record<string, unknown>;
+      }>
+    >('SELECT event_type, data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version', [streamId]);
 
   beforeAll(async () => {
     p = await startPlatform({ databaseUrl });
     inv = await p.token('site-investigator', { sub: 'inv-race', name: 'Dr. Race', sites: ['S01'] });
     const admin = await p.token('trial-admin');
     trialId = uniqueId('T');
-    await p.http.post('/trials').set('Authorization', `Bearer ${admin}`).send({ trialId, title: 'Contention', protocolVersion: '1' }).expect(201);
-    await p.http.post(`/trials/${trialId}/sites`).set('Authorization', `Bearer ${admin}`).send({ siteId: 'S01', name: 'One', country: 'IT' }).expect(201);
+    await p.http
+      .post('/trials')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ trialId, title: 'Contention', protocolVersion: '1' })
+      .expect(201);
+    await p.http
+      .post(`/trials/${trialId}/sites`)
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ siteId: 'S01', name: 'One', country: 'IT' })
+      .expect(201);
   });
   afterAll(async () => {
     await p?.close();
@@ -53,7 +67,11 @@ describe.each(backends)('commands racing on one stream, on %s', (_name, database
     const patientId = await enroll();
     const responses = await Promise.all(
       Array.from({ length: 16 }, (_, i) =>
-        post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: `V${i}`, visit: 'unscheduled', visitOn: `2026-03-${String(i + 1).padStart(2, '0')}` }),
+        post(`/trials/${trialId}/patients/${patientId}/visits`, {
+          visitId: `V${i}`,
+          visit: 'unscheduled',
+          visitOn: `2026-03-${String(i + 1).padStart(2, '0')}`,
+        }),
       ),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(16).fill(201));
@@ -84,7 +102,8 @@ describe.each(backends)('commands racing on one stream, on %s', (_name, database
         const sameAnswers = [responses[0], responses[2], responses[4]];
         const distinct = [responses[1], responses[3], responses[5]];
         const sameCodes = sameAnswers.map((r) => (r.status === 201 ? 201 : r.body.code)).sort();
-        if (sameCodes.join() !== '201,VISIT_ALREADY_RECORDED,VISIT_ALREADY_RECORDED') refused.push(`${patientId}: same visit answered ${sameCodes.join()}`);
+        if (sameCodes.join() !== '201,VISIT_ALREADY_RECORDED,VISIT_ALREADY_RECORDED')
+          refused.push(`${patientId}: same visit answered ${sameCodes.join()}`);
         for (const r of distinct) if (r.status !== 201) refused.push(`${patientId}: distinct visit answered ${r.status} ${r.body.code}`);
       }),
     );
@@ -96,12 +115,19 @@ describe.each(backends)('commands racing on one stream, on %s', (_name, database
     it('records the key with the events, in the same append (one write per keyed command)', async () => {
       const patientId = await enroll();
       const key = uniqueId('key');
-      const answer = await post(`/trials/${trialId}/patients/${patientId}/adverse-events`, amputation('AE1'), { 'Idempotency-Key': key }).expect(201);
+      const answer = await post(`/trials/${trialId}/patients/${patientId}/adverse-events`, amputation('AE1'), {
+        'Idempotency-Key': key,
+      }).expect(201);
       const [event] = await eventsOf(`adverse-event/${trialId}/AE1`);
       expect(event!.metadata).toMatchObject({ idempotencyKey: key, requestHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
-      const rows = await p.dataSource.query('SELECT stream_id, request_hash FROM es_idempotency WHERE scope = $1 AND key = $2', ['inv-race', key]);
+      const rows = await p.dataSource.query('SELECT stream_id, request_hash FROM es_idempotency WHERE scope = $1 AND key = $2', [
+        'inv-race',
+        key,
+      ]);
       expect(rows).toEqual([{ stream_id: `adverse-event/${trialId}/AE1`, request_hash: event!.metadata.requestHash }]);
-      const replay = await post(`/trials/${trialId}/patients/${patientId}/adverse-events`, amputation('AE1'), { 'Idempotency-Key': key }).expect(201);
+      const replay = await post(`/trials/${trialId}/patients/${patientId}/adverse-events`, amputation('AE1'), {
+        'Idempotency-Key': key,
+      }).expect(201);
       expect(replay.body).toEqual(answer.body);
       expect(replay.headers['idempotent-replayed']).toBe('true');
     });
@@ -115,8 +141,16 @@ describe.each(backends)('commands racing on one stream, on %s', (_name, database
       expect(first.status).toBe(201);
       // The same key on a request that was refused is free again.
       const refusedKey = uniqueId('key');
-      await post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: 'V1', visit: '30d', visitOn: '2025-01-01' }, { 'Idempotency-Key': refusedKey }).expect(422);
-      await post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: 'V1', visit: '30d', visitOn: '2026-02-04' }, { 'Idempotency-Key': refusedKey }).expect(201);
+      await post(
+        `/trials/${trialId}/patients/${patientId}/visits`,
+        { visitId: 'V1', visit: '30d', visitOn: '2025-01-01' },
+        { 'Idempotency-Key': refusedKey },
+      ).expect(422);
+      await post(
+        `/trials/${trialId}/patients/${patientId}/visits`,
+        { visitId: 'V1', visit: '30d', visitOn: '2026-02-04' },
+        { 'Idempotency-Key': refusedKey },
+      ).expect(201);
     });
 
     it('the same request sent five times at once is carried out once; the others replay it or answer 409 with Retry-After', async () => {
@@ -124,13 +158,19 @@ describe.each(backends)('commands racing on one stream, on %s', (_name, database
       const key = uniqueId('key');
       const eventId = uniqueId('AE');
       const responses = await Promise.all(
-        Array.from({ length: 5 }, () => post(`/trials/${trialId}/patients/${patientId}/adverse-events`, amputation(eventId), { 'Idempotency-Key': key })),
+        Array.from({ length: 5 }, () =>
+          post(`/trials/${trialId}/patients/${patientId}/adverse-events`, amputation(eventId), { 'Idempotency-Key': key }),
+        ),
       );
       const created = responses.filter((r) => r.status === 201);
       expect(created.length).toBeGreaterThanOrEqual(1);
       for (const r of created) expect(r.body).toEqual(created[0]!.body);
       for (const r of responses.filter((a) => a.status !== 201)) {
-        expect({ status: r.status, code: r.body.code, retryAfter: r.headers['retry-after'] }).toEqual({ status: 409, code: 'IDEMPOTENCY_KEY_IN_PROGRESS', retryAfter: '1' });
+        expect({ status: r.status, code: r.body.code, retryAfter: r.headers['retry-after'] }).toEqual({
+          status: 409,
+          code: 'IDEMPOTENCY_KEY_IN_PROGRESS',
+          retryAfter: '1',
+        });
       }
       expect(await eventsOf(`adverse-event/${trialId}/${eventId}`)).toHaveLength(1);
     });
@@ -138,12 +178,24 @@ describe.each(backends)('commands racing on one stream, on %s', (_name, database
     it('a key spent on one request refuses another, on the same stream or another, and writes nothing', async () => {
       const patientId = await enroll();
       const key = uniqueId('key');
-      await post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: 'V1', visit: '30d', visitOn: '2026-02-04' }, { 'Idempotency-Key': key }).expect(201);
+      await post(
+        `/trials/${trialId}/patients/${patientId}/visits`,
+        { visitId: 'V1', visit: '30d', visitOn: '2026-02-04' },
+        { 'Idempotency-Key': key },
+      ).expect(201);
       const other = await enroll();
       const before = await p.eventCount();
-      const sameStream = await post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: 'V2', visit: '6m', visitOn: '2026-07-04' }, { 'Idempotency-Key': key });
+      const sameStream = await post(
+        `/trials/${trialId}/patients/${patientId}/visits`,
+        { visitId: 'V2', visit: '6m', visitOn: '2026-07-04' },
+        { 'Idempotency-Key': key },
+      );
       expect({ status: sameStream.status, code: sameStream.body.code }).toEqual({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
-      const otherStream = await post(`/trials/${trialId}/patients/${other}/visits`, { visitId: 'V1', visit: '30d', visitOn: '2026-02-04' }, { 'Idempotency-Key': key });
+      const otherStream = await post(
+        `/trials/${trialId}/patients/${other}/visits`,
+        { visitId: 'V1', visit: '30d', visitOn: '2026-02-04' },
+        { 'Idempotency-Key': key },
+      );
       expect({ status: otherStream.status, code: otherStream.body.code }).toEqual({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
       expect(await p.eventCount()).toBe(before);
       // Keys are the user's: another investigator may use the same key.
@@ -159,15 +211,31 @@ describe.each(backends)('commands racing on one stream, on %s', (_name, database
     it('a key expires after IDEMPOTENCY_TTL (24h by default) and may then name a new request', async () => {
       const patientId = await enroll();
       const key = uniqueId('key');
-      await post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: 'V1', visit: '30d', visitOn: '2026-02-04' }, { 'Idempotency-Key': key }).expect(201);
+      await post(
+        `/trials/${trialId}/patients/${patientId}/visits`,
+        { visitId: 'V1', visit: '30d', visitOn: '2026-02-04' },
+        { 'Idempotency-Key': key },
+      ).expect(201);
       const saved = p.clock.now();
       try {
         p.clock.set(new Date(saved.getTime() + 23 * 3_600_000));
-        await post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: 'V2', visit: '6m', visitOn: '2026-06-04' }, { 'Idempotency-Key': key }).expect(422);
+        await post(
+          `/trials/${trialId}/patients/${patientId}/visits`,
+          { visitId: 'V2', visit: '6m', visitOn: '2026-06-04' },
+          { 'Idempotency-Key': key },
+        ).expect(422);
         p.clock.set(new Date(saved.getTime() + 25 * 3_600_000));
-        await post(`/trials/${trialId}/patients/${patientId}/visits`, { visitId: 'V2', visit: '6m', visitOn: '2026-06-04' }, { 'Idempotency-Key': key }).expect(201);
+        await post(
+          `/trials/${trialId}/patients/${patientId}/visits`,
+          { visitId: 'V2', visit: '6m', visitOn: '2026-06-04' },
+          { 'Idempotency-Key': key },
+        ).expect(201);
         const other = await enroll();
-        const reused = await post(`/trials/${trialId}/patients/${other}/visits`, { visitId: 'V9', visit: '30d', visitOn: '2026-02-04' }, { 'Idempotency-Key': key });
+        const reused = await post(
+          `/trials/${trialId}/patients/${other}/visits`,
+          { visitId: 'V9', visit: '30d', visitOn: '2026-02-04' },
+          { 'Idempotency-Key': key },
+        );
         expect(reused.status).toBe(422);
       } finally {
         p.clock.set(saved);

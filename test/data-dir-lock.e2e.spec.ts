@@ -49,7 +49,16 @@ describe('one process per embedded data directory', () => {
   let exported = '';
 
   // The variables a developer's or CI's environment may set are cleared: embedded PGlite, generated secret.
-  const serverEnv = (port: number) => ({ DATA_DIR: dataDir, PORT: String(port), DATABASE_URL: '', JWT_SECRET: '', JWT_JWKS_URL: '', KURRENTDB_URL: '', KAFKA_BROKERS: '', LOG_LEVEL: 'warn' });
+  const serverEnv = (port: number) => ({
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    DATABASE_URL: '',
+    JWT_SECRET: '',
+    JWT_JWKS_URL: '',
+    KURRENTDB_URL: '',
+    KAFKA_BROKERS: '',
+    LOG_LEVEL: 'warn',
+  });
   const startServer = async (name: string): Promise<{ server: RunningProcess; url: string }> => {
     const port = await freePort();
     const server = startProcess(name, main, serverEnv(port));
@@ -112,7 +121,11 @@ describe('one process per embedded data directory', () => {
     const result = runTrialctl(['import', file], { DATA_DIR: dataDir });
     expect({ status: result.status, stderr: result.stderr.trim().split('\n') }).toEqual({
       status: 1,
-      stderr: [expect.stringMatching(new RegExp(`^import refused: data directory ${pglite} is in use by process ${first.child.pid} .*nothing was written$`))],
+      stderr: [
+        expect.stringMatching(
+          new RegExp(`^import refused: data directory ${pglite} is in use by process ${first.child.pid} .*nothing was written$`),
+        ),
+      ],
     });
   }, 180_000);
 

@@ -48,13 +48,24 @@ if (!serverUrl) {
     const mainOf = (app: string) => join(distDir, 'apps', app, 'src', 'main.js');
     const token = (roles: Role | Role[], o: { sub?: string; name?: string; sites?: string[] } = {}, secret = SECRET) => {
       const list = Array.isArray(roles) ? roles : [roles];
-      return signToken({ userId: o.sub ?? `user-${list.join('-')}`, name: o.name ?? `Dr. ${list.join(' ')}`, roles: list, sites: o.sites ?? [] }, secret);
+      return signToken(
+        { userId: o.sub ?? `user-${list.join('-')}`, name: o.name ?? `Dr. ${list.join(' ')}`, roles: list, sites: o.sites ?? [] },
+        secret,
+      );
     };
-    const call = async (method: string, path: string, options: { bearer?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
+    const call = async (
+      method: string,
+      path: string,
+      options: { bearer?: string; body?: unknown; headers?: Record<string, string> } = {},
+    ) => {
       const headers: Record<string, string> = { ...options.headers };
       if (options.bearer) headers.Authorization = `Bearer ${options.bearer}`;
       if (options.body !== undefined) headers['Content-Type'] = 'application/json';
-      const response = await fetch(`${gateway}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+      const response = await fetch(`${gateway}${path}`, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
       const text = await response.text();
       let json: unknown;
       try {
@@ -74,7 +85,12 @@ if (!serverUrl) {
       }
     };
     const runDemo = async () => {
-      const demo = startProcess('demo', join(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs'), { DEMO_URL: gateway, JWT_SECRET: SECRET }, ['scripts/demo.ts']);
+      const demo = startProcess(
+        'demo',
+        join(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+        { DEMO_URL: gateway, JWT_SECRET: SECRET },
+        ['scripts/demo.ts'],
+      );
       const code = await demo.exited;
       if (code !== 0) throw new Error(`scripts/demo.ts through the gateway exited with ${code}:\n${demo.output()}`);
       return demo.output();
@@ -89,13 +105,27 @@ if (!serverUrl) {
         for (const service of SERVICES) ports.set(service, await freePort());
         // All five at once on an empty database: their migrations must serialise, not collide.
         for (const service of SERVICES) {
-          const running = startProcess(service, mainOf(service), { DATABASE_URL: databaseUrl, JWT_SECRET: SECRET, PORT: String(ports.get(service)), LOG_LEVEL: 'info', DATABASE_POOL_SIZE: '8' });
+          const running = startProcess(service, mainOf(service), {
+            DATABASE_URL: databaseUrl,
+            JWT_SECRET: SECRET,
+            PORT: String(ports.get(service)),
+            LOG_LEVEL: 'info',
+            DATABASE_POOL_SIZE: '8',
+          });
           services.set(service, running);
           processes.push(running);
         }
         const gatewayPort = await freePort();
         const urls = Object.fromEntries(SERVICES.map((s) => [URL_VARIABLE[s], `http://127.0.0.1:${ports.get(s)}`]));
-        processes.push(startProcess('gateway', mainOf('gateway'), { ...urls, JWT_SECRET: SECRET, PORT: String(gatewayPort), LOG_LEVEL: 'info', GATEWAY_TIMEOUT_MS: '20000' }));
+        processes.push(
+          startProcess('gateway', mainOf('gateway'), {
+            ...urls,
+            JWT_SECRET: SECRET,
+            PORT: String(gatewayPort),
+            LOG_LEVEL: 'info',
+            GATEWAY_TIMEOUT_MS: '20000',
+          }),
+        );
         gateway = `http://127.0.0.1:${gatewayPort}`;
         // The gateway's /health is 200 only once every service answers its own.
         await waitForHealthy(`${gateway}/health`, processes, 90_000);
@@ -108,7 +138,11 @@ if (!serverUrl) {
     }, 60_000);
 
     it('a service without DATABASE_URL refuses to start and says why', async () => {
-      const alone = startProcess('enrollment without DATABASE_URL', mainOf('enrollment'), { DATABASE_URL: undefined, JWT_SECRET: SECRET, PORT: '0' });
+      const alone = startProcess('enrollment without DATABASE_URL', mainOf('enrollment'), {
+        DATABASE_URL: undefined,
+        JWT_SECRET: SECRET,
+        PORT: '0',
+      });
       expect(await alone.exited).toBe(1);
       expect(alone.output()).toMatch(/DATABASE_URL: is required: the enrollment service shares one PostgreSQL server/);
     });
@@ -136,7 +170,10 @@ if (!serverUrl) {
         // Other processes wrote the events: the reporting service may still be catching up.
         let answer = await call('GET', path, { bearer: admin });
         for (let attempt = 0; answer.status === 409 && attempt < 30; attempt++) {
-          expect({ code: answer.json.code, retryAfter: answer.headers.get('retry-after') }).toEqual({ code: 'NOT_YET_KNOWN', retryAfter: expect.any(String) });
+          expect({ code: answer.json.code, retryAfter: answer.headers.get('retry-after') }).toEqual({
+            code: 'NOT_YET_KNOWN',
+            retryAfter: expect.any(String),
+          });
           await new Promise((resolve) => setTimeout(resolve, 500));
           answer = await call('GET', path, { bearer: admin });
         }
@@ -148,7 +185,9 @@ if (!serverUrl) {
     it('the adjudication service opens a case for every adjudicable event reported to the adverse-events service', async () => {
       await withLogs(async () => {
         const chair = await token('cec-chair', { sub: 'cec-chair' });
-        const reported = cohort.patients.flatMap((p) => p.adverseEvents.filter((e) => ADJUDICABLE_KINDS.includes(e.kind)).map((e) => e.eventId)).sort();
+        const reported = cohort.patients
+          .flatMap((p) => p.adverseEvents.filter((e) => ADJUDICABLE_KINDS.includes(e.kind)).map((e) => e.eventId))
+          .sort();
         expect(reported.length).toBeGreaterThan(0);
         let cases: string[] = [];
         for (let attempt = 0; attempt < 40 && cases.length < reported.length; attempt++) {
@@ -164,7 +203,12 @@ if (!serverUrl) {
     it('refuses a bad or missing token at the gateway with 401 problem+json', async () => {
       const forged = await token('trial-admin', {}, 'another-secret-0123456789-0123456789-0123');
       const bad = await call('GET', `/trials/${TRIAL_ID}`, { bearer: forged });
-      expect({ status: bad.status, type: bad.headers.get('content-type'), code: bad.json.code, challenge: bad.headers.get('www-authenticate') }).toEqual({
+      expect({
+        status: bad.status,
+        type: bad.headers.get('content-type'),
+        code: bad.json.code,
+        challenge: bad.headers.get('www-authenticate'),
+      }).toEqual({
         status: 401,
         type: expect.stringMatching(/^application\/problem\+json/),
         code: 'TOKEN_INVALID',
@@ -186,41 +230,85 @@ if (!serverUrl) {
           code: 'ADVERSE_EVENT_NOT_FOUND',
         });
         // 400 with field errors from the procedures service: the body reached it unparsed by the gateway.
-        const invalid = await call('POST', `/trials/${TRIAL_ID}/patients/BTK-001/procedures`, { bearer: site, body: { procedureId: 'P-X' } });
-        expect({ status: invalid.status, code: invalid.json.code, errors: Array.isArray(invalid.json.errors) }).toEqual({ status: 400, code: 'VALIDATION_FAILED', errors: true });
+        const invalid = await call('POST', `/trials/${TRIAL_ID}/patients/BTK-001/procedures`, {
+          bearer: site,
+          body: { procedureId: 'P-X' },
+        });
+        expect({ status: invalid.status, code: invalid.json.code, errors: Array.isArray(invalid.json.errors) }).toEqual({
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          errors: true,
+        });
         // 412 from enrollment for a stale If-Match.
         const trial = await call('GET', `/trials/${TRIAL_ID}`, { bearer: admin });
         const version = trial.json.version as number;
-        const stale = await call('PUT', `/trials/${TRIAL_ID}/charter`, { bearer: admin, body: { version: 'gw-1', endpoints: [amputationExcludingPlannedMinor()] }, headers: { 'If-Match': `"${version - 1}"` } });
-        expect({ status: stale.status, code: stale.json.code, currentVersion: stale.json.currentVersion }).toEqual({ status: 412, code: 'VERSION_MISMATCH', currentVersion: version });
+        const stale = await call('PUT', `/trials/${TRIAL_ID}/charter`, {
+          bearer: admin,
+          body: { version: 'gw-1', endpoints: [amputationExcludingPlannedMinor()] },
+          headers: { 'If-Match': `"${version - 1}"` },
+        });
+        expect({ status: stale.status, code: stale.json.code, currentVersion: stale.json.currentVersion }).toEqual({
+          status: 412,
+          code: 'VERSION_MISMATCH',
+          currentVersion: version,
+        });
         // A command's ETag out, its Idempotency-Key replayed.
         const body = { siteId: 'S-GW', name: 'Site added through the gateway', country: 'IT' };
-        const created = await call('POST', `/trials/${TRIAL_ID}/sites`, { bearer: admin, body, headers: { 'Idempotency-Key': 'gateway-site-1' } });
+        const created = await call('POST', `/trials/${TRIAL_ID}/sites`, {
+          bearer: admin,
+          body,
+          headers: { 'Idempotency-Key': 'gateway-site-1' },
+        });
         expect(created.status).toBe(201);
         expect(created.headers.get('etag')).toBe(`"${String(created.json.streamVersion)}"`);
-        const replay = await call('POST', `/trials/${TRIAL_ID}/sites`, { bearer: admin, body, headers: { 'Idempotency-Key': 'gateway-site-1' } });
-        expect({ status: replay.status, replayed: replay.headers.get('idempotent-replayed'), body: replay.json }).toEqual({ status: 201, replayed: 'true', body: created.json });
+        const replay = await call('POST', `/trials/${TRIAL_ID}/sites`, {
+          bearer: admin,
+          body,
+          headers: { 'Idempotency-Key': 'gateway-site-1' },
+        });
+        expect({ status: replay.status, replayed: replay.headers.get('idempotent-replayed'), body: replay.json }).toEqual({
+          status: 201,
+          replayed: 'true',
+          body: created.json,
+        });
         // 409 with Retry-After from the reporting service.
         const future = await call('GET', `/trials/${TRIAL_ID}/reports/endpoints?asOfPosition=999999999`, { bearer: admin });
-        expect({ status: future.status, code: future.json.code, retryAfter: future.headers.get('retry-after') }).toEqual({ status: 409, code: 'NOT_YET_KNOWN', retryAfter: '1' });
+        expect({ status: future.status, code: future.json.code, retryAfter: future.headers.get('retry-after') }).toEqual({
+          status: 409,
+          code: 'NOT_YET_KNOWN',
+          retryAfter: '1',
+        });
       });
     });
 
     it('streams the SVG curve and the NDJSON audit export through the gateway', async () => {
       await withLogs(async () => {
         const admin = await token('trial-admin', { sub: 'admin' });
-        const svg = await call('GET', `/trials/${TRIAL_ID}/reports/endpoints/freedom-from-amputation/curve?groupBy=diabetes&basis=site-reported&cutoff=2025-12-31`, {
-          bearer: admin,
-          headers: { Accept: 'image/svg+xml' },
+        const svg = await call(
+          'GET',
+          `/trials/${TRIAL_ID}/reports/endpoints/freedom-from-amputation/curve?groupBy=diabetes&basis=site-reported&cutoff=2025-12-31`,
+          {
+            bearer: admin,
+            headers: { Accept: 'image/svg+xml' },
+          },
+        );
+        expect({ status: svg.status, type: svg.headers.get('content-type') }).toEqual({
+          status: 200,
+          type: expect.stringMatching(/^image\/svg\+xml/),
         });
-        expect({ status: svg.status, type: svg.headers.get('content-type') }).toEqual({ status: 200, type: expect.stringMatching(/^image\/svg\+xml/) });
         expect(svg.text.startsWith('<svg')).toBe(true);
         expect(svg.text).toContain('No. at risk');
 
         const auditor = await token('auditor', { sub: 'auditor-1' });
         const exported = await call('GET', `/trials/${TRIAL_ID}/audit/export`, { bearer: auditor });
-        expect({ status: exported.status, type: exported.headers.get('content-type') }).toEqual({ status: 200, type: expect.stringMatching(/^application\/x-ndjson/) });
-        const lines = exported.text.trimEnd().split('\n').map((line) => JSON.parse(line) as { kind: string; count?: number });
+        expect({ status: exported.status, type: exported.headers.get('content-type') }).toEqual({
+          status: 200,
+          type: expect.stringMatching(/^application\/x-ndjson/),
+        });
+        const lines = exported.text
+          .trimEnd()
+          .split('\n')
+          .map((line) => JSON.parse(line) as { kind: string; count?: number });
         const manifest = lines.at(-1)!;
         expect(manifest).toMatchObject({ kind: 'manifest', trialId: TRIAL_ID, count: lines.length - 1 });
         expect(lines.length - 1).toBeGreaterThan(cohort.patients.length * 3);
@@ -243,7 +331,10 @@ if (!serverUrl) {
         expect(paths).toContain(path);
       }
       const ui = await fetch(`${gateway}/docs`);
-      expect({ status: ui.status, type: ui.headers.get('content-type') }).toEqual({ status: 200, type: expect.stringMatching(/^text\/html/) });
+      expect({ status: ui.status, type: ui.headers.get('content-type') }).toEqual({
+        status: 200,
+        type: expect.stringMatching(/^text\/html/),
+      });
     });
 
     it('every service answers 404 TRIAL_NOT_FOUND on every route under /trials/{t} of a misspelled trial, and writes nothing', async () => {
@@ -257,7 +348,10 @@ if (!serverUrl) {
         const anyone = await token([...ROLES], { sub: 'anyone', sites: ['S01'] });
         const answers: string[] = [];
         for (const route of routes) {
-          const answer = await call(route.method, trialPath(route, misspelled), { bearer: anyone, ...(route.method === 'GET' ? {} : { body: {} }) });
+          const answer = await call(route.method, trialPath(route, misspelled), {
+            bearer: anyone,
+            ...(route.method === 'GET' ? {} : { body: {} }),
+          });
           answers.push(`${routeKey(route)}: ${answer.status} ${String(answer.json?.code)}`);
         }
         expect(answers.filter((a) => !a.endsWith(': 404 TRIAL_NOT_FOUND'))).toEqual([]);
@@ -267,7 +361,10 @@ if (!serverUrl) {
         const db = new Client({ connectionString: databaseUrl });
         await db.connect();
         try {
-          const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM es_events WHERE stream_id LIKE $1 OR data::text LIKE $1`, [`%${misspelled}%`]);
+          const { rows } = await db.query<{ n: string }>(
+            `SELECT count(*) AS n FROM es_events WHERE stream_id LIKE $1 OR data::text LIKE $1`,
+            [`%${misspelled}%`],
+          );
           expect(Number(rows[0]!.n)).toBe(0);
         } finally {
           await db.end();
@@ -294,7 +391,9 @@ if (!serverUrl) {
         await waitForHealthy(`http://127.0.0.1:${port}/docs-json`, [second], 30_000);
         const admin = await token('trial-admin', { sub: 'admin' });
         const started = Date.now();
-        const response = await fetch(`http://127.0.0.1:${port}/trials/${TRIAL_ID}/reports/endpoints`, { headers: { Authorization: `Bearer ${admin}` } });
+        const response = await fetch(`http://127.0.0.1:${port}/trials/${TRIAL_ID}/reports/endpoints`, {
+          headers: { Authorization: `Bearer ${admin}` },
+        });
         const body = (await response.json()) as { code: string; service: string };
         expect(Date.now() - started).toBeLessThan(5000);
         expect({ status: response.status, type: response.headers.get('content-type'), code: body.code, service: body.service }).toEqual({
@@ -314,9 +413,18 @@ if (!serverUrl) {
         await services.get('procedures')!.stop();
         const site = await token('site-investigator', { sub: 'inv-S01', sites: ['S01'] });
         const started = Date.now();
-        const down = await call('POST', `/trials/${TRIAL_ID}/patients/BTK-001/procedures`, { bearer: site, body: cohort.patients[0]!.procedure });
+        const down = await call('POST', `/trials/${TRIAL_ID}/patients/BTK-001/procedures`, {
+          bearer: site,
+          body: cohort.patients[0]!.procedure,
+        });
         expect(Date.now() - started).toBeLessThan(5000);
-        expect({ status: down.status, type: down.headers.get('content-type'), code: down.json.code, service: down.json.service, retryAfter: down.headers.get('retry-after') }).toEqual({
+        expect({
+          status: down.status,
+          type: down.headers.get('content-type'),
+          code: down.json.code,
+          service: down.json.service,
+          retryAfter: down.headers.get('retry-after'),
+        }).toEqual({
           status: 503,
           type: expect.stringMatching(/^application\/problem\+json/),
           code: 'SERVICE_UNAVAILABLE',
@@ -327,7 +435,11 @@ if (!serverUrl) {
         const admin = await token('trial-admin', { sub: 'admin' });
         expect((await call('GET', `/trials/${TRIAL_ID}`, { bearer: admin })).status).toBe(200);
         const health = await call('GET', '/health');
-        expect({ status: health.status, code: health.json.code, down: Object.keys((health.json.health as { error: object }).error) }).toEqual({
+        expect({
+          status: health.status,
+          code: health.json.code,
+          down: Object.keys((health.json.health as { error: object }).error),
+        }).toEqual({
           status: 503,
           code: 'SERVICES_UNAVAILABLE',
           down: ['procedures'],

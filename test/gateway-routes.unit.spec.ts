@@ -26,7 +26,12 @@ function routesOf(module: new () => unknown): string[] {
     return Object.getOwnPropertyNames(prototype)
       .map((name) => prototype[name])
       .filter((handler): handler is object => typeof handler === 'function' && Reflect.hasMetadata(PATH_METADATA, handler))
-      .map((handler) => `/${[base, String(Reflect.getMetadata(PATH_METADATA, handler))].join('/')}`.replace(/:[a-zA-Z]+/g, 'ID-1').replace(/\/+/g, '/').replace(/\/$/, ''));
+      .map((handler) =>
+        `/${[base, String(Reflect.getMetadata(PATH_METADATA, handler))].join('/')}`
+          .replace(/:[a-zA-Z]+/g, 'ID-1')
+          .replace(/\/+/g, '/')
+          .replace(/\/$/, ''),
+      );
   });
 }
 
@@ -38,7 +43,14 @@ describe('gateway routing table', () => {
   });
 
   it('keeps paths outside the API for the gateway itself, query strings aside', () => {
-    expect(['/health', '/docs', '/docs-json', '/metrics', '/', '/trialsx'].map(serviceFor)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+    expect(['/health', '/docs', '/docs-json', '/metrics', '/', '/trialsx'].map(serviceFor)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect(serviceFor('/trials/T1/reports/endpoints?groupBy=diabetes')).toBe('reporting');
     expect(serviceFor('/trials/T1/patients/P1/visits')).toBe('enrollment');
     expect(serviceFor('/trials')).toBe('enrollment');

@@ -33,7 +33,10 @@ function setOwn(target: { [key: string]: Json }, key: string, value: Json): void
 function toJson(value: Json): string {
   if (value instanceof RawJson) return value.text;
   if (Array.isArray(value)) return `[${value.map(toJson).join(',')}]`;
-  if (isObject(value)) return `{${Object.keys(value).map((key) => `${JSON.stringify(key)}:${toJson(value[key] as Json)}`).join(',')}}`;
+  if (isObject(value))
+    return `{${Object.keys(value)
+      .map((key) => `${JSON.stringify(key)}:${toJson(value[key] as Json)}`)
+      .join(',')}}`;
   return JSON.stringify(value);
 }
 
@@ -75,16 +78,31 @@ function replaced(root: Json, path: Segment[], next: Json | undefined): Json {
 const dotted = (path: Segment[]) => path.map(String).join('.');
 /** An error path names the mutated field when one is the other or contains it. */
 const related = (errorPath: string, mutated: string) =>
-  errorPath === mutated || mutated.startsWith(`${errorPath}.`) || errorPath.startsWith(`${mutated}.`) || (mutated === '' && errorPath !== '');
+  errorPath === mutated ||
+  mutated.startsWith(`${errorPath}.`) ||
+  errorPath.startsWith(`${mutated}.`) ||
+  (mutated === '' && errorPath !== '');
 
 // --- value generators -------------------------------------------------------------------------
 
-const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__'];
+const PROTOTYPE_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  '__defineGetter__',
+];
 const idChars = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-'.split(''));
-const freshId = (prefix: string) => fc.string({ unit: idChars, minLength: 1, maxLength: 20 }).map((tail) => `${prefix}-${uniqueId('x')}-${tail}`.slice(0, 64));
+const freshId = (prefix: string) =>
+  fc.string({ unit: idChars, minLength: 1, maxLength: 20 }).map((tail) => `${prefix}-${uniqueId('x')}-${tail}`.slice(0, 64));
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const text = (maxLength = 60) =>
-  fc.string({ unit: 'grapheme', minLength: 1, maxLength }).filter((s) => s.trim().length > 0 && !s.includes('\u0000') && !LONE_SURROGATE.test(s));
+  fc
+    .string({ unit: 'grapheme', minLength: 1, maxLength })
+    .filter((s) => s.trim().length > 0 && !s.includes('\u0000') && !LONE_SURROGATE.test(s));
 const dateBetween = (from: string, to: string) => {
   const start = Date.parse(`${from}T00:00:00Z`);
   const days = Math.round((Date.parse(`${to}T00:00:00Z`) - start) / 86_400_000);
@@ -132,12 +150,23 @@ const hugeNumbers: Json[] = [
   0.5,
 ];
 const wrongTypes: Json[] = [null, true, false, 0, 1, -1, 'x', [], {}, [null], ['x', 1], { a: 1 }, { length: 2 }];
-const deepNesting = fc.integer({ min: 50, max: 40_000 }).chain((depth) =>
-  fc.constantFrom(new RawJson(`${'['.repeat(depth)}${']'.repeat(depth)}`), new RawJson(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`)),
+const deepNesting = fc
+  .integer({ min: 50, max: 40_000 })
+  .chain((depth) =>
+    fc.constantFrom(new RawJson(`${'['.repeat(depth)}${']'.repeat(depth)}`), new RawJson(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`)),
+  );
+const prototypeValue: fc.Arbitrary<Json> = fc.constantFrom<Json>(
+  {},
+  { polluted: true },
+  { isAdmin: true, roles: ['trial-admin'] },
+  'x',
+  1,
+  null,
+  [],
+  {
+    prototype: { polluted: true },
+  },
 );
-const prototypeValue: fc.Arbitrary<Json> = fc.constantFrom<Json>({}, { polluted: true }, { isAdmin: true, roles: ['trial-admin'] }, 'x', 1, null, [], {
-  prototype: { polluted: true },
-});
 
 // --- the platform, the fixture, the commands ---------------------------------------------------
 
@@ -178,7 +207,11 @@ const report = fc.oneof(
     limb: fc.constantFrom('index', 'contralateral'),
     amputation: fc.record({ level: fc.constantFrom('major', 'minor'), planned: fc.boolean() }),
   }),
-  fc.record({ kind: fc.constant('tvr'), limb: fc.constantFrom('index', 'contralateral'), tvr: fc.record({ clinicallyDriven: fc.boolean() }) }),
+  fc.record({
+    kind: fc.constant('tvr'),
+    limb: fc.constantFrom('index', 'contralateral'),
+    tvr: fc.record({ clinicallyDriven: fc.boolean() }),
+  }),
   fc.record({ kind: fc.constantFrom('death', 'other') }),
 );
 const outcome = fc.oneof(
@@ -192,7 +225,12 @@ const outcome = fc.oneof(
     },
     { requiredKeys: ['isEndpointEvent', 'kind', 'limb', 'amputation'] },
   ),
-  fc.record({ isEndpointEvent: fc.boolean(), kind: fc.constant('tvr'), limb: fc.constantFrom('index', 'contralateral'), tvr: fc.record({ clinicallyDriven: fc.boolean() }) }),
+  fc.record({
+    isEndpointEvent: fc.boolean(),
+    kind: fc.constant('tvr'),
+    limb: fc.constantFrom('index', 'contralateral'),
+    tvr: fc.record({ clinicallyDriven: fc.boolean() }),
+  }),
   fc.record({ isEndpointEvent: fc.constant(false), kind: fc.constant('none') }),
   fc.record({ isEndpointEvent: fc.boolean(), kind: fc.constant('death'), onsetOn: dateBetween('2026-01-10', '2026-06-30') }),
 );
@@ -208,7 +246,12 @@ const COMMANDS: CommandSpec[] = [
     path: () => '/trials',
     valid: () =>
       fc.record(
-        { trialId: freshId('T'), title: text(), protocolVersion: text(20), arms: fc.uniqueArray(fc.string({ unit: idChars, minLength: 1, maxLength: 8 }), { minLength: 2, maxLength: 4 }) },
+        {
+          trialId: freshId('T'),
+          title: text(),
+          protocolVersion: text(20),
+          arms: fc.uniqueArray(fc.string({ unit: idChars, minLength: 1, maxLength: 8 }), { minLength: 2, maxLength: 4 }),
+        },
         { requiredKeys: ['trialId', 'title', 'protocolVersion'] },
       ),
     notFound: {},
@@ -261,7 +304,13 @@ const COMMANDS: CommandSpec[] = [
     as: 'admin',
     params: ['t'],
     path: ({ t }) => `/trials/${t}/committee-members`,
-    valid: () => fc.record({ userId: freshId('u'), name: text(), role: fc.constantFrom('cec-reviewer', 'cec-chair'), affiliatedSiteIds: fc.subarray(['S01', 'S02']) }),
+    valid: () =>
+      fc.record({
+        userId: freshId('u'),
+        name: text(),
+        role: fc.constantFrom('cec-reviewer', 'cec-chair'),
+        affiliatedSiteIds: fc.subarray(['S01', 'S02']),
+      }),
     notFound: { t: 'TRIAL_NOT_FOUND' },
   },
   {
@@ -271,7 +320,13 @@ const COMMANDS: CommandSpec[] = [
     params: ['t'],
     path: ({ t }) => `/trials/${t}/patients`,
     valid: () =>
-      fc.record({ patientId: freshId('P'), siteId: fc.constant('S01'), enrolledOn: dateBetween('2025-06-01', '2026-06-30'), arm: fc.constantFrom('DCB', 'PTA'), baseline }),
+      fc.record({
+        patientId: freshId('P'),
+        siteId: fc.constant('S01'),
+        enrolledOn: dateBetween('2025-06-01', '2026-06-30'),
+        arm: fc.constantFrom('DCB', 'PTA'),
+        baseline,
+      }),
     notFound: { t: 'TRIAL_NOT_FOUND' },
   },
   {
@@ -287,7 +342,11 @@ const COMMANDS: CommandSpec[] = [
         limb: fc.constantFrom('left', 'right'),
         device: fc.record({ kind: fc.constantFrom('DCB', 'PTA', 'DES', 'other'), name: text() }),
         lesions: fc.array(
-          fc.record({ segment: fc.constantFrom('femoropopliteal', 'btk'), lengthMm: fc.double({ min: 0.5, max: 1000, noNaN: true }), occlusion: fc.boolean() }),
+          fc.record({
+            segment: fc.constantFrom('femoropopliteal', 'btk'),
+            lengthMm: fc.double({ min: 0.5, max: 1000, noNaN: true }),
+            occlusion: fc.boolean(),
+          }),
           { minLength: 1, maxLength: 4 },
         ),
         technicalSuccess: fc.boolean(),
@@ -300,7 +359,12 @@ const COMMANDS: CommandSpec[] = [
     as: 'inv',
     params: ['t', 'p'],
     path: ({ t, p }) => `/trials/${t}/patients/${p}/visits`,
-    valid: () => fc.record({ visitId: freshId('V'), visit: fc.constantFrom('30d', '6m', '12m', 'unscheduled'), visitOn: dateBetween('2026-01-10', '2026-06-30') }),
+    valid: () =>
+      fc.record({
+        visitId: freshId('V'),
+        visit: fc.constantFrom('30d', '6m', '12m', 'unscheduled'),
+        visitOn: dateBetween('2026-01-10', '2026-06-30'),
+      }),
     notFound: { t: 'TRIAL_NOT_FOUND', p: 'PATIENT_NOT_FOUND' },
   },
   {
@@ -455,9 +519,17 @@ function almostValid(valid: fc.Arbitrary<Json>): fc.Arbitrary<Mutated> {
         .tuple(fc.constantFrom(...leaves), fc.constantFrom(...wrongTypes))
         .map(([n, value]) => ({ body: replaced(body, n.path, value), names: dotted(n.path), how: `${dotted(n.path)} of a wrong type` })),
       fc
-        .tuple(fc.constantFrom(...objects), fc.string({ unit: idChars, minLength: 1, maxLength: 12 }), fc.constantFrom<Json>('x', 1, null, {}))
+        .tuple(
+          fc.constantFrom(...objects),
+          fc.string({ unit: idChars, minLength: 1, maxLength: 12 }),
+          fc.constantFrom<Json>('x', 1, null, {}),
+        )
         .filter(([n, key]) => !Object.keys(n.value as object).includes(key))
-        .map(([n, key, value]) => ({ body: replaced(body, [...n.path, key], value), names: dotted([...n.path, key]), how: `unknown key ${dotted([...n.path, key])}` })),
+        .map(([n, key, value]) => ({
+          body: replaced(body, [...n.path, key], value),
+          names: dotted([...n.path, key]),
+          how: `unknown key ${dotted([...n.path, key])}`,
+        })),
       fc
         .tuple(fc.constantFrom(...leaves), fc.constantFrom(...hostileStrings, ...hugeNumbers))
         .map(([n, value]) => ({ body: replaced(body, n.path, value), how: `${dotted(n.path)} out of range` })),
@@ -469,13 +541,11 @@ function almostValid(valid: fc.Arbitrary<Json>): fc.Arbitrary<Mutated> {
 /** Hostile input: prototype keys, deep nesting, huge numbers, NUL and unicode, anything at all. */
 function hostile(valid: fc.Arbitrary<Json>): fc.Arbitrary<Mutated> {
   return fc.oneof(
-    fc
-      .tuple(valid, fc.constantFrom(...PROTOTYPE_KEYS), prototypeValue, fc.nat())
-      .map(([body, key, value, pick]) => {
-        const objects = nodes(body).filter((n) => isObject(n.value));
-        const at = (objects[pick % objects.length] as { path: Segment[] }).path;
-        return { body: replaced(body, [...at, key], value), names: dotted([...at, key]), how: `prototype key ${dotted([...at, key])}` };
-      }),
+    fc.tuple(valid, fc.constantFrom(...PROTOTYPE_KEYS), prototypeValue, fc.nat()).map(([body, key, value, pick]) => {
+      const objects = nodes(body).filter((n) => isObject(n.value));
+      const at = (objects[pick % objects.length] as { path: Segment[] }).path;
+      return { body: replaced(body, [...at, key], value), names: dotted([...at, key]), how: `prototype key ${dotted([...at, key])}` };
+    }),
     fc.tuple(valid, deepNesting, fc.nat()).map(([body, deep, pick]) => {
       const leaves = nodes(body).filter((n) => n.path.length > 0);
       const at = (leaves[pick % leaves.length] as { path: Segment[] }).path;
@@ -493,7 +563,9 @@ function hostile(valid: fc.Arbitrary<Json>): fc.Arbitrary<Mutated> {
     }),
     deepNesting.map((deep) => ({ body: deep, how: 'a deeply nested body' })),
     fc.jsonValue({ maxDepth: 4 }).map((value) => ({ body: value as Json, how: 'any JSON' })),
-    fc.dictionary(fc.constantFrom(...PROTOTYPE_KEYS, 'changes', 'reason', 'outcome'), prototypeValue, { minKeys: 1 }).map((value) => ({ body: value, how: 'prototype keys only' })),
+    fc
+      .dictionary(fc.constantFrom(...PROTOTYPE_KEYS, 'changes', 'reason', 'outcome'), prototypeValue, { minKeys: 1 })
+      .map((value) => ({ body: value, how: 'prototype keys only' })),
   );
 }
 
@@ -507,7 +579,13 @@ describe.each(backends)('hostile input to every command on %s', (_name, database
 
   /** Events written by this suite's users: exact on a server database that other suites share; the case opener writes as itself. */
   const written = async (): Promise<number> =>
-    Number((await p.dataSource.query(`SELECT count(*) AS n FROM es_events WHERE metadata->'actor'->>'userId' = ANY($1)`, [Object.values(f.users)]))[0].n);
+    Number(
+      (
+        await p.dataSource.query(`SELECT count(*) AS n FROM es_events WHERE metadata->'actor'->>'userId' = ANY($1)`, [
+          Object.values(f.users),
+        ])
+      )[0].n,
+    );
 
   const send = (spec: Pick<CommandSpec, 'method' | 'as'>, path: string, body: Json) =>
     p.http[spec.method](path).set('Authorization', `Bearer ${tokens[spec.as]}`).set('Content-Type', 'application/json').send(toJson(body));
@@ -529,13 +607,20 @@ describe.each(backends)('hostile input to every command on %s', (_name, database
       return response;
     }
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(response.body).toMatchObject({ status: response.status, code: expect.stringMatching(/^[A-Z][A-Z0-9_]*$/), type: expect.any(String), title: expect.any(String) });
+    expect(response.body).toMatchObject({
+      status: response.status,
+      code: expect.stringMatching(/^[A-Z][A-Z0-9_]*$/),
+      type: expect.any(String),
+      title: expect.any(String),
+    });
     if (response.status === 400 && response.body.code !== 'MALFORMED_JSON') {
       const errors: unknown = response.body.errors;
-      if (!Array.isArray(errors) || errors.length === 0) throw new Error(`${spec.route} answered 400 ${response.body.code} without errors[]`);
+      if (!Array.isArray(errors) || errors.length === 0)
+        throw new Error(`${spec.route} answered 400 ${response.body.code} without errors[]`);
       for (const error of errors) expect(error).toEqual({ path: expect.any(String), message: expect.any(String) });
       const paths = errors.map((e: { path: string }) => e.path);
-      if (names !== undefined && !paths.some((path) => related(String(path), names))) throw new Error(`400 for ${names} names ${JSON.stringify(paths)}`);
+      if (names !== undefined && !paths.some((path) => related(String(path), names)))
+        throw new Error(`400 for ${names} names ${JSON.stringify(paths)}`);
     }
     if (after !== before) throw new Error(`${spec.route} refused with ${JSON.stringify(seen)} but wrote ${after - before} event(s)`);
     return response;
@@ -544,7 +629,14 @@ describe.each(backends)('hostile input to every command on %s', (_name, database
   beforeAll(async () => {
     p = await startPlatform({ databaseUrl });
     const run = uniqueId('hx');
-    const users = { admin: `admin-${run}`, inv: `inv-${run}`, chair: `chair-${run}`, rev1: `rev1-${run}`, rev2: `rev2-${run}`, rev3: `rev3-${run}` };
+    const users = {
+      admin: `admin-${run}`,
+      inv: `inv-${run}`,
+      chair: `chair-${run}`,
+      rev1: `rev1-${run}`,
+      rev2: `rev2-${run}`,
+      rev3: `rev3-${run}`,
+    };
     tokens.admin = await p.token('trial-admin', { sub: users.admin });
     tokens.inv = await p.token('site-investigator', { sub: users.inv, sites: ['S01'] });
     tokens.chair = await p.token('cec-chair', { sub: users.chair });
@@ -560,12 +652,32 @@ describe.each(backends)('hostile input to every command on %s', (_name, database
     await ok(admin, '/trials', { trialId: t, title: 'Hostile input', protocolVersion: '1', arms: ['DCB', 'PTA'] });
     await ok(admin, `/trials/${t}/sites`, { siteId: 'S01', name: 'Site One', country: 'IT' });
     await ok(admin, `/trials/${t}/sites`, { siteId: 'S02', name: 'Site Two', country: 'DE' });
-    await ok(admin, `/trials/${t}/committee-members`, { userId: users.chair, name: 'Prof. Chair', role: 'cec-chair', affiliatedSiteIds: [] });
-    for (const [userId, sites] of [[users.rev1, []], [users.rev2, ['S02']], [users.rev3, []]] as const) {
-      await ok(admin, `/trials/${t}/committee-members`, { userId, name: `Dr. ${userId}`, role: 'cec-reviewer', affiliatedSiteIds: [...sites] });
+    await ok(admin, `/trials/${t}/committee-members`, {
+      userId: users.chair,
+      name: 'Prof. Chair',
+      role: 'cec-chair',
+      affiliatedSiteIds: [],
+    });
+    for (const [userId, sites] of [
+      [users.rev1, []],
+      [users.rev2, ['S02']],
+      [users.rev3, []],
+    ] as const) {
+      await ok(admin, `/trials/${t}/committee-members`, {
+        userId,
+        name: `Dr. ${userId}`,
+        role: 'cec-reviewer',
+        affiliatedSiteIds: [...sites],
+      });
     }
     const patientId = uniqueId('P');
-    await ok(inv, `/trials/${t}/patients`, { patientId, siteId: 'S01', enrolledOn: '2026-01-10', arm: 'DCB', baseline: { ageYears: 70, sex: 'F', diabetes: true, presentation: 'cli', rutherfordClass: 5 } });
+    await ok(inv, `/trials/${t}/patients`, {
+      patientId,
+      siteId: 'S01',
+      enrolledOn: '2026-01-10',
+      arm: 'DCB',
+      baseline: { ageYears: 70, sex: 'F', diabetes: true, presentation: 'cli', rutherfordClass: 5 },
+    });
     await ok(inv, `/trials/${t}/patients/${patientId}/procedures`, {
       procedureId: 'IDX',
       performedOn: '2026-01-10',
@@ -584,10 +696,18 @@ describe.each(backends)('hostile input to every command on %s', (_name, database
       description: 'toe amputation',
     });
     const other = uniqueId('AE');
-    await ok(inv, `/trials/${t}/patients/${patientId}/adverse-events`, { eventId: other, kind: 'other', onsetOn: '2026-02-02', description: 'haematoma' });
+    await ok(inv, `/trials/${t}/patients/${patientId}/adverse-events`, {
+      eventId: other,
+      kind: 'other',
+      onsetOn: '2026-02-02',
+      description: 'haematoma',
+    });
     const caseId = reported.body.caseId as string;
     const queryId = 'Q1';
-    await ok({ method: 'post', as: 'chair' }, `/trials/${t}/adjudication/cases/${caseId}/queries`, { queryId, question: 'Operative note?' });
+    await ok({ method: 'post', as: 'chair' }, `/trials/${t}/adjudication/cases/${caseId}/queries`, {
+      queryId,
+      question: 'Operative note?',
+    });
     f = { t, p: patientId, e: eventId, e2: other, c: caseId, q: queryId, users };
   });
   afterAll(async () => {
@@ -630,7 +750,9 @@ describe.each(backends)('hostile input to every command on %s', (_name, database
       it('hostile path ids: 400 INVALID_ID naming the parameter, or 404 for an id that names nothing; nothing written', async () => {
         // Sent percent-encoded (a lone surrogate has no UTF-8 form, so it goes as its raw bytes, malformed).
         const badId = fc.oneof(
-          fc.constantFrom(...hostileStrings.filter((s): s is string => typeof s === 'string' && s.length > 0 && !LONE_SURROGATE.test(s))).map(encodeURIComponent),
+          fc
+            .constantFrom(...hostileStrings.filter((s): s is string => typeof s === 'string' && s.length > 0 && !LONE_SURROGATE.test(s)))
+            .map(encodeURIComponent),
           fc
             .string({ unit: 'binary', minLength: 1, maxLength: 80 })
             .filter((s) => !/^[A-Za-z0-9._-]{1,64}$/.test(s) && !LONE_SURROGATE.test(s))
@@ -640,20 +762,32 @@ describe.each(backends)('hostile input to every command on %s', (_name, database
         // Valid ids that name nothing; prototype keys are used as ids nowhere else in this trial.
         const nothing = fc.oneof(fc.constantFrom(...PROTOTYPE_KEYS.filter((k) => /^[A-Za-z0-9._-]+$/.test(k))), freshId('none'));
         await fc.assert(
-          fc.asyncProperty(fc.constantFrom(...spec.params), fc.oneof(badId.map((id) => ({ id, valid: false })), nothing.map((id) => ({ id, valid: true }))), spec.valid(f), async (param, { id, valid }, body) => {
-            const path = spec.path({ ...idsFor(spec), [param]: id });
-            const response = await expectSound(spec, path, body);
-            if (valid) expect({ status: response.status, code: response.body.code }).toEqual({ status: 404, code: spec.notFound[param] });
-            else {
-              // A segment the router cannot even percent-decode is refused before parameters are named.
-              const named = undecodable.includes(id) ? 'params' : `params.${param}`;
-              expect({ status: response.status, code: response.body.code, paths: response.body.errors?.map((e: { path: string }) => e.path) }).toEqual({
-                status: 400,
-                code: 'INVALID_ID',
-                paths: [named],
-              });
-            }
-          }),
+          fc.asyncProperty(
+            fc.constantFrom(...spec.params),
+            fc.oneof(
+              badId.map((id) => ({ id, valid: false })),
+              nothing.map((id) => ({ id, valid: true })),
+            ),
+            spec.valid(f),
+            async (param, { id, valid }, body) => {
+              const path = spec.path({ ...idsFor(spec), [param]: id });
+              const response = await expectSound(spec, path, body);
+              if (valid) expect({ status: response.status, code: response.body.code }).toEqual({ status: 404, code: spec.notFound[param] });
+              else {
+                // A segment the router cannot even percent-decode is refused before parameters are named.
+                const named = undecodable.includes(id) ? 'params' : `params.${param}`;
+                expect({
+                  status: response.status,
+                  code: response.body.code,
+                  paths: response.body.errors?.map((e: { path: string }) => e.path),
+                }).toEqual({
+                  status: 400,
+                  code: 'INVALID_ID',
+                  paths: [named],
+                });
+              }
+            },
+          ),
           { numRuns: RUNS.paths },
         );
       });
@@ -669,37 +803,54 @@ describe.each(backends)('hostile input to every command on %s', (_name, database
       { spec: COMMANDS.find((c) => c.route.endsWith('/patients/{p}/corrections')) as CommandSpec, valid: { 'baseline.diabetes': false } },
     ];
 
-    it.each(keys)('a correction naming %s is a 400 naming it, alone or beside a valid change, on patients and adverse events', async (key) => {
-      for (const { spec, valid } of endpoints()) {
-        for (const value of ['x', 1, true, {}, { polluted: true }] as Json[]) {
-          for (const beside of [{}, valid]) {
-            const list = clone(beside) as { [key: string]: Json };
-            setOwn(list, key, value);
-            const response = await expectSound(spec, spec.path(ids()), { changes: list, reason: 'source document verification' });
-            // __proto__ is refused by the body's schema, as anywhere in any body; the others by the correction's field list.
-            expect({ status: response.status, code: response.body.code }).toEqual({ status: 400, code: key === '__proto__' ? 'VALIDATION_FAILED' : 'INVALID_CORRECTION' });
-            expect(response.body.errors).toContainEqual({ path: `changes.${key}`, message: expect.stringContaining('not a correctable field') });
+    it.each(keys)(
+      'a correction naming %s is a 400 naming it, alone or beside a valid change, on patients and adverse events',
+      async (key) => {
+        for (const { spec, valid } of endpoints()) {
+          for (const value of ['x', 1, true, {}, { polluted: true }] as Json[]) {
+            for (const beside of [{}, valid]) {
+              const list = clone(beside) as { [key: string]: Json };
+              setOwn(list, key, value);
+              const response = await expectSound(spec, spec.path(ids()), { changes: list, reason: 'source document verification' });
+              // __proto__ is refused by the body's schema, as anywhere in any body; the others by the correction's field list.
+              expect({ status: response.status, code: response.body.code }).toEqual({
+                status: 400,
+                code: key === '__proto__' ? 'VALIDATION_FAILED' : 'INVALID_CORRECTION',
+              });
+              expect(response.body.errors).toContainEqual({
+                path: `changes.${key}`,
+                message: expect.stringContaining('not a correctable field'),
+              });
+            }
           }
         }
-      }
-    });
+      },
+    );
 
     // Before the fix: free text with a NUL or half a surrogate pair passed validation and answered
     // 500 when PostgreSQL refused to store it.
-    it.each(['\u0000', 'a\u0000b', '\ud800', 'x\udfffy'])('free text with %j is a 400 naming the field, on every command that takes text', async (bad) => {
-      const misses: string[] = [];
-      for (const spec of COMMANDS) {
-        const [body] = fc.sample(spec.valid(f), { numRuns: 1, seed: 7 });
-        // Free text: every string of a valid body that is no id, date, enum or country code.
-        const texts = nodes(body as Json).filter((n) => typeof n.value === 'string' && /(title|protocolVersion|name|description|reason|rationale|question|answer|label)$/.test(dotted(n.path)));
-        for (const at of texts) {
-          const response = await expectSound(spec, spec.path(idsFor(spec)), replaced(body as Json, at.path, bad));
-          const paths = (response.body.errors ?? []).map((e: { path: string }) => e.path);
-          if (response.status !== 400 || !paths.includes(dotted(at.path))) misses.push(`${spec.route} ${dotted(at.path)}: ${response.status} ${response.body.code} ${JSON.stringify(paths)}`);
+    it.each(['\u0000', 'a\u0000b', '\ud800', 'x\udfffy'])(
+      'free text with %j is a 400 naming the field, on every command that takes text',
+      async (bad) => {
+        const misses: string[] = [];
+        for (const spec of COMMANDS) {
+          const [body] = fc.sample(spec.valid(f), { numRuns: 1, seed: 7 });
+          // Free text: every string of a valid body that is no id, date, enum or country code.
+          const texts = nodes(body as Json).filter(
+            (n) =>
+              typeof n.value === 'string' &&
+              /(title|protocolVersion|name|description|reason|rationale|question|answer|label)$/.test(dotted(n.path)),
+          );
+          for (const at of texts) {
+            const response = await expectSound(spec, spec.path(idsFor(spec)), replaced(body as Json, at.path, bad));
+            const paths = (response.body.errors ?? []).map((e: { path: string }) => e.path);
+            if (response.status !== 400 || !paths.includes(dotted(at.path)))
+              misses.push(`${spec.route} ${dotted(at.path)}: ${response.status} ${response.body.code} ${JSON.stringify(paths)}`);
+          }
         }
-      }
-      expect(misses).toEqual([]);
-    });
+        expect(misses).toEqual([]);
+      },
+    );
 
     // Before the fix: 400 HTTP_400 with no errors[] (Nest's mapping of the router's URIError).
     it('a path segment that is no percent-encoded UTF-8 is a 400 INVALID_ID on every command', async () => {
@@ -710,7 +861,8 @@ describe.each(backends)('hostile input to every command on %s', (_name, database
           const param = spec.params[i % spec.params.length] as Param;
           const response = await expectSound(spec, spec.path({ ...idsFor(spec), [param]: segment }), body as Json);
           const paths = (response.body.errors ?? []).map((e: { path: string }) => e.path);
-          if (response.status !== 400 || response.body.code !== 'INVALID_ID' || paths[0] !== 'params') misses.push(`${spec.route} ${param}=${segment}: ${response.status} ${response.body.code}`);
+          if (response.status !== 400 || response.body.code !== 'INVALID_ID' || paths[0] !== 'params')
+            misses.push(`${spec.route} ${param}=${segment}: ${response.status} ${response.body.code}`);
         }
       }
       expect(misses).toEqual([]);
@@ -722,9 +874,14 @@ describe.each(backends)('hostile input to every command on %s', (_name, database
         const [body] = fc.sample(spec.valid(f), { numRuns: 1, seed: 11 });
         for (const at of nodes(body as Json).filter((n) => isObject(n.value))) {
           const named = dotted([...at.path, '__proto__']);
-          const response = await expectSound(spec, spec.path(idsFor(spec)), replaced(body as Json, [...at.path, '__proto__'], { polluted: true }));
+          const response = await expectSound(
+            spec,
+            spec.path(idsFor(spec)),
+            replaced(body as Json, [...at.path, '__proto__'], { polluted: true }),
+          );
           const paths = (response.body.errors ?? []).map((e: { path: string }) => e.path);
-          if (response.status !== 400 || !paths.includes(named)) misses.push(`${spec.route} ${named}: ${response.status} ${response.body.code} ${JSON.stringify(paths)}`);
+          if (response.status !== 400 || !paths.includes(named))
+            misses.push(`${spec.route} ${named}: ${response.status} ${response.body.code} ${JSON.stringify(paths)}`);
         }
       }
       expect(misses).toEqual([]);
@@ -735,14 +892,30 @@ describe.each(backends)('hostile input to every command on %s', (_name, database
       const run = uniqueId('px');
       const chair = `chair-${run}`;
       const other = `rev-${run}`;
-      const as = async (sub: string, role: 'trial-admin' | 'site-investigator' | 'cec-chair' | 'cec-reviewer') => p.token(role, { sub, sites: ['S01'] });
-      const who = { admin: await as(`admin-${run}`, 'trial-admin'), inv: await as(`inv-${run}`, 'site-investigator'), chair: await as(chair, 'cec-chair') };
+      const as = async (sub: string, role: 'trial-admin' | 'site-investigator' | 'cec-chair' | 'cec-reviewer') =>
+        p.token(role, { sub, sites: ['S01'] });
+      const who = {
+        admin: await as(`admin-${run}`, 'trial-admin'),
+        inv: await as(`inv-${run}`, 'site-investigator'),
+        chair: await as(chair, 'cec-chair'),
+      };
       const reviewer = { toString: await as('toString', 'cec-reviewer'), other: await as(other, 'cec-reviewer') };
-      const post = (token: string, path: string, body: Json) => p.http.post(`/trials/${t}${path}`).set('Authorization', `Bearer ${token}`).send(body as object);
+      const post = (token: string, path: string, body: Json) =>
+        p.http
+          .post(`/trials/${t}${path}`)
+          .set('Authorization', `Bearer ${token}`)
+          .send(body as object);
       // Writes of this trial's users to its streams (the case opener writes as itself, in the background).
       const users = [`admin-${run}`, `inv-${run}`, chair, other, 'toString'];
       const inTrial = async () =>
-        Number((await p.dataSource.query(`SELECT count(*) AS n FROM es_events WHERE split_part(stream_id, '/', 2) = $1 AND metadata->'actor'->>'userId' = ANY($2)`, [t, users]))[0].n);
+        Number(
+          (
+            await p.dataSource.query(
+              `SELECT count(*) AS n FROM es_events WHERE split_part(stream_id, '/', 2) = $1 AND metadata->'actor'->>'userId' = ANY($2)`,
+              [t, users],
+            )
+          )[0].n,
+        );
       const expectStatus = async (request: Promise<{ status: number; body: { code?: string } }>, status: number, code?: string) => {
         const before = await inTrial();
         const response = await request;
@@ -750,45 +923,123 @@ describe.each(backends)('hostile input to every command on %s', (_name, database
         if (status >= 400) expect(await inTrial()).toBe(before);
       };
 
-      await expectStatus(p.http.post('/trials').set('Authorization', `Bearer ${who.admin}`).send({ trialId: t, title: 'Prototype keys', protocolVersion: '1' }), 201);
+      await expectStatus(
+        p.http
+          .post('/trials')
+          .set('Authorization', `Bearer ${who.admin}`)
+          .send({ trialId: t, title: 'Prototype keys', protocolVersion: '1' }),
+        201,
+      );
       await expectStatus(post(who.admin, '/sites', { siteId: 'S01', name: 'Site One', country: 'IT' }), 201);
       await expectStatus(post(who.admin, '/sites', { siteId: 'constructor', name: 'Site Constructor', country: 'FR' }), 201);
       await expectStatus(post(who.admin, '/sites', { siteId: 'constructor', name: 'Again', country: 'FR' }), 409, 'SITE_ALREADY_EXISTS');
-      await expectStatus(post(who.admin, '/committee-members', { userId: 'toString', name: 'Dr. toString', role: 'cec-reviewer', affiliatedSiteIds: ['valueOf'] }), 422, 'UNKNOWN_SITE');
-      await expectStatus(post(who.admin, '/committee-members', { userId: 'toString', name: 'Dr. toString', role: 'cec-reviewer', affiliatedSiteIds: ['constructor'] }), 201);
-      await expectStatus(post(who.admin, '/committee-members', { userId: 'toString', name: 'Again', role: 'cec-reviewer', affiliatedSiteIds: [] }), 409, 'COMMITTEE_MEMBER_EXISTS');
-      await expectStatus(post(who.admin, '/committee-members', { userId: chair, name: 'Prof. Chair', role: 'cec-chair', affiliatedSiteIds: [] }), 201);
-      await expectStatus(post(who.admin, '/committee-members', { userId: other, name: 'Dr. Other', role: 'cec-reviewer', affiliatedSiteIds: [] }), 201);
+      await expectStatus(
+        post(who.admin, '/committee-members', {
+          userId: 'toString',
+          name: 'Dr. toString',
+          role: 'cec-reviewer',
+          affiliatedSiteIds: ['valueOf'],
+        }),
+        422,
+        'UNKNOWN_SITE',
+      );
+      await expectStatus(
+        post(who.admin, '/committee-members', {
+          userId: 'toString',
+          name: 'Dr. toString',
+          role: 'cec-reviewer',
+          affiliatedSiteIds: ['constructor'],
+        }),
+        201,
+      );
+      await expectStatus(
+        post(who.admin, '/committee-members', { userId: 'toString', name: 'Again', role: 'cec-reviewer', affiliatedSiteIds: [] }),
+        409,
+        'COMMITTEE_MEMBER_EXISTS',
+      );
+      await expectStatus(
+        post(who.admin, '/committee-members', { userId: chair, name: 'Prof. Chair', role: 'cec-chair', affiliatedSiteIds: [] }),
+        201,
+      );
+      await expectStatus(
+        post(who.admin, '/committee-members', { userId: other, name: 'Dr. Other', role: 'cec-reviewer', affiliatedSiteIds: [] }),
+        201,
+      );
 
       const patient = '/patients/hasOwnProperty';
-      await expectStatus(post(who.inv, '/patients', { patientId: 'hasOwnProperty', siteId: 'S01', enrolledOn: '2026-01-10', baseline: { ageYears: 70, sex: 'M', diabetes: false, presentation: 'cli', rutherfordClass: 5 } }), 201);
+      await expectStatus(
+        post(who.inv, '/patients', {
+          patientId: 'hasOwnProperty',
+          siteId: 'S01',
+          enrolledOn: '2026-01-10',
+          baseline: { ageYears: 70, sex: 'M', diabetes: false, presentation: 'cli', rutherfordClass: 5 },
+        }),
+        201,
+      );
       await expectStatus(post(who.inv, `${patient}/visits`, { visitId: '__proto__', visit: '30d', visitOn: '2026-02-09' }), 201);
-      await expectStatus(post(who.inv, `${patient}/visits`, { visitId: '__proto__', visit: '30d', visitOn: '2026-02-10' }), 409, 'VISIT_ALREADY_RECORDED');
+      await expectStatus(
+        post(who.inv, `${patient}/visits`, { visitId: '__proto__', visit: '30d', visitOn: '2026-02-10' }),
+        409,
+        'VISIT_ALREADY_RECORDED',
+      );
       await expectStatus(post(who.inv, `${patient}/visits`, { visitId: 'constructor', visit: '6m', visitOn: '2026-03-09' }), 201);
-      const procedure = { performedOn: '2026-01-10', limb: 'left', device: { kind: 'PTA', name: 'Balloon' }, lesions: [{ segment: 'btk', lengthMm: 80, occlusion: false }], technicalSuccess: true };
+      const procedure = {
+        performedOn: '2026-01-10',
+        limb: 'left',
+        device: { kind: 'PTA', name: 'Balloon' },
+        lesions: [{ segment: 'btk', lengthMm: 80, occlusion: false }],
+        technicalSuccess: true,
+      };
       await expectStatus(post(who.inv, `${patient}/procedures`, { procedureId: 'valueOf', ...procedure }), 201);
-      await expectStatus(post(who.inv, `${patient}/procedures`, { procedureId: 'valueOf', ...procedure }), 409, 'PROCEDURE_ALREADY_RECORDED');
+      await expectStatus(
+        post(who.inv, `${patient}/procedures`, { procedureId: 'valueOf', ...procedure }),
+        409,
+        'PROCEDURE_ALREADY_RECORDED',
+      );
       const visits = await p.http.get(`/trials/${t}${patient}`).set('Authorization', `Bearer ${who.inv}`).expect(200);
       expect(Object.keys(visits.body.visits).sort()).toEqual(['__proto__', 'constructor']);
 
       await expectStatus(
-        post(who.inv, `${patient}/adverse-events`, { eventId: 'constructor', kind: 'amputation', onsetOn: '2026-02-01', limb: 'index', amputation: { level: 'major', planned: false }, description: 'BKA' }),
+        post(who.inv, `${patient}/adverse-events`, {
+          eventId: 'constructor',
+          kind: 'amputation',
+          onsetOn: '2026-02-01',
+          limb: 'index',
+          amputation: { level: 'major', planned: false },
+          description: 'BKA',
+        }),
         201,
       );
       const cases = `/adjudication/cases/constructor`;
-      await expectStatus(post(who.inv, `${patient}/adverse-events/toString/retraction`, { reason: 'no such event' }), 404, 'ADVERSE_EVENT_NOT_FOUND');
-      await expectStatus(post(who.chair, '/adjudication/cases/valueOf/queries', { queryId: 'Q1', question: 'No such case?' }), 404, 'CASE_NOT_FOUND');
+      await expectStatus(
+        post(who.inv, `${patient}/adverse-events/toString/retraction`, { reason: 'no such event' }),
+        404,
+        'ADVERSE_EVENT_NOT_FOUND',
+      );
+      await expectStatus(
+        post(who.chair, '/adjudication/cases/valueOf/queries', { queryId: 'Q1', question: 'No such case?' }),
+        404,
+        'CASE_NOT_FOUND',
+      );
       await expectStatus(post(who.chair, `${cases}/queries`, { queryId: 'toString', question: 'Operative note?' }), 201);
       await expectStatus(post(who.chair, `${cases}/queries`, { queryId: 'toString', question: 'Again?' }), 409, 'QUERY_ALREADY_EXISTS');
       for (const missing of ['constructor', '__proto__', 'valueOf', 'hasOwnProperty']) {
-        await expectStatus(post(who.inv, `${cases}/queries/${missing}/answer`, { answer: 'there is no such query' }), 404, 'QUERY_NOT_FOUND');
+        await expectStatus(
+          post(who.inv, `${cases}/queries/${missing}/answer`, { answer: 'there is no such query' }),
+          404,
+          'QUERY_NOT_FOUND',
+        );
       }
       await expectStatus(post(who.inv, `${cases}/queries/toString/answer`, { answer: 'attached' }), 201);
       await expectStatus(post(who.inv, `${cases}/queries/toString/answer`, { answer: 'again' }), 409, 'QUERY_ALREADY_ANSWERED');
 
       // A reviewer whose id is a prototype key is blinded like any other until both reviews are in.
       await expectStatus(post(who.chair, `${cases}/assignment`, { reviewerIds: ['toString', other] }), 201);
-      const review = { outcome: { isEndpointEvent: true, kind: 'amputation', limb: 'index', amputation: { level: 'major', planned: false } }, rationale: 'operative note', signature: { meaning: 'review' } };
+      const review = {
+        outcome: { isEndpointEvent: true, kind: 'amputation', limb: 'index', amputation: { level: 'major', planned: false } },
+        rationale: 'operative note',
+        signature: { meaning: 'review' },
+      };
       await expectStatus(post(reviewer.other, `${cases}/reviews`, review), 201);
       const blinded = await p.http.get(`/trials/${t}${cases}`).set('Authorization', `Bearer ${reviewer.toString}`).expect(200);
       expect({ submitted: blinded.body.reviewsSubmitted, visible: blinded.body.reviews }).toEqual({ submitted: 1, visible: [] });

@@ -76,7 +76,14 @@ describe.each(backends)('GET /metrics on %s', (_name, databaseUrl) => {
   it('answers without a token, in the Prometheus text format, with process metrics, and stays out of the OpenAPI document', async () => {
     const metrics = await scrape();
     expect(metrics.sample('process_cpu_user_seconds_total')).toBeGreaterThan(0);
-    for (const name of ['trials_commands_total', 'trials_command_duration_seconds', 'trials_events_appended_total', 'trials_event_append_duration_seconds', 'trials_subscription_lag_events', 'trials_outbox_backlog']) {
+    for (const name of [
+      'trials_commands_total',
+      'trials_command_duration_seconds',
+      'trials_events_appended_total',
+      'trials_event_append_duration_seconds',
+      'trials_subscription_lag_events',
+      'trials_outbox_backlog',
+    ]) {
       expect(metrics.text).toContain(`# TYPE ${name} `);
     }
     // No messaging relay in the platform: the outbox gauge says 0 rather than failing the scrape.
@@ -89,14 +96,31 @@ describe.each(backends)('GET /metrics on %s', (_name, databaseUrl) => {
     const trialId = uniqueId('T');
     const before = await scrape();
     await post('/trials', admin, { trialId, title: 'Metrics trial', protocolVersion: '1.0', arms: ['DCB', 'PTA'] }).expect(201);
-    const duplicate = await post('/trials', admin, { trialId, title: 'Metrics trial', protocolVersion: '1.0', arms: ['DCB', 'PTA'] }).expect(409);
+    const duplicate = await post('/trials', admin, {
+      trialId,
+      title: 'Metrics trial',
+      protocolVersion: '1.0',
+      arms: ['DCB', 'PTA'],
+    }).expect(409);
     const refusedCode = duplicate.body.code as string;
     await post(`/trials/${trialId}/sites`, admin, { siteId: 'S01', name: 'Ospedale Uno', country: 'IT' }).expect(201);
     await post(`/trials/${trialId}/sites`, admin, { siteId: 'S02', name: 'Klinikum Zwei', country: 'DE' }).expect(201);
-    const unknownSite = await post(`/trials/${trialId}/patients`, inv, { patientId: uniqueId('P'), siteId: 'S09', enrolledOn: '2026-01-10', arm: 'DCB', baseline });
+    const unknownSite = await post(`/trials/${trialId}/patients`, inv, {
+      patientId: uniqueId('P'),
+      siteId: 'S09',
+      enrolledOn: '2026-01-10',
+      arm: 'DCB',
+      baseline,
+    });
     expect(unknownSite.status).toBeGreaterThanOrEqual(400);
     for (let i = 0; i < 2; i += 1) {
-      await post(`/trials/${trialId}/patients`, inv, { patientId: uniqueId('P'), siteId: 'S01', enrolledOn: '2026-01-10', arm: 'DCB', baseline }).expect(201);
+      await post(`/trials/${trialId}/patients`, inv, {
+        patientId: uniqueId('P'),
+        siteId: 'S01',
+        enrolledOn: '2026-01-10',
+        arm: 'DCB',
+        baseline,
+      }).expect(201);
     }
     const after = await scrape();
     const delta = (name: string, labels: Record<string, string>) => after.sample(name, labels) - before.sample(name, labels);
@@ -123,7 +147,9 @@ describe.each(backends)('GET /metrics on %s', (_name, databaseUrl) => {
     await post('/trials', admin, { trialId, title: 'Cases', protocolVersion: '1.0', arms: ['DCB', 'PTA'] }).expect(201);
     await post(`/trials/${trialId}/sites`, admin, { siteId: 'S01', name: 'Ospedale Uno', country: 'IT' }).expect(201);
     const patientId = uniqueId('P');
-    await post(`/trials/${trialId}/patients`, inv, { patientId, siteId: 'S01', enrolledOn: '2026-01-10', arm: 'DCB', baseline }).expect(201);
+    await post(`/trials/${trialId}/patients`, inv, { patientId, siteId: 'S01', enrolledOn: '2026-01-10', arm: 'DCB', baseline }).expect(
+      201,
+    );
     const before = await scrape();
     const reported = await post(`/trials/${trialId}/patients/${patientId}/adverse-events`, inv, amputation(uniqueId('AE'))).expect(201);
     expect(reported.body.caseId).toBeDefined();
@@ -131,21 +157,33 @@ describe.each(backends)('GET /metrics on %s', (_name, databaseUrl) => {
     // opener reports no lag (on a shared server this assumes no other process runs the opener).
     let after = await scrape();
     let stored = await storedByCategory(trialId);
-    for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
-      if ((stored['case'] ?? 0) > 0 && after.sample('trials_subscription_lag_events', { subscription: 'adjudication.case-opener' }) === 0) break;
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+      if ((stored['case'] ?? 0) > 0 && after.sample('trials_subscription_lag_events', { subscription: 'adjudication.case-opener' }) === 0)
+        break;
       await new Promise((resolve) => setTimeout(resolve, 100));
       after = await scrape();
       stored = await storedByCategory(trialId);
     }
     expect(stored['case']).toBeGreaterThan(0);
-    expect(after.sample('trials_events_appended_total', { stream_category: 'case' }) - before.sample('trials_events_appended_total', { stream_category: 'case' })).toBe(stored['case']);
-    expect(after.sample('trials_events_appended_total', { stream_category: 'adverse-event' }) - before.sample('trials_events_appended_total', { stream_category: 'adverse-event' })).toBe(1);
+    expect(
+      after.sample('trials_events_appended_total', { stream_category: 'case' }) -
+        before.sample('trials_events_appended_total', { stream_category: 'case' }),
+    ).toBe(stored['case']);
+    expect(
+      after.sample('trials_events_appended_total', { stream_category: 'adverse-event' }) -
+        before.sample('trials_events_appended_total', { stream_category: 'adverse-event' }),
+    ).toBe(1);
   });
 
   it('reports each subscription lag: it grows while a subscription is stopped and returns to 0 once it has caught up', async () => {
     const names = subscriptionNames;
     const initial = await scrape();
-    expect(initial.samples('trials_subscription_lag_events').map((s) => s.labels['subscription']).sort()).toEqual(names);
+    expect(
+      initial
+        .samples('trials_subscription_lag_events')
+        .map((s) => s.labels['subscription'])
+        .sort(),
+    ).toEqual(names);
 
     const history = p.app.get(HistoryProjection).subscription;
     await history.stop();
@@ -158,7 +196,9 @@ describe.each(backends)('GET /metrics on %s', (_name, databaseUrl) => {
       const stopped = await scrape();
       const appended = stopped.samples('trials_events_appended_total').reduce((sum, s) => sum + s.value, 0) - appendedBefore;
       expect(appended).toBe(2);
-      const grew = stopped.sample('trials_subscription_lag_events', { subscription: 'reporting.history' }) - before.sample('trials_subscription_lag_events', { subscription: 'reporting.history' });
+      const grew =
+        stopped.sample('trials_subscription_lag_events', { subscription: 'reporting.history' }) -
+        before.sample('trials_subscription_lag_events', { subscription: 'reporting.history' });
       // On PGlite this process is the only writer; a shared server may see other suites' appends too.
       if (databaseUrl) expect(grew).toBeGreaterThanOrEqual(appended);
       else expect(grew).toBe(appended);

@@ -35,7 +35,8 @@ describe.each(backends)('trialctl replay of an export on %s', (_name, databaseUr
     expect({ query, status: res.status }).toEqual({ query, status: 200 });
     return res.text;
   };
-  const latestPosition = async () => (JSON.parse(await report('admin', 'groupBy=diabetes')) as { asOf: { position: number } }).asOf.position;
+  const latestPosition = async () =>
+    (JSON.parse(await report('admin', 'groupBy=diabetes')) as { asOf: { position: number } }).asOf.position;
   const phase = async (run: () => Promise<void>) => {
     const start = p.clock.now().getTime();
     instants.push(new Date(start - HOUR / 2).toISOString());
@@ -55,7 +56,11 @@ describe.each(backends)('trialctl replay of an export on %s', (_name, databaseUr
     const amputee = cohort.patients.find((x) => x.enrollment.baseline.diabetes && x.adverseEvents.some((e) => e.kind === 'amputation'))!;
     await phase(() => reclassifyAsNoEvent(p, trialId, cohort, tokens, amputee.adverseEvents[0]!.eventId));
     await phase(async () => {
-      await p.http.put(`/trials/${trialId}/charter`).set('Authorization', `Bearer ${tokens.admin}`).send({ version: '2', endpoints: [amputationExcludingPlannedMinor()] }).expect(201);
+      await p.http
+        .put(`/trials/${trialId}/charter`)
+        .set('Authorization', `Bearer ${tokens.admin}`)
+        .send({ version: '2', endpoints: [amputationExcludingPlannedMinor()] })
+        .expect(201);
     });
     // An instant after everything, settled because the clock has moved past it.
     instants.push(new Date(p.clock.now().getTime() - HOUR / 4).toISOString());
@@ -83,7 +88,13 @@ describe.each(backends)('trialctl replay of an export on %s', (_name, databaseUr
 
   function queries(): string[] {
     const knowledge = [...positions.map((x) => `asOfPosition=${x}`), ...instants.map((t) => `asOf=${encodeURIComponent(t)}`)];
-    const views = ['groupBy=diabetes&cutoff=2025-12-31', 'basis=site-reported&groupBy=diabetes&cutoff=2025-12-31', 'groupBy=arm,diabetes&cutoff=2025-12-31', 'groupBy=segment,site', ''];
+    const views = [
+      'groupBy=diabetes&cutoff=2025-12-31',
+      'basis=site-reported&groupBy=diabetes&cutoff=2025-12-31',
+      'groupBy=arm,diabetes&cutoff=2025-12-31',
+      'groupBy=segment,site',
+      '',
+    ];
     return knowledge.flatMap((k) => views.map((v) => (v ? `${k}&${v}` : k)));
   }
 
@@ -93,8 +104,15 @@ describe.each(backends)('trialctl replay of an export on %s', (_name, databaseUr
     expect(positions).toHaveLength(4);
     expect(new Set(positions).size).toBe(4);
     // The knowledge times differ in what they show: the reclassification and the new charter.
-    const freedom = (q: string) => (JSON.parse(answers.get(q)!) as { charterVersion: string; endpoints: Array<{ id: string; groups: Array<{ key: { diabetes: boolean }; crude: { eventFree: number } }> }> });
-    const diabetic = (q: string) => freedom(q).endpoints.find((e) => e.id === 'freedom-from-amputation')!.groups.find((g) => g.key.diabetes)!.crude.eventFree;
+    const freedom = (q: string) =>
+      JSON.parse(answers.get(q)!) as {
+        charterVersion: string;
+        endpoints: Array<{ id: string; groups: Array<{ key: { diabetes: boolean }; crude: { eventFree: number } }> }>;
+      };
+    const diabetic = (q: string) =>
+      freedom(q)
+        .endpoints.find((e) => e.id === 'freedom-from-amputation')!
+        .groups.find((g) => g.key.diabetes)!.crude.eventFree;
     const view = 'groupBy=diabetes&cutoff=2025-12-31';
     expect([1, 2, 3].map((i) => diabetic(`asOfPosition=${positions[i]}&${view}`))).toEqual([0.75, 0.8125, 1]);
     expect(freedom(`asOfPosition=${positions[3]}&${view}`).charterVersion).toBe('2');
@@ -106,7 +124,9 @@ describe.each(backends)('trialctl replay of an export on %s', (_name, databaseUr
     expect(answers.size).toBe((4 + 5) * 5);
     for (const [query, body] of answers) {
       const params = ReportParams.parse(Object.fromEntries(new URLSearchParams(query)));
-      const replayed = JSON.stringify(computeEndpointReport(replayReportInput(trialId, verified.events, toReportQuery(params), defaultCharter())));
+      const replayed = JSON.stringify(
+        computeEndpointReport(replayReportInput(trialId, verified.events, toReportQuery(params), defaultCharter())),
+      );
       expect({ query, body: replayed }).toEqual({ query, body });
     }
   });
@@ -114,11 +134,33 @@ describe.each(backends)('trialctl replay of an export on %s', (_name, databaseUr
   it('npx trialctl replay prints the API JSON; refuses a position outside the trial and a tampered file', () => {
     const file = join(dir, 'export.ndjson');
     writeFileSync(file, exportText);
-    const atPosition = runTrialctl(['replay', file, '--as-of', String(positions[2]), '--group-by', 'arm,diabetes', '--cutoff', '2025-12-31']);
+    const atPosition = runTrialctl([
+      'replay',
+      file,
+      '--as-of',
+      String(positions[2]),
+      '--group-by',
+      'arm,diabetes',
+      '--cutoff',
+      '2025-12-31',
+    ]);
     expect({ status: atPosition.status, stderr: atPosition.stderr }).toEqual({ status: 0, stderr: '' });
     expect(atPosition.stdout).toBe(`${answers.get(`asOfPosition=${positions[2]}&groupBy=arm,diabetes&cutoff=2025-12-31`)}\n`);
-    const atInstant = runTrialctl(['replay', file, '--as-of', instants[1]!, '--basis', 'site-reported', '--group-by', 'diabetes', '--cutoff', '2025-12-31']);
-    expect(atInstant.stdout).toBe(`${answers.get(`asOf=${encodeURIComponent(instants[1]!)}&basis=site-reported&groupBy=diabetes&cutoff=2025-12-31`)}\n`);
+    const atInstant = runTrialctl([
+      'replay',
+      file,
+      '--as-of',
+      instants[1]!,
+      '--basis',
+      'site-reported',
+      '--group-by',
+      'diabetes',
+      '--cutoff',
+      '2025-12-31',
+    ]);
+    expect(atInstant.stdout).toBe(
+      `${answers.get(`asOf=${encodeURIComponent(instants[1]!)}&basis=site-reported&groupBy=diabetes&cutoff=2025-12-31`)}\n`,
+    );
 
     const elsewhere = runTrialctl(['replay', file, '--as-of', String(positions[3]! + 1_000_000)]);
     expect(elsewhere.status).toBe(1);

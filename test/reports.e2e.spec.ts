@@ -13,7 +13,8 @@ describe.each(backends)('endpoint reports as of any time on %s', (_name, databas
   let trialId: string;
   let tokens: CohortTokens = {};
   const cohort = legDebBtkCohort();
-  const report = (who: string, query: string) => p.http.get(`/trials/${trialId}/reports/endpoints?${query}`).set('Authorization', `Bearer ${tokens[who]}`);
+  const report = (who: string, query: string) =>
+    p.http.get(`/trials/${trialId}/reports/endpoints?${query}`).set('Authorization', `Bearer ${tokens[who]}`);
 
   beforeAll(async () => {
     // Each backend run gets its own trial id: suites share a server database.
@@ -84,7 +85,8 @@ describe.each(backends)('endpoint reports as of any time on %s', (_name, databas
     expect(byDiabetes(after, 'freedom-from-amputation', false)?.crude.eventFree).toBe(0.95);
     expect(byDiabetes(after, 'freedom-from-amputation', true)?.crude.eventFree).toBe(1);
     // As of before the new version, the old charter still applies.
-    const old = (await report('admin', `basis=site-reported&groupBy=diabetes&${cutoff}&asOfPosition=${before.asOf.position}`).expect(200)).body as Report;
+    const old = (await report('admin', `basis=site-reported&groupBy=diabetes&${cutoff}&asOfPosition=${before.asOf.position}`).expect(200))
+      .body as Report;
     expect(old.charterVersion).toBe('default-1');
     expect(byDiabetes(old, 'freedom-from-amputation', true)?.crude.eventFree).toBe(0.75);
   });
@@ -93,21 +95,31 @@ describe.each(backends)('endpoint reports as of any time on %s', (_name, databas
     const refused = await report('sponsor', 'groupBy=arm');
     expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 403, code: 'ARM_BREAKDOWN_FORBIDDEN' });
     await report('sponsor', 'groupBy=diabetes').expect(200);
-    const views = async () => Number((await p.dataSource.query(`SELECT count(*) AS n FROM es_events WHERE stream_id = $1`, [`unblinding/${trialId}`]))[0].n);
+    const views = async () =>
+      Number((await p.dataSource.query(`SELECT count(*) AS n FROM es_events WHERE stream_id = $1`, [`unblinding/${trialId}`]))[0].n);
     const before = await views();
     await report('dsmb', `groupBy=arm,diabetes&${cutoff}`).expect(200);
     expect(await views()).toBe(before + 1);
-    const [row] = await p.dataSource.query(`SELECT data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1`, [`unblinding/${trialId}`]);
+    const [row] = await p.dataSource.query(
+      `SELECT data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1`,
+      [`unblinding/${trialId}`],
+    );
     expect(row.metadata.actor).toMatchObject({ userId: 'dsmb-1', name: 'Prof. DSMB' });
     expect(row.data.parameters).toMatchObject({ groupBy: ['arm', 'diabetes'], cutoff: '2025-12-31' });
   });
 
   it('serves the Kaplan-Meier curve as JSON points and as SVG', async () => {
     // Charter version 2 (previous test) defines only freedom-from-amputation, without planned minor ones.
-    const missing = await p.http.get(`/trials/${trialId}/reports/endpoints/freedom-from-cd-tvr/curve`).set('Authorization', `Bearer ${tokens.admin}`);
+    const missing = await p.http
+      .get(`/trials/${trialId}/reports/endpoints/freedom-from-cd-tvr/curve`)
+      .set('Authorization', `Bearer ${tokens.admin}`);
     expect({ status: missing.status, code: missing.body.code }).toEqual({ status: 404, code: 'ENDPOINT_NOT_FOUND' });
-    const json = await p.http.get(`/trials/${trialId}/reports/endpoints/freedom-from-amputation/curve?groupBy=diabetes&basis=site-reported&${cutoff}`).set('Authorization', `Bearer ${tokens.admin}`).expect(200);
-    const survivalAtEnd = (diabetes: boolean) => json.body.groups.find((g: { key: { diabetes: boolean } }) => g.key.diabetes === diabetes).points.at(-1).survival;
+    const json = await p.http
+      .get(`/trials/${trialId}/reports/endpoints/freedom-from-amputation/curve?groupBy=diabetes&basis=site-reported&${cutoff}`)
+      .set('Authorization', `Bearer ${tokens.admin}`)
+      .expect(200);
+    const survivalAtEnd = (diabetes: boolean) =>
+      json.body.groups.find((g: { key: { diabetes: boolean } }) => g.key.diabetes === diabetes).points.at(-1).survival;
     expect([survivalAtEnd(false), survivalAtEnd(true)]).toEqual([0.95, 1]);
     const svg = await p.http
       .get(`/trials/${trialId}/reports/endpoints/freedom-from-amputation/curve?groupBy=diabetes&basis=site-reported&${cutoff}`)
@@ -130,7 +142,11 @@ describe.each(backends)('endpoint reports as of any time on %s', (_name, databas
 
   it('refuses a knowledge time not yet known, and bad parameters', async () => {
     const future = await report('admin', 'asOfPosition=999999999');
-    expect({ status: future.status, code: future.body.code, retryAfter: future.headers['retry-after'] }).toEqual({ status: 409, code: 'NOT_YET_KNOWN', retryAfter: '1' });
+    expect({ status: future.status, code: future.body.code, retryAfter: future.headers['retry-after'] }).toEqual({
+      status: 409,
+      code: 'NOT_YET_KNOWN',
+      retryAfter: '1',
+    });
     const bad = await report('admin', 'groupBy=colour');
     expect({ status: bad.status, code: bad.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
     const both = await report('admin', 'asOf=2026-01-01T00:00:00Z&asOfPosition=3');

@@ -29,7 +29,8 @@ function routerRoutes(app: INestApplication): Map<string, { key: string; roles: 
       const prototype = controller.prototype as Record<string, Handler>;
       for (const name of Object.getOwnPropertyNames(prototype)) {
         const handler = prototype[name];
-        if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata(METHOD_METADATA, handler) === undefined) continue;
+        if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata(METHOD_METADATA, handler) === undefined)
+          continue;
         const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
         const path = [Reflect.getMetadata(PATH_METADATA, controller) as string, Reflect.getMetadata(PATH_METADATA, handler) as string]
           .flatMap((part) => part.split('/'))
@@ -70,7 +71,14 @@ describe.each(backends)('every route under /trials/{t} of a trial that does not 
   };
   /** Events in any stream, or with any payload, that names the trial id. */
   const eventsNaming = async (id: string) =>
-    Number(((await p.dataSource.query<Array<{ n: string }>>(`SELECT count(*) AS n FROM es_events WHERE stream_id LIKE $1 OR data::text LIKE $1`, [`%${id}%`])))[0]!.n);
+    Number(
+      (
+        await p.dataSource.query<Array<{ n: string }>>(
+          `SELECT count(*) AS n FROM es_events WHERE stream_id LIKE $1 OR data::text LIKE $1`,
+          [`%${id}%`],
+        )
+      )[0]!.n,
+    );
   const outcome = (response: Response) => ({
     status: response.status,
     type: response.headers['content-type'],
@@ -82,8 +90,16 @@ describe.each(backends)('every route under /trials/{t} of a trial that does not 
     trialId = uniqueId('LEG-DEB');
     misspelled = trialId.toLowerCase();
     const admin = await tokenOf('trial-admin');
-    await p.http.post('/trials').set('Authorization', `Bearer ${admin}`).send({ trialId, title: 'Known trial', protocolVersion: '1.0', arms: ['DCB', 'PTA'] }).expect(201);
-    await p.http.post(`/trials/${trialId}/sites`).set('Authorization', `Bearer ${admin}`).send({ siteId: 'S01', name: 'Site one', country: 'DE' }).expect(201);
+    await p.http
+      .post('/trials')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ trialId, title: 'Known trial', protocolVersion: '1.0', arms: ['DCB', 'PTA'] })
+      .expect(201);
+    await p.http
+      .post(`/trials/${trialId}/sites`)
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ siteId: 'S01', name: 'Site one', country: 'DE' })
+      .expect(201);
     const docs = await p.http.get('/docs-json').expect(200);
     routes = trialRoutes(docs.body as Parameters<typeof trialRoutes>[0]);
     router = routerRoutes(p.app);
@@ -95,7 +111,16 @@ describe.each(backends)('every route under /trials/{t} of a trial that does not 
   it('takes its routes from the OpenAPI document, which lists every route the router serves under /trials/:t', () => {
     expect(routes.map(routeKey).sort()).toEqual([...router.values()].map((r) => r.key).sort());
     // The reads of issue 11 among them, so an empty or truncated document cannot pass this suite.
-    for (const read of ['/reports/endpoints', '/reports/endpoints/:endpointId/curve', '/adjudication/cases', '/adjudication/worklist', '/adjudication/metrics', '/audit', '/audit/review', '/audit/export']) {
+    for (const read of [
+      '/reports/endpoints',
+      '/reports/endpoints/:endpointId/curve',
+      '/adjudication/cases',
+      '/adjudication/worklist',
+      '/adjudication/metrics',
+      '/audit',
+      '/audit/review',
+      '/audit/export',
+    ]) {
       expect(routes.map(routeKey)).toContain(`GET /trials/:t${read}`);
     }
   });
@@ -119,14 +144,25 @@ describe.each(backends)('every route under /trials/{t} of a trial that does not 
   it('records no unblinded view for a DSMB read by arm of a misspelled trial, as it does for the trial itself', async () => {
     const dsmb = await tokenOf('dsmb-member');
     const unblindedViews = async (id: string) =>
-      Number(((await p.dataSource.query<Array<{ n: string }>>(`SELECT count(*) AS n FROM es_events WHERE stream_id = $1 AND event_type = 'UnblindedResultsViewed'`, [`unblinding/${id}`])))[0]!.n);
+      Number(
+        (
+          await p.dataSource.query<Array<{ n: string }>>(
+            `SELECT count(*) AS n FROM es_events WHERE stream_id = $1 AND event_type = 'UnblindedResultsViewed'`,
+            [`unblinding/${id}`],
+          )
+        )[0]!.n,
+      );
     const report = routes.find((r) => routeKey(r) === 'GET /trials/:t/reports/endpoints')!;
     const curve = routes.find((r) => routeKey(r) === 'GET /trials/:t/reports/endpoints/:endpointId/curve')!;
     const curveOf = { ...curve, template: curve.template.replace('{endpointId}', 'freedom-from-amputation') };
 
     const before = await p.eventCount();
     for (const route of [report, curveOf]) {
-      expect(outcome(await send(route, misspelled, dsmb, '?groupBy=arm'))).toEqual({ status: 404, type: expect.stringMatching(/^application\/problem\+json/), code: 'TRIAL_NOT_FOUND' });
+      expect(outcome(await send(route, misspelled, dsmb, '?groupBy=arm'))).toEqual({
+        status: 404,
+        type: expect.stringMatching(/^application\/problem\+json/),
+        code: 'TRIAL_NOT_FOUND',
+      });
     }
     expect(await unblindedViews(misspelled)).toBe(0);
     expect(await eventsNaming(misspelled)).toBe(0);
@@ -163,17 +199,25 @@ describe.each(backends)('every route under /trials/{t} of a trial that does not 
     const reads = routes.filter((r) => r.method === 'GET' && !/\{(?!t\})\w+\}/.test(r.template));
     expect(reads.length).toBeGreaterThanOrEqual(8);
     const answers: string[] = [];
-    for (const route of reads) answers.push(`${routeKey(route)}: ${(await send(route, trialId, await tokenOf(rolesOf(route)[0]!))).status}`);
+    for (const route of reads)
+      answers.push(`${routeKey(route)}: ${(await send(route, trialId, await tokenOf(rolesOf(route)[0]!))).status}`);
     expect(answers.filter((a) => !a.endsWith(': 200'))).toEqual([]);
 
-    const exported = await p.http.get(`/trials/${trialId}/audit/export`).set('Authorization', `Bearer ${await tokenOf('auditor')}`).expect(200);
+    const exported = await p.http
+      .get(`/trials/${trialId}/audit/export`)
+      .set('Authorization', `Bearer ${await tokenOf('auditor')}`)
+      .expect(200);
     const manifest = JSON.parse(exported.text.trimEnd().split('\n').at(-1)!) as { kind: string; count: number; rootHash: string };
     expect(manifest).toMatchObject({ kind: 'manifest', trialId, rootHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(manifest.count).toBeGreaterThanOrEqual(2);
     expect(manifest.rootHash).not.toBe('0'.repeat(64));
 
     const admin = await tokenOf('trial-admin');
-    await p.http.post(`/trials/${trialId}/sites`).set('Authorization', `Bearer ${admin}`).send({ siteId: 'S02', name: 'Site two', country: 'IT' }).expect(201);
+    await p.http
+      .post(`/trials/${trialId}/sites`)
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ siteId: 'S02', name: 'Site two', country: 'IT' })
+      .expect(201);
   });
 
   it('finds a trial registered a moment after a 404 for it: a miss is never remembered', async () => {
@@ -181,7 +225,11 @@ describe.each(backends)('every route under /trials/{t} of a trial that does not 
     const admin = await tokenOf('trial-admin');
     const audit = () => p.http.get(`/trials/${late}/audit`).set('Authorization', `Bearer ${admin}`);
     expect(outcome(await audit()).code).toBe('TRIAL_NOT_FOUND');
-    await p.http.post('/trials').set('Authorization', `Bearer ${admin}`).send({ trialId: late, title: 'Registered late', protocolVersion: '1.0' }).expect(201);
+    await p.http
+      .post('/trials')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ trialId: late, title: 'Registered late', protocolVersion: '1.0' })
+      .expect(201);
     expect((await audit()).status).toBe(200);
   });
 });

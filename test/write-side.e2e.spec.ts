@@ -29,7 +29,11 @@ describe.each(backends)('write side over HTTP on %s', (_name, databaseUrl) => {
   let trialId: string;
 
   const post = (path: string, token: string, body: unknown, headers: Record<string, string> = {}) =>
-    p.http.post(path).set('Authorization', `Bearer ${token}`).set(headers).send(body as object);
+    p.http
+      .post(path)
+      .set('Authorization', `Bearer ${token}`)
+      .set(headers)
+      .send(body as object);
 
   beforeAll(async () => {
     p = await startPlatform({ databaseUrl });
@@ -55,17 +59,38 @@ describe.each(backends)('write side over HTTP on %s', (_name, databaseUrl) => {
       expect(created.body).toEqual({ id: t, streamVersion: 1, position: expect.any(Number) });
       expect(created.headers.etag).toBe('"1"');
       await post(`/trials/${t}/sites`, admin, { siteId: 'S09', name: 'Site Nine', country: 'CH' }).expect(201);
-      const member = await post(`/trials/${t}/committee-members`, admin, { userId: 'rev-1', name: 'Dr. Reviewer', role: 'cec-reviewer', affiliatedSiteIds: ['S09'] }).expect(201);
+      const member = await post(`/trials/${t}/committee-members`, admin, {
+        userId: 'rev-1',
+        name: 'Dr. Reviewer',
+        role: 'cec-reviewer',
+        affiliatedSiteIds: ['S09'],
+      }).expect(201);
       expect(member.body).toMatchObject({ id: 'rev-1', streamVersion: 3 });
       expect(member.body.position).toBeGreaterThan(created.body.position);
       const charter = await p.http
         .put(`/trials/${t}/charter`)
         .set('Authorization', `Bearer ${admin}`)
-        .send({ version: '2', endpoints: [{ id: 'freedom-from-amputation', label: 'Freedom from any amputation', horizonDays: 180, events: [{ kind: 'amputation', limb: 'index' }] }] })
+        .send({
+          version: '2',
+          endpoints: [
+            {
+              id: 'freedom-from-amputation',
+              label: 'Freedom from any amputation',
+              horizonDays: 180,
+              events: [{ kind: 'amputation', limb: 'index' }],
+            },
+          ],
+        })
         .expect(201);
       expect(charter.body).toMatchObject({ id: '2', streamVersion: 4 });
       const read = await p.http.get(`/trials/${t}`).set('Authorization', `Bearer ${admin}`).expect(200);
-      expect(read.body).toMatchObject({ trialId: t, arms: [], sites: { S09: { name: 'Site Nine', country: 'CH' } }, committee: { 'rev-1': { role: 'cec-reviewer' } }, version: 4 });
+      expect(read.body).toMatchObject({
+        trialId: t,
+        arms: [],
+        sites: { S09: { name: 'Site Nine', country: 'CH' } },
+        committee: { 'rev-1': { role: 'cec-reviewer' } },
+        version: 4,
+      });
       expect(read.body.charters).toHaveLength(1);
     });
 
@@ -77,12 +102,19 @@ describe.each(backends)('write side over HTTP on %s', (_name, databaseUrl) => {
       expect(first.body).toMatchObject({ id: 'PR1', index: true });
       const second = await post(`/trials/${trialId}/patients/${patientId}/procedures`, inv1, procedure('PR2', '2026-03-01')).expect(201);
       expect(second.body).toMatchObject({ id: 'PR2', index: false, streamVersion: 2 });
-      await post(`/trials/${trialId}/patients/${patientId}/visits`, inv1, { visitId: 'V30', visit: '30d', visitOn: '2026-02-09' }).expect(201);
+      await post(`/trials/${trialId}/patients/${patientId}/visits`, inv1, { visitId: 'V30', visit: '30d', visitOn: '2026-02-09' }).expect(
+        201,
+      );
 
       const eventId = uniqueId('AE');
       const reported = await post(`/trials/${trialId}/patients/${patientId}/adverse-events`, inv1, amputation(eventId)).expect(201);
       expect(reported.body).toMatchObject({ id: eventId, caseId: eventId, streamVersion: 1 });
-      const other = await post(`/trials/${trialId}/patients/${patientId}/adverse-events`, inv1, { eventId: uniqueId('AE'), kind: 'other', onsetOn: '2026-01-20', description: 'groin haematoma' }).expect(201);
+      const other = await post(`/trials/${trialId}/patients/${patientId}/adverse-events`, inv1, {
+        eventId: uniqueId('AE'),
+        kind: 'other',
+        onsetOn: '2026-01-20',
+        description: 'groin haematoma',
+      }).expect(201);
       expect(other.body.caseId).toBeUndefined();
 
       const corrected = await post(`/trials/${trialId}/patients/${patientId}/adverse-events/${eventId}/corrections`, inv1, {
@@ -90,28 +122,53 @@ describe.each(backends)('write side over HTTP on %s', (_name, databaseUrl) => {
         reason: 'source document verification',
       }).expect(201);
       expect(corrected.body.streamVersion).toBe(2);
-      const ae = await p.http.get(`/trials/${trialId}/patients/${patientId}/adverse-events/${eventId}`).set('Authorization', `Bearer ${inv1}`).expect(200);
+      const ae = await p.http
+        .get(`/trials/${trialId}/patients/${patientId}/adverse-events/${eventId}`)
+        .set('Authorization', `Bearer ${inv1}`)
+        .expect(200);
       expect(ae.body.report).toMatchObject({ onsetOn: '2026-01-13', amputation: { level: 'major', planned: true } });
 
-      const events = await p.dataSource.query(`SELECT data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version`, [`adverse-event/${trialId}/${eventId}`]);
+      const events = await p.dataSource.query(`SELECT data, metadata FROM es_events WHERE stream_id = $1 ORDER BY stream_version`, [
+        `adverse-event/${trialId}/${eventId}`,
+      ]);
       expect(events[1].data.changes).toEqual(
         expect.arrayContaining([
           { field: 'amputation.level', previous: 'minor', value: 'major' },
           { field: 'onsetOn', previous: '2026-01-12', value: '2026-01-13' },
         ]),
       );
-      expect(events[1].metadata).toMatchObject({ reason: 'source document verification', actor: { userId: 'inv-1', name: 'Dr. Uno', roles: ['site-investigator'] } });
+      expect(events[1].metadata).toMatchObject({
+        reason: 'source document verification',
+        actor: { userId: 'inv-1', name: 'Dr. Uno', roles: ['site-investigator'] },
+      });
 
-      await post(`/trials/${trialId}/patients/${patientId}/adverse-events/${eventId}/retraction`, inv1, { reason: 'entered for the wrong patient' }).expect(201);
-      await post(`/trials/${trialId}/patients/${patientId}/corrections`, inv1, { changes: { 'baseline.diabetes': false }, reason: 'HbA1c re-checked' }).expect(201);
-      await post(`/trials/${trialId}/patients/${patientId}/withdrawal`, inv1, { withdrawnOn: '2026-04-01', reason: 'consent withdrawn' }).expect(201);
+      await post(`/trials/${trialId}/patients/${patientId}/adverse-events/${eventId}/retraction`, inv1, {
+        reason: 'entered for the wrong patient',
+      }).expect(201);
+      await post(`/trials/${trialId}/patients/${patientId}/corrections`, inv1, {
+        changes: { 'baseline.diabetes': false },
+        reason: 'HbA1c re-checked',
+      }).expect(201);
+      await post(`/trials/${trialId}/patients/${patientId}/withdrawal`, inv1, {
+        withdrawnOn: '2026-04-01',
+        reason: 'consent withdrawn',
+      }).expect(201);
       const patient = await p.http.get(`/trials/${trialId}/patients/${patientId}`).set('Authorization', `Bearer ${inv1}`).expect(200);
-      expect(patient.body).toMatchObject({ baseline: { diabetes: false }, withdrawal: { withdrawnOn: '2026-04-01' }, visits: { V30: { visit: '30d' } }, version: 4 });
+      expect(patient.body).toMatchObject({
+        baseline: { diabetes: false },
+        withdrawal: { withdrawnOn: '2026-04-01' },
+        visits: { V30: { visit: '30d' } },
+        version: 4,
+      });
     });
   });
 
   describe('rules refused with their codes', () => {
-    const expectProblem = (response: { status: number; body: { code?: string }; headers: Record<string, string> }, status: number, code: string) => {
+    const expectProblem = (
+      response: { status: number; body: { code?: string }; headers: Record<string, string> },
+      status: number,
+      code: string,
+    ) => {
       expect({ status: response.status, code: response.body.code }).toEqual({ status, code });
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     };
@@ -123,7 +180,11 @@ describe.each(backends)('write side over HTTP on %s', (_name, databaseUrl) => {
       expectProblem(await enroll(uniqueId('P'), inv1, { siteId: 'S77' }), 403, 'SITE_FORBIDDEN');
       const everywhere = await p.token('site-investigator', { sites: ['S01', 'S77'] });
       expectProblem(await enroll(uniqueId('P'), everywhere, { siteId: 'S77' }), 422, 'UNKNOWN_SITE');
-      expectProblem(await post(`/trials/${uniqueId('NOPE')}/patients`, inv1, { patientId: 'x', siteId: 'S01', enrolledOn: '2026-01-10', baseline }), 404, 'TRIAL_NOT_FOUND');
+      expectProblem(
+        await post(`/trials/${uniqueId('NOPE')}/patients`, inv1, { patientId: 'x', siteId: 'S01', enrolledOn: '2026-01-10', baseline }),
+        404,
+        'TRIAL_NOT_FOUND',
+      );
       expectProblem(await enroll(uniqueId('P'), inv1, { arm: undefined }), 422, 'ARM_REQUIRED');
       expectProblem(await enroll(uniqueId('P'), inv1, { arm: 'Placebo' }), 422, 'UNKNOWN_ARM');
       expectProblem(await enroll(uniqueId('P'), inv1, { enrolledOn: '2026-07-01' }), 422, 'DATE_IN_FUTURE');
@@ -132,18 +193,35 @@ describe.each(backends)('write side over HTTP on %s', (_name, databaseUrl) => {
     it('an adverse event needs an enrolled patient, an onset after enrolment and a limb for amputation/TVR', async () => {
       const id = uniqueId('P');
       await enroll(id).expect(201);
-      expectProblem(await post(`/trials/${trialId}/patients/${uniqueId('P')}/adverse-events`, inv1, amputation(uniqueId('AE'))), 404, 'PATIENT_NOT_FOUND');
-      expectProblem(await post(`/trials/${trialId}/patients/${id}/adverse-events`, inv1, amputation(uniqueId('AE'), '2026-01-01')), 422, 'ONSET_BEFORE_ENROLLMENT');
+      expectProblem(
+        await post(`/trials/${trialId}/patients/${uniqueId('P')}/adverse-events`, inv1, amputation(uniqueId('AE'))),
+        404,
+        'PATIENT_NOT_FOUND',
+      );
+      expectProblem(
+        await post(`/trials/${trialId}/patients/${id}/adverse-events`, inv1, amputation(uniqueId('AE'), '2026-01-01')),
+        422,
+        'ONSET_BEFORE_ENROLLMENT',
+      );
       const { limb: _limb, ...noLimb } = amputation(uniqueId('AE'));
       expectProblem(await post(`/trials/${trialId}/patients/${id}/adverse-events`, inv1, noLimb), 422, 'LIMB_REQUIRED');
       expectProblem(
-        await post(`/trials/${trialId}/patients/${id}/adverse-events`, inv1, { eventId: uniqueId('AE'), kind: 'tvr', onsetOn: '2026-02-01', description: 'TVR' }),
+        await post(`/trials/${trialId}/patients/${id}/adverse-events`, inv1, {
+          eventId: uniqueId('AE'),
+          kind: 'tvr',
+          onsetOn: '2026-02-01',
+          description: 'TVR',
+        }),
         422,
         'LIMB_REQUIRED',
       );
       const eventId = uniqueId('AE');
       await post(`/trials/${trialId}/patients/${id}/adverse-events`, inv1, amputation(eventId)).expect(201);
-      expectProblem(await post(`/trials/${trialId}/patients/${id}/adverse-events`, inv1, amputation(eventId)), 409, 'ADVERSE_EVENT_ALREADY_REPORTED');
+      expectProblem(
+        await post(`/trials/${trialId}/patients/${id}/adverse-events`, inv1, amputation(eventId)),
+        409,
+        'ADVERSE_EVENT_ALREADY_REPORTED',
+      );
     });
 
     it('corrections need a reason and a real change of a known field; a retracted event takes none', async () => {
@@ -155,38 +233,97 @@ describe.each(backends)('write side over HTTP on %s', (_name, databaseUrl) => {
       const missingReason = await post(`${path}/corrections`, inv1, { changes: { onsetOn: '2026-01-14' } });
       expectProblem(missingReason, 400, 'VALIDATION_FAILED');
       expect(missingReason.body.errors).toEqual([expect.objectContaining({ path: 'reason' })]);
-      expectProblem(await post(`${path}/corrections`, inv1, { changes: { onsetOn: '2026-01-12' }, reason: 'same' }), 422, 'CORRECTION_UNCHANGED');
+      expectProblem(
+        await post(`${path}/corrections`, inv1, { changes: { onsetOn: '2026-01-12' }, reason: 'same' }),
+        422,
+        'CORRECTION_UNCHANGED',
+      );
       const unknown = await post(`${path}/corrections`, inv1, { changes: { colour: 'red' }, reason: 'why not' });
       expectProblem(unknown, 400, 'INVALID_CORRECTION');
       expect(unknown.body.errors).toEqual([expect.objectContaining({ path: 'changes.colour' })]);
-      expectProblem(await post(`${path}/corrections`, inv1, { changes: { 'amputation.level': 'huge' }, reason: 'typo' }), 400, 'INVALID_CORRECTION');
-      expectProblem(await post(`${path}/corrections`, inv1, { changes: { eventId: 'other' }, reason: 'rename' }), 400, 'INVALID_CORRECTION');
-      expectProblem(await post(`/trials/${trialId}/patients/${id}/corrections`, inv1, { changes: { 'baseline.diabetes': true }, reason: 'same' }), 422, 'CORRECTION_UNCHANGED');
+      expectProblem(
+        await post(`${path}/corrections`, inv1, { changes: { 'amputation.level': 'huge' }, reason: 'typo' }),
+        400,
+        'INVALID_CORRECTION',
+      );
+      expectProblem(
+        await post(`${path}/corrections`, inv1, { changes: { eventId: 'other' }, reason: 'rename' }),
+        400,
+        'INVALID_CORRECTION',
+      );
+      expectProblem(
+        await post(`/trials/${trialId}/patients/${id}/corrections`, inv1, { changes: { 'baseline.diabetes': true }, reason: 'same' }),
+        422,
+        'CORRECTION_UNCHANGED',
+      );
       await post(`${path}/retraction`, inv1, { reason: 'duplicate report' }).expect(201);
-      expectProblem(await post(`${path}/corrections`, inv1, { changes: { onsetOn: '2026-01-14' }, reason: 'late fix' }), 422, 'ADVERSE_EVENT_RETRACTED');
+      expectProblem(
+        await post(`${path}/corrections`, inv1, { changes: { onsetOn: '2026-01-14' }, reason: 'late fix' }),
+        422,
+        'ADVERSE_EVENT_RETRACTED',
+      );
       expectProblem(await post(`${path}/retraction`, inv1, { reason: 'again' }), 409, 'ADVERSE_EVENT_RETRACTED');
-      expectProblem(await post(`/trials/${trialId}/patients/${uniqueId('P')}/adverse-events/${eventId}/corrections`, inv1, { changes: { onsetOn: '2026-01-14' }, reason: 'x' }), 404, 'PATIENT_NOT_FOUND');
+      expectProblem(
+        await post(`/trials/${trialId}/patients/${uniqueId('P')}/adverse-events/${eventId}/corrections`, inv1, {
+          changes: { onsetOn: '2026-01-14' },
+          reason: 'x',
+        }),
+        404,
+        'PATIENT_NOT_FOUND',
+      );
     });
 
     it('visits and withdrawal follow enrolment; a withdrawn patient takes no later facts', async () => {
       const id = uniqueId('P');
       await enroll(id).expect(201);
       const base = `/trials/${trialId}/patients/${id}`;
-      expectProblem(await post(`${base}/visits`, inv1, { visitId: 'V0', visit: '30d', visitOn: '2026-01-01' }), 422, 'VISIT_BEFORE_ENROLLMENT');
+      expectProblem(
+        await post(`${base}/visits`, inv1, { visitId: 'V0', visit: '30d', visitOn: '2026-01-01' }),
+        422,
+        'VISIT_BEFORE_ENROLLMENT',
+      );
       await post(`${base}/visits`, inv1, { visitId: 'V1', visit: '30d', visitOn: '2026-02-09' }).expect(201);
-      expectProblem(await post(`${base}/visits`, inv1, { visitId: 'V1', visit: '6m', visitOn: '2026-06-09' }), 409, 'VISIT_ALREADY_RECORDED');
-      expectProblem(await post(`${base}/withdrawal`, inv1, { withdrawnOn: '2026-01-01', reason: 'x' }), 422, 'WITHDRAWAL_BEFORE_ENROLLMENT');
+      expectProblem(
+        await post(`${base}/visits`, inv1, { visitId: 'V1', visit: '6m', visitOn: '2026-06-09' }),
+        409,
+        'VISIT_ALREADY_RECORDED',
+      );
+      expectProblem(
+        await post(`${base}/withdrawal`, inv1, { withdrawnOn: '2026-01-01', reason: 'x' }),
+        422,
+        'WITHDRAWAL_BEFORE_ENROLLMENT',
+      );
       await post(`${base}/withdrawal`, inv1, { withdrawnOn: '2026-03-01', reason: 'moved abroad' }).expect(201);
-      expectProblem(await post(`${base}/withdrawal`, inv1, { withdrawnOn: '2026-03-02', reason: 'again' }), 409, 'PATIENT_ALREADY_WITHDRAWN');
+      expectProblem(
+        await post(`${base}/withdrawal`, inv1, { withdrawnOn: '2026-03-02', reason: 'again' }),
+        409,
+        'PATIENT_ALREADY_WITHDRAWN',
+      );
       expectProblem(await post(`${base}/visits`, inv1, { visitId: 'V2', visit: '6m', visitOn: '2026-06-09' }), 422, 'PATIENT_WITHDRAWN');
       expectProblem(await post(`${base}/adverse-events`, inv1, amputation(uniqueId('AE'), '2026-05-01')), 422, 'PATIENT_WITHDRAWN');
     });
 
     it('trial setup refuses duplicates and unknown affiliations', async () => {
       expectProblem(await post('/trials', admin, { trialId, title: 'again', protocolVersion: '1' }), 409, 'TRIAL_ALREADY_EXISTS');
-      expectProblem(await post(`/trials/${trialId}/sites`, admin, { siteId: 'S01', name: 'dup', country: 'IT' }), 409, 'SITE_ALREADY_EXISTS');
-      expectProblem(await post(`/trials/${trialId}/committee-members`, admin, { userId: 'c1', name: 'Dr. C', role: 'cec-chair', affiliatedSiteIds: ['S99'] }), 422, 'UNKNOWN_SITE');
-      const charter = { version: 'v1', endpoints: [{ id: 'survival', label: 'Survival', horizonDays: 365, events: [], includesDeath: true }] };
+      expectProblem(
+        await post(`/trials/${trialId}/sites`, admin, { siteId: 'S01', name: 'dup', country: 'IT' }),
+        409,
+        'SITE_ALREADY_EXISTS',
+      );
+      expectProblem(
+        await post(`/trials/${trialId}/committee-members`, admin, {
+          userId: 'c1',
+          name: 'Dr. C',
+          role: 'cec-chair',
+          affiliatedSiteIds: ['S99'],
+        }),
+        422,
+        'UNKNOWN_SITE',
+      );
+      const charter = {
+        version: 'v1',
+        endpoints: [{ id: 'survival', label: 'Survival', horizonDays: 365, events: [], includesDeath: true }],
+      };
       await p.http.put(`/trials/${trialId}/charter`).set('Authorization', `Bearer ${admin}`).send(charter).expect(201);
       const again = await p.http.put(`/trials/${trialId}/charter`).set('Authorization', `Bearer ${admin}`).send(charter);
       expectProblem(again, 409, 'CHARTER_VERSION_EXISTS');
@@ -196,11 +333,30 @@ describe.each(backends)('write side over HTTP on %s', (_name, databaseUrl) => {
       const id = uniqueId('P');
       const enrolled = await enroll(id).expect(201);
       const before = await p.eventCount();
-      const stale = await post(`/trials/${trialId}/patients/${id}/visits`, inv1, { visitId: 'V1', visit: '30d', visitOn: '2026-02-09' }, { 'If-Match': '"7"' });
+      const stale = await post(
+        `/trials/${trialId}/patients/${id}/visits`,
+        inv1,
+        { visitId: 'V1', visit: '30d', visitOn: '2026-02-09' },
+        { 'If-Match': '"7"' },
+      );
       expectProblem(stale, 412, 'VERSION_MISMATCH');
       expect(await p.eventCount()).toBe(before);
-      await post(`/trials/${trialId}/patients/${id}/visits`, inv1, { visitId: 'V1', visit: '30d', visitOn: '2026-02-09' }, { 'If-Match': enrolled.headers.etag as string }).expect(201);
-      expectProblem(await post(`/trials/${trialId}/patients/${id}/visits`, inv1, { visitId: 'V2', visit: '6m', visitOn: '2026-06-09' }, { 'If-Match': 'soon' }), 400, 'INVALID_IF_MATCH');
+      await post(
+        `/trials/${trialId}/patients/${id}/visits`,
+        inv1,
+        { visitId: 'V1', visit: '30d', visitOn: '2026-02-09' },
+        { 'If-Match': enrolled.headers.etag as string },
+      ).expect(201);
+      expectProblem(
+        await post(
+          `/trials/${trialId}/patients/${id}/visits`,
+          inv1,
+          { visitId: 'V2', visit: '6m', visitOn: '2026-06-09' },
+          { 'If-Match': 'soon' },
+        ),
+        400,
+        'INVALID_IF_MATCH',
+      );
     });
   });
 
@@ -226,32 +382,47 @@ describe.each(backends)('write side over HTTP on %s', (_name, databaseUrl) => {
       { method: 'post', path: () => `/trials/${trialId}/patients/${patientId}/procedures`, allowed: ['site-investigator'] },
       { method: 'post', path: () => `/trials/${trialId}/patients/${patientId}/visits`, allowed: ['site-investigator'] },
       { method: 'post', path: () => `/trials/${trialId}/patients/${patientId}/adverse-events`, allowed: ['site-investigator'] },
-      { method: 'get', path: () => `/trials/${trialId}/patients/${patientId}/adverse-events/${eventId}`, allowed: ['site-investigator', 'trial-admin', 'auditor'] },
-      { method: 'post', path: () => `/trials/${trialId}/patients/${patientId}/adverse-events/${eventId}/corrections`, allowed: ['site-investigator'] },
-      { method: 'post', path: () => `/trials/${trialId}/patients/${patientId}/adverse-events/${eventId}/retraction`, allowed: ['site-investigator'] },
+      {
+        method: 'get',
+        path: () => `/trials/${trialId}/patients/${patientId}/adverse-events/${eventId}`,
+        allowed: ['site-investigator', 'trial-admin', 'auditor'],
+      },
+      {
+        method: 'post',
+        path: () => `/trials/${trialId}/patients/${patientId}/adverse-events/${eventId}/corrections`,
+        allowed: ['site-investigator'],
+      },
+      {
+        method: 'post',
+        path: () => `/trials/${trialId}/patients/${patientId}/adverse-events/${eventId}/retraction`,
+        allowed: ['site-investigator'],
+      },
       { method: 'post', path: () => `/trials/${trialId}/patients/${patientId}/corrections`, allowed: ['site-investigator'] },
       { method: 'post', path: () => `/trials/${trialId}/patients/${patientId}/withdrawal`, allowed: ['site-investigator'] },
     ];
 
-    it.each(routes.map((r) => [`${r.method.toUpperCase()} ${r.path.toString().replace(/^\(\) => /, '')}`, r] as const))('%s', async (_label, route) => {
-      const before = await p.eventCount();
-      const anonymous = await p.http[route.method](route.path()).send({});
-      expect(anonymous.status).toBe(401);
-      expect(anonymous.body.code).toBe('AUTHENTICATION_REQUIRED');
-      for (const role of ROLES) {
-        const token = await p.token(role, { sites: ['S01'] });
-        const response = await p.http[route.method](route.path()).set('Authorization', `Bearer ${token}`).send({});
-        if (route.allowed.includes(role)) {
-          // Allowed: the empty body (or a read) gets past authorisation, into validation or the answer.
-          expect([200, 400]).toContain(response.status);
-        } else {
-          expect({ role, status: response.status, code: response.body.code }).toEqual({ role, status: 403, code: 'ROLE_FORBIDDEN' });
+    it.each(routes.map((r) => [`${r.method.toUpperCase()} ${r.path.toString().replace(/^\(\) => /, '')}`, r] as const))(
+      '%s',
+      async (_label, route) => {
+        const before = await p.eventCount();
+        const anonymous = await p.http[route.method](route.path()).send({});
+        expect(anonymous.status).toBe(401);
+        expect(anonymous.body.code).toBe('AUTHENTICATION_REQUIRED');
+        for (const role of ROLES) {
+          const token = await p.token(role, { sites: ['S01'] });
+          const response = await p.http[route.method](route.path()).set('Authorization', `Bearer ${token}`).send({});
+          if (route.allowed.includes(role)) {
+            // Allowed: the empty body (or a read) gets past authorisation, into validation or the answer.
+            expect([200, 400]).toContain(response.status);
+          } else {
+            expect({ role, status: response.status, code: response.body.code }).toEqual({ role, status: 403, code: 'ROLE_FORBIDDEN' });
+          }
         }
-      }
-      const garbage = await p.http[route.method](route.path()).set('Authorization', 'Bearer not.a.jwt');
-      expect(garbage.status).toBe(401);
-      expect(await p.eventCount()).toBe(before);
-    });
+        const garbage = await p.http[route.method](route.path()).set('Authorization', 'Bearer not.a.jwt');
+        expect(garbage.status).toBe(401);
+        expect(await p.eventCount()).toBe(before);
+      },
+    );
 
     it("another site's investigator can neither read nor write the patient", async () => {
       const before = await p.eventCount();
@@ -282,20 +453,96 @@ describe.each(backends)('write side over HTTP on %s', (_name, databaseUrl) => {
       await enroll(patientId).expect(201);
     });
 
-    const cases: Array<[string, (token: string) => Promise<{ status: number; body: { code?: string; errors?: Array<{ path: string }> } }>, number, string, string?]> = [
-      ['malformed JSON', (t) => p.http.post(`/trials/${trialId}/patients`).set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/json').send('{"patientId": "P1",'), 400, 'MALFORMED_JSON', undefined],
-      ['a wrong type', (t) => enroll(uniqueId('P'), t, { baseline: { ...baseline, ageYears: 'old' } }), 400, 'VALIDATION_FAILED', 'baseline.ageYears'],
+    const cases: Array<
+      [
+        string,
+        (token: string) => Promise<{ status: number; body: { code?: string; errors?: Array<{ path: string }> } }>,
+        number,
+        string,
+        string?,
+      ]
+    > = [
+      [
+        'malformed JSON',
+        (t) =>
+          p.http
+            .post(`/trials/${trialId}/patients`)
+            .set('Authorization', `Bearer ${t}`)
+            .set('Content-Type', 'application/json')
+            .send('{"patientId": "P1",'),
+        400,
+        'MALFORMED_JSON',
+        undefined,
+      ],
+      [
+        'a wrong type',
+        (t) => enroll(uniqueId('P'), t, { baseline: { ...baseline, ageYears: 'old' } }),
+        400,
+        'VALIDATION_FAILED',
+        'baseline.ageYears',
+      ],
       ['an unknown field', (t) => enroll(uniqueId('P'), t, { favouriteColour: 'blue' }), 400, 'VALIDATION_FAILED', 'favouriteColour'],
-      ['an unknown nested field', (t) => enroll(uniqueId('P'), t, { baseline: { ...baseline, bmi: 31 } }), 400, 'VALIDATION_FAILED', 'baseline.bmi'],
+      [
+        'an unknown nested field',
+        (t) => enroll(uniqueId('P'), t, { baseline: { ...baseline, bmi: 31 } }),
+        400,
+        'VALIDATION_FAILED',
+        'baseline.bmi',
+      ],
       ['an impossible date', (t) => enroll(uniqueId('P'), t, { enrolledOn: '2026-02-30' }), 400, 'VALIDATION_FAILED', 'enrolledOn'],
       ['an id with bad characters in the body', (t) => enroll('P 1/../x', t), 400, 'VALIDATION_FAILED', 'patientId'],
-      ['an id with bad characters in the path', (t) => p.http.post(`/trials/${trialId}/patients/${encodeURIComponent('P$1')}/visits`).set('Authorization', `Bearer ${t}`).send({ visitId: 'V1', visit: '30d', visitOn: '2026-02-09' }), 400, 'INVALID_ID', 'params.p'],
+      [
+        'an id with bad characters in the path',
+        (t) =>
+          p.http
+            .post(`/trials/${trialId}/patients/${encodeURIComponent('P$1')}/visits`)
+            .set('Authorization', `Bearer ${t}`)
+            .send({ visitId: 'V1', visit: '30d', visitOn: '2026-02-09' }),
+        400,
+        'INVALID_ID',
+        'params.p',
+      ],
       ['a too long id', (t) => enroll('P'.repeat(65), t), 400, 'VALIDATION_FAILED', 'patientId'],
-      ['an oversized body', (t) => enroll(uniqueId('P'), t, { baseline: { ...baseline }, padding: 'x'.repeat(300_000) }), 413, 'PAYLOAD_TOO_LARGE', undefined],
-      ['a JSON array instead of an object', (t) => p.http.post(`/trials/${trialId}/patients`).set('Authorization', `Bearer ${t}`).send([1, 2]), 400, 'VALIDATION_FAILED', undefined],
-      ['a body that is not JSON', (t) => p.http.post(`/trials/${trialId}/patients`).set('Authorization', `Bearer ${t}`).set('Content-Type', 'text/plain').send('patientId=P1'), 400, 'VALIDATION_FAILED', undefined],
-      ['an unknown kind of adverse event', (t) => post(`/trials/${trialId}/patients/${patientId}/adverse-events`, t, { ...amputation(uniqueId('AE')), kind: 'stroke' }), 400, 'VALIDATION_FAILED', 'kind'],
-      ['an unknown route', (t) => p.http.post(`/trials/${trialId}/nothing-here`).set('Authorization', `Bearer ${t}`).send({}), 404, 'ROUTE_NOT_FOUND', undefined],
+      [
+        'an oversized body',
+        (t) => enroll(uniqueId('P'), t, { baseline: { ...baseline }, padding: 'x'.repeat(300_000) }),
+        413,
+        'PAYLOAD_TOO_LARGE',
+        undefined,
+      ],
+      [
+        'a JSON array instead of an object',
+        (t) => p.http.post(`/trials/${trialId}/patients`).set('Authorization', `Bearer ${t}`).send([1, 2]),
+        400,
+        'VALIDATION_FAILED',
+        undefined,
+      ],
+      [
+        'a body that is not JSON',
+        (t) =>
+          p.http
+            .post(`/trials/${trialId}/patients`)
+            .set('Authorization', `Bearer ${t}`)
+            .set('Content-Type', 'text/plain')
+            .send('patientId=P1'),
+        400,
+        'VALIDATION_FAILED',
+        undefined,
+      ],
+      [
+        'an unknown kind of adverse event',
+        (t) => post(`/trials/${trialId}/patients/${patientId}/adverse-events`, t, { ...amputation(uniqueId('AE')), kind: 'stroke' }),
+        400,
+        'VALIDATION_FAILED',
+        'kind',
+      ],
+      [
+        'an unknown route',
+        (t) => p.http.post(`/trials/${trialId}/nothing-here`).set('Authorization', `Bearer ${t}`).send({}),
+        404,
+        'ROUTE_NOT_FOUND',
+        undefined,
+      ],
     ];
 
     // Every row has five entries: jest reads a test function with more parameters than its row as a done-callback test.
@@ -332,7 +579,9 @@ describe.each(backends)('write side over HTTP on %s', (_name, databaseUrl) => {
       const before = await p.eventCount();
       const key = uniqueId('key');
       const responses = await Promise.all(
-        Array.from({ length: 5 }, () => post(`/trials/${trialId}/patients/${patientId}/adverse-events`, inv1, amputation(eventId), { 'Idempotency-Key': key })),
+        Array.from({ length: 5 }, () =>
+          post(`/trials/${trialId}/patients/${patientId}/adverse-events`, inv1, amputation(eventId), { 'Idempotency-Key': key }),
+        ),
       );
       expect(responses.filter((r) => r.status === 201).length).toBeGreaterThanOrEqual(1);
       for (const r of responses) expect([201, 409]).toContain(r.status);
@@ -348,7 +597,9 @@ describe.each(backends)('write side over HTTP on %s', (_name, databaseUrl) => {
 
   it('serves the OpenAPI document at /docs-json with the command routes', async () => {
     const response = await p.http.get('/docs-json').expect(200);
-    expect(Object.keys(response.body.paths)).toEqual(expect.arrayContaining(['/trials', '/trials/{t}/patients', '/trials/{t}/patients/{p}/adverse-events/{e}/corrections']));
+    expect(Object.keys(response.body.paths)).toEqual(
+      expect.arrayContaining(['/trials', '/trials/{t}/patients', '/trials/{t}/patients/{p}/adverse-events/{e}/corrections']),
+    );
     expect(response.body.components.schemas).toHaveProperty('EnrollPatientDto');
   });
 });

@@ -33,7 +33,12 @@ export async function startPlatform(options: { databaseUrl?: string; today?: str
   else delete process.env.DATABASE_URL;
   const clock = new FixedClock(new Date(`${options.today ?? '2026-06-30'}T12:00:00.000Z`));
   try {
-    const app = await NestFactory.create(PlatformModule.forRoot({ clock }), { ...NEST_OPTIONS, bufferLogs: false, logger: false, abortOnError: false });
+    const app = await NestFactory.create(PlatformModule.forRoot({ clock }), {
+      ...NEST_OPTIONS,
+      bufferLogs: false,
+      logger: false,
+      abortOnError: false,
+    });
     configureHttp(app);
     await app.listen(0);
     const dataSource = app.get<DataSource>(DATA_SOURCE);
@@ -44,10 +49,16 @@ export async function startPlatform(options: { databaseUrl?: string; today?: str
       dataSource,
       token: (roles, o = {}) => {
         const list = Array.isArray(roles) ? roles : [roles];
-        const principal: Principal = { userId: o.sub ?? `user-${list.join('-')}`, name: o.name ?? `Dr. ${list.join(' ')}`, roles: list, sites: o.sites ?? [] };
+        const principal: Principal = {
+          userId: o.sub ?? `user-${list.join('-')}`,
+          name: o.name ?? `Dr. ${list.join(' ')}`,
+          roles: list,
+          sites: o.sites ?? [],
+        };
         return signToken(principal, TEST_SECRET);
       },
-      eventCount: async () => Number((await dataSource.query(`SELECT count(*) AS n FROM es_events WHERE stream_id NOT LIKE 'case/%'`))[0].n),
+      eventCount: async () =>
+        Number((await dataSource.query(`SELECT count(*) AS n FROM es_events WHERE stream_id NOT LIKE 'case/%'`))[0].n),
       close: () => app.close(),
     };
   } finally {

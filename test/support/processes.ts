@@ -20,7 +20,12 @@ export async function buildApps(name: string): Promise<string> {
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
   writeFileSync(tsconfig, JSON.stringify({ extends: '../tsconfig.build.json', compilerOptions: { outDir: `./${name}` } }));
   // The CLI joins --path to the working directory, so it must be relative (startProcess runs in ROOT).
-  const build = startProcess('nest build', join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js'), {}, ['build', 'platform', '--path', relative(ROOT, tsconfig)]);
+  const build = startProcess('nest build', join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js'), {}, [
+    'build',
+    'platform',
+    '--path',
+    relative(ROOT, tsconfig),
+  ]);
   const code = await build.exited;
   if (code !== 0) throw new Error(`nest build failed (exit ${code}):\n${build.output()}`);
   return outDir;

@@ -32,7 +32,14 @@ export function expectPublishedTable(report: EndpointReport): void {
   for (const [endpointId, expected] of Object.entries(EXPECTED_SITE_REPORTED)) {
     for (const group of expected) {
       const g = byDiabetes(report, endpointId, group.diabetes);
-      expect({ endpointId, diabetes: group.diabetes, n: g?.n, evaluable: g?.crude.evaluable, eventFree: g?.crude.eventFree, km: g?.km.survival }).toEqual({
+      expect({
+        endpointId,
+        diabetes: group.diabetes,
+        n: g?.n,
+        evaluable: g?.crude.evaluable,
+        eventFree: g?.crude.eventFree,
+        km: g?.km.survival,
+      }).toEqual({
         endpointId,
         diabetes: group.diabetes,
         n: group.n,
@@ -49,5 +56,9 @@ export function expectPublishedTable(report: EndpointReport): void {
     km: { survival: 0.875, lower: 0.586, upper: 0.9672, standardError: 0.0827 },
     crude: { evaluable: 16, eventFree: 0.875, lower: 0.6165, upper: 0.9845 },
   });
-  expect(byDiabetes(report, 'freedom-from-cd-tvr', false)).toMatchObject({ n: 20, events: 0, km: { survival: 1, lower: 1, upper: 1, standardError: 0 } });
+  expect(byDiabetes(report, 'freedom-from-cd-tvr', false)).toMatchObject({
+    n: 20,
+    events: 0,
+    km: { survival: 1, lower: 1, upper: 1, standardError: 0 },
+  });
 }

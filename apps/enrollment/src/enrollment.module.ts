@@ -5,7 +5,7 @@ import { enrollmentViewHandlers } from './read-models/enrollment-views';
 
 /** Trial setup, sites, committee, charter, patients, visits, withdrawals. */
 @Module({
-    controllers: [EnrollmentController],
+  controllers: [EnrollmentController],
   providers: [...enrollmentCommandHandlers, ...enrollmentViewHandlers],
 })
 export class EnrollmentModule {}

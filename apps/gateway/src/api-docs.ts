@@ -41,7 +41,10 @@ export async function mergedApiDocument(base: OpenAPIObject, services: Record<Se
     for (const tag of result.document.tags ?? []) if (!merged.tags!.some((t) => t.name === tag.name)) merged.tags!.push(tag);
   }
   if (missing.length > 0) {
-    merged.info = { ...merged.info, description: `${merged.info.description ?? ''}\n\nNot shown, service unreachable: ${missing.join(', ')}.` };
+    merged.info = {
+      ...merged.info,
+      description: `${merged.info.description ?? ''}\n\nNot shown, service unreachable: ${missing.join(', ')}.`,
+    };
   }
   return merged;
 }

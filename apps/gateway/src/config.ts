@@ -8,13 +8,24 @@ const optionalText = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
-const EXAMPLE_PORTS: Record<ServiceName, number> = { enrollment: 3001, procedures: 3002, 'adverse-events': 3003, adjudication: 3004, reporting: 3005 };
+const EXAMPLE_PORTS: Record<ServiceName, number> = {
+  enrollment: 3001,
+  procedures: 3002,
+  'adverse-events': 3003,
+  adjudication: 3004,
+  reporting: 3005,
+};
 
 const serviceUrl = (service: ServiceName) =>
   z
     .string({ error: `is required: the base URL of the ${service} service, e.g. http://localhost:${EXAMPLE_PORTS[service]}` })
     .trim()
-    .pipe(z.url({ protocol: /^https?$/, error: `must be the http(s) base URL of the ${service} service, e.g. http://localhost:${EXAMPLE_PORTS[service]}` }));
+    .pipe(
+      z.url({
+        protocol: /^https?$/,
+        error: `must be the http(s) base URL of the ${service} service, e.g. http://localhost:${EXAMPLE_PORTS[service]}`,
+      }),
+    );
 
 /** The gateway's environment, validated once at start-up. */
 export const gatewayConfigSchema = z.object({
@@ -49,7 +60,9 @@ export function validateGatewayConfig(env: Record<string, unknown>): GatewayConf
 }
 
 /** Base URL of each service, from the validated configuration. */
-export function serviceUrls(config: Pick<GatewayConfig, 'ENROLLMENT_URL' | 'PROCEDURES_URL' | 'ADVERSE_EVENTS_URL' | 'ADJUDICATION_URL' | 'REPORTING_URL'>): Record<ServiceName, string> {
+export function serviceUrls(
+  config: Pick<GatewayConfig, 'ENROLLMENT_URL' | 'PROCEDURES_URL' | 'ADVERSE_EVENTS_URL' | 'ADJUDICATION_URL' | 'REPORTING_URL'>,
+): Record<ServiceName, string> {
   const urls = {
     enrollment: config.ENROLLMENT_URL,
     procedures: config.PROCEDURES_URL,

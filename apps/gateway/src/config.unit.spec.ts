@@ -16,7 +16,9 @@ describe('gateway configuration', () => {
   });
 
   it('refuses a URL that is not http(s), and a start without a way to verify tokens', () => {
-    expect(() => validateGatewayConfig({ ...urls, REPORTING_URL: 'postgres://db/x', JWT_SECRET: 's' })).toThrow(/REPORTING_URL: must be the http\(s\) base URL of the reporting service/);
+    expect(() => validateGatewayConfig({ ...urls, REPORTING_URL: 'postgres://db/x', JWT_SECRET: 's' })).toThrow(
+      /REPORTING_URL: must be the http\(s\) base URL of the reporting service/,
+    );
     expect(() => validateGatewayConfig(urls)).toThrow(/JWT_SECRET or JWT_JWKS_URL is required/);
   });
 

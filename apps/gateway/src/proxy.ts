@@ -38,7 +38,11 @@ export function edgeAuthentication(verifier: JwtVerifier): (request: Request, re
  * (bodies are not parsed here; status, ETag, Retry-After, Idempotency-Replayed… pass as sent).
  * Other paths fall through to the gateway's own routes (/health, /docs) and its 404.
  */
-export function gatewayMiddleware(options: { services: Record<ServiceName, string>; verifier: JwtVerifier; timeoutMs: number }): RequestHandler {
+export function gatewayMiddleware(options: {
+  services: Record<ServiceName, string>;
+  verifier: JwtVerifier;
+  timeoutMs: number;
+}): RequestHandler {
   const logger = new Logger('Gateway');
   const authenticate = edgeAuthentication(options.verifier);
   const proxy = createProxyMiddleware<Request, Response>({

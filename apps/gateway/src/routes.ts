@@ -12,7 +12,10 @@ export type ServiceName = (typeof GATEWAY_SERVICES)[number];
  * Anything else is not an API route: undefined.
  */
 export function serviceFor(path: string): ServiceName | undefined {
-  const segments = path.split('?', 1)[0]!.split('/').filter((segment) => segment !== '');
+  const segments = path
+    .split('?', 1)[0]!
+    .split('/')
+    .filter((segment) => segment !== '');
   if (segments[0] !== 'trials') return undefined;
   const [, , section, , sub] = segments;
   if (section === 'patients' && sub === 'procedures') return 'procedures';

@@ -1,5 +1,11 @@
 import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheck, type HealthCheckResult, HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  type HealthCheckResult,
+  HealthCheckService,
+  type HealthIndicatorResult,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
 import type { Response } from 'express';
 import { Public } from '@app/auth';
 import { ProblemException, sendProblem } from '@app/http';
@@ -37,7 +43,10 @@ export class GatewayHealthController {
       const down = Object.keys(result.error ?? {});
       sendProblem(
         response,
-        new ProblemException(503, 'SERVICES_UNAVAILABLE', `Not answering: ${down.join(', ')}.`, { headers: { 'Retry-After': '5' }, extensions: { health: result } }),
+        new ProblemException(503, 'SERVICES_UNAVAILABLE', `Not answering: ${down.join(', ')}.`, {
+          headers: { 'Retry-After': '5' },
+          extensions: { health: result },
+        }),
       );
     }
   }

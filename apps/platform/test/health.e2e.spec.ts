@@ -56,6 +56,8 @@ describe('platform over HTTP', () => {
   });
 
   (url ? it : it.skip)('refuses to start against a server without a JWT secret or JWKS URL', async () => {
-    await expect(boot({ DATABASE_URL: url, JWT_SECRET: undefined, JWT_JWKS_URL: undefined, LOG_LEVEL: 'silent' })).rejects.toThrow(/JWT_SECRET/);
+    await expect(boot({ DATABASE_URL: url, JWT_SECRET: undefined, JWT_JWKS_URL: undefined, LOG_LEVEL: 'silent' })).rejects.toThrow(
+      /JWT_SECRET/,
+    );
   });
 });

@@ -20,11 +20,17 @@ const AuditParams = z
     from: Instant.optional(),
     to: Instant.optional(),
     // A checkpoint of the store: "transaction:position" on PostgreSQL, "commit/prepare" on KurrentDB.
-    after: z.string().regex(/^\d+[:/]\d+$/, 'must be a cursor returned as `next`').optional(),
+    after: z
+      .string()
+      .regex(/^\d+[:/]\d+$/, 'must be a cursor returned as `next`')
+      .optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
   .strict()
-  .refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) <= Date.parse(q.to), { path: ['to'], message: 'must not be before from' });
+  .refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) <= Date.parse(q.to), {
+    path: ['to'],
+    message: 'must not be before from',
+  });
 
 const EXPORT_PAGE = 500;
 
@@ -48,7 +54,8 @@ export class AuditController {
   @Roles('auditor', 'trial-admin')
   async trail(@Param('t', IdParamPipe) t: string, @Query() raw: Record<string, string>): Promise<AuditPage> {
     const parsed = AuditParams.safeParse(raw);
-    if (!parsed.success) throw new ProblemException(400, 'VALIDATION_FAILED', 'invalid query parameters', { errors: fieldErrors(parsed.error, 'query') });
+    if (!parsed.success)
+      throw new ProblemException(400, 'VALIDATION_FAILED', 'invalid query parameters', { errors: fieldErrors(parsed.error, 'query') });
     const q = parsed.data;
     const filter: AuditFilter = {
       ...(q.streamId !== undefined ? { streamId: q.streamId } : {}),
@@ -68,7 +75,8 @@ export class AuditController {
   @Roles('auditor', 'trial-admin')
   async review(@Param('t', IdParamPipe) t: string, @Query() raw: Record<string, string>): Promise<AuditReview> {
     const parsed = ReviewParams.safeParse(raw);
-    if (!parsed.success) throw new ProblemException(400, 'VALIDATION_FAILED', 'invalid query parameters', { errors: fieldErrors(parsed.error, 'query') });
+    if (!parsed.success)
+      throw new ProblemException(400, 'VALIDATION_FAILED', 'invalid query parameters', { errors: fieldErrors(parsed.error, 'query') });
     const events = [];
     for await (const page of readTrialLog(this.store, t)) events.push(...page);
     return reviewTrialLog(events, parsed.data);

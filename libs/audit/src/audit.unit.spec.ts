@@ -11,16 +11,40 @@ function log(): RecordedEvent[] {
     ['trial/T1', 'SiteAdded', { siteId: 'S01' }, { actor: { userId: 'admin', name: 'Ada', roles: ['trial-admin'] } }],
     ['patient/T1/P1', 'PatientEnrolled', { patientId: 'P1' }, { actor }],
     ['adverse-event/T1/AE1', 'AdverseEventReported', { eventId: 'AE1', onsetOn: '2026-01-12' }, { actor, correlationId: 'c-1' }],
-    ['adverse-event/T1/AE1', 'AdverseEventCorrected', { changes: [{ field: 'onsetOn', previous: '2026-01-12', value: '2026-01-13' }] }, { actor, reason: 'SDV' }],
-    ['unblinding/T1', 'UnblindedResultsViewed', { what: 'endpoint report' }, { actor: { userId: 'dsmb', name: 'Dr. D', roles: ['dsmb-member'] }, reason: 'unblinded report by arm' }],
+    [
+      'adverse-event/T1/AE1',
+      'AdverseEventCorrected',
+      { changes: [{ field: 'onsetOn', previous: '2026-01-12', value: '2026-01-13' }] },
+      { actor, reason: 'SDV' },
+    ],
+    [
+      'unblinding/T1',
+      'UnblindedResultsViewed',
+      { what: 'endpoint report' },
+      { actor: { userId: 'dsmb', name: 'Dr. D', roles: ['dsmb-member'] }, reason: 'unblinded report by arm' },
+    ],
   ];
   const chains = new Map<string, { version: number; hash: Buffer }>();
   return specs.map(([streamId, type, data, metadata], i) => {
     const previous = chains.get(streamId) ?? { version: 0, hash: Buffer.alloc(0) };
-    const content = { streamId, eventId: `e${i + 1}`, type, schemaVersion: 1, data, metadata, recordedAt: `2026-06-${10 + i}T12:00:00.000Z` };
+    const content = {
+      streamId,
+      eventId: `e${i + 1}`,
+      type,
+      schemaVersion: 1,
+      data,
+      metadata,
+      recordedAt: `2026-06-${10 + i}T12:00:00.000Z`,
+    };
     const hash = chainHash(previous.hash, previous.version + 1, contentDigest(content));
     chains.set(streamId, { version: previous.version + 1, hash });
-    return { ...content, streamVersion: previous.version + 1, globalPosition: i + 1, checkpoint: `${100 + i}:${i + 1}`, hash: hash.toString('hex') };
+    return {
+      ...content,
+      streamVersion: previous.version + 1,
+      globalPosition: i + 1,
+      checkpoint: `${100 + i}:${i + 1}`,
+      hash: hash.toString('hex'),
+    };
   });
 }
 
@@ -68,7 +92,8 @@ describe('audit items and filters', () => {
 
   it('filters by stream, type, actor and an inclusive recordedAt window', () => {
     const events = log();
-    const pick = (filter: Parameters<typeof matchesAuditFilter>[1]) => events.filter((e) => matchesAuditFilter(e, filter)).map((e) => e.eventId);
+    const pick = (filter: Parameters<typeof matchesAuditFilter>[1]) =>
+      events.filter((e) => matchesAuditFilter(e, filter)).map((e) => e.eventId);
     expect(pick({ streamId: 'trial/T1' })).toEqual(['e1', 'e2']);
     expect(pick({ type: 'AdverseEventCorrected' })).toEqual(['e5']);
     expect(pick({ actor: 'inv-1' })).toEqual(['e3', 'e4', 'e5']);
@@ -81,8 +106,22 @@ describe('export manifest', () => {
     const events = log();
     let root: Buffer = Buffer.alloc(32);
     for (const e of events) root = nextRootHash(root, e.hash);
-    expect(buildManifest('T1', events)).toEqual({ kind: 'manifest', trialId: 'T1', count: 6, lastPosition: 6, rootHash: root.toString('hex'), algorithm: 'sha256' });
-    expect(buildManifest('T1', [])).toEqual({ kind: 'manifest', trialId: 'T1', count: 0, lastPosition: null, rootHash: '0'.repeat(64), algorithm: 'sha256' });
+    expect(buildManifest('T1', events)).toEqual({
+      kind: 'manifest',
+      trialId: 'T1',
+      count: 6,
+      lastPosition: 6,
+      rootHash: root.toString('hex'),
+      algorithm: 'sha256',
+    });
+    expect(buildManifest('T1', [])).toEqual({
+      kind: 'manifest',
+      trialId: 'T1',
+      count: 0,
+      lastPosition: null,
+      rootHash: '0'.repeat(64),
+      algorithm: 'sha256',
+    });
   });
 
   it('orders checkpoints as (transaction, position) tuples', () => {
@@ -156,14 +195,22 @@ describe('verifyExport', () => {
     // Swap the lines but keep positions increasing: the chains still hold, the root hash does not.
     const events = log();
     const [a, b] = [events[2]!, events[3]!];
-    const swapped = [...events.slice(0, 2), { ...b, globalPosition: a.globalPosition, checkpoint: a.checkpoint }, { ...a, globalPosition: b.globalPosition, checkpoint: b.checkpoint }, ...events.slice(4)];
+    const swapped = [
+      ...events.slice(0, 2),
+      { ...b, globalPosition: a.globalPosition, checkpoint: a.checkpoint },
+      { ...a, globalPosition: b.globalPosition, checkpoint: b.checkpoint },
+      ...events.slice(4),
+    ];
     const tampered = [...swapped.map(eventLine), lines()[6]!];
     expect(failure(verifyExport(tampered))).toMatchObject({ line: 7, problem: expect.stringContaining('rootHash') });
   });
 
   it('a truncated file fails: cut inside a line, or at a line boundary', () => {
     const text = lines().join('\n');
-    expect(failure(verifyExport(text.slice(0, text.length - 20).split('\n')))).toMatchObject({ line: 7, problem: expect.stringContaining('JSON') });
+    expect(failure(verifyExport(text.slice(0, text.length - 20).split('\n')))).toMatchObject({
+      line: 7,
+      problem: expect.stringContaining('JSON'),
+    });
     expect(failure(verifyExport(lines().slice(0, 4)))).toMatchObject({ line: 5, problem: expect.stringContaining('no manifest') });
     expect(failure(verifyExport([]))).toMatchObject({ line: 1 });
   });
@@ -191,7 +238,13 @@ describe('verifyExport', () => {
 
   it('a blank or non-object line fails', () => {
     const l = lines();
-    expect(failure(verifyExport([...l.slice(0, 2), '', ...l.slice(2)]))).toMatchObject({ line: 3, problem: expect.stringContaining('JSON') });
-    expect(failure(verifyExport([...l.slice(0, 2), '42', ...l.slice(2)]))).toMatchObject({ line: 3, problem: expect.stringContaining('malformed event') });
+    expect(failure(verifyExport([...l.slice(0, 2), '', ...l.slice(2)]))).toMatchObject({
+      line: 3,
+      problem: expect.stringContaining('JSON'),
+    });
+    expect(failure(verifyExport([...l.slice(0, 2), '42', ...l.slice(2)]))).toMatchObject({
+      line: 3,
+      problem: expect.stringContaining('malformed event'),
+    });
   });
 });

@@ -58,7 +58,14 @@ export class ManifestBuilder {
   }
 
   build(): ExportManifest {
-    return { kind: 'manifest', trialId: this.trialId, count: this.count, lastPosition: this.lastPosition, rootHash: this.root.toString('hex'), algorithm: ROOT_HASH_ALGORITHM };
+    return {
+      kind: 'manifest',
+      trialId: this.trialId,
+      count: this.count,
+      lastPosition: this.lastPosition,
+      rootHash: this.root.toString('hex'),
+      algorithm: ROOT_HASH_ALGORITHM,
+    };
   }
 }
 
@@ -103,7 +110,10 @@ const ManifestSchema = z
   .strict();
 
 /** Delivery order of two checkpoints: "transactionId:globalPosition" tuples, else global positions. */
-export function compareDeliveryOrder(a: Pick<RecordedEvent, 'checkpoint' | 'globalPosition'>, b: Pick<RecordedEvent, 'checkpoint' | 'globalPosition'>): number {
+export function compareDeliveryOrder(
+  a: Pick<RecordedEvent, 'checkpoint' | 'globalPosition'>,
+  b: Pick<RecordedEvent, 'checkpoint' | 'globalPosition'>,
+): number {
   const pa = /^(\d+):(\d+)$/.exec(a.checkpoint);
   const pb = /^(\d+):(\d+)$/.exec(b.checkpoint);
   if (pa && pb) {
@@ -150,7 +160,12 @@ export function verifyExport(input: Iterable<string>): ExportVerification {
     }
     const kind = typeof json === 'object' && json !== null ? (json as { kind?: unknown }).kind : undefined;
     if (manifest !== undefined) {
-      return { ok: false, line: lineNo, ...eventIdOf(json), problem: `line after the manifest (line ${manifestLine}): the manifest must be the last line` };
+      return {
+        ok: false,
+        line: lineNo,
+        ...eventIdOf(json),
+        problem: `line after the manifest (line ${manifestLine}): the manifest must be the last line`,
+      };
     }
     if (kind === 'manifest') {
       const parsed = ManifestSchema.safeParse(json);
@@ -169,11 +184,15 @@ export function verifyExport(input: Iterable<string>): ExportVerification {
     }
     const chain = chains.get(event.streamId) ?? { version: 0, hash: Buffer.alloc(0) };
     if (event.streamVersion !== chain.version + 1) {
-      return bad(`stream ${event.streamId}: expected version ${chain.version + 1}, found ${event.streamVersion} (event deleted, inserted or reordered?)`);
+      return bad(
+        `stream ${event.streamId}: expected version ${chain.version + 1}, found ${event.streamVersion} (event deleted, inserted or reordered?)`,
+      );
     }
     const expected = chainHash(chain.hash, event.streamVersion, contentDigest(event));
     if (expected.toString('hex') !== event.hash) {
-      return bad(`stream ${event.streamId} version ${event.streamVersion}: hash does not match the event content and its predecessor (edited?)`);
+      return bad(
+        `stream ${event.streamId} version ${event.streamVersion}: hash does not match the event content and its predecessor (edited?)`,
+      );
     }
     chains.set(event.streamId, { version: event.streamVersion, hash: expected });
     root = nextRootHash(root, event.hash);
@@ -182,16 +201,24 @@ export function verifyExport(input: Iterable<string>): ExportVerification {
     previous = event;
   }
 
-  if (manifest === undefined) return { ok: false, line: lines.length + 1, problem: 'no manifest: the file is truncated or the manifest was removed' };
+  if (manifest === undefined)
+    return { ok: false, line: lines.length + 1, problem: 'no manifest: the file is truncated or the manifest was removed' };
   const mismatch = (problem: string): ExportVerification => ({ ok: false, line: manifestLine, problem });
   const foreign = events.findIndex((event) => !isTrialStream(event.streamId, manifest.trialId));
   if (foreign >= 0) {
     const event = events[foreign] as RecordedEvent;
-    return { ok: false, line: lineOf[foreign] as number, eventId: event.eventId, problem: `stream ${event.streamId} is not part of trial ${manifest.trialId}` };
+    return {
+      ok: false,
+      line: lineOf[foreign] as number,
+      eventId: event.eventId,
+      problem: `stream ${event.streamId} is not part of trial ${manifest.trialId}`,
+    };
   }
-  if (manifest.count !== events.length) return mismatch(`manifest count ${manifest.count} but ${events.length} events in the file (event deleted or inserted?)`);
+  if (manifest.count !== events.length)
+    return mismatch(`manifest count ${manifest.count} but ${events.length} events in the file (event deleted or inserted?)`);
   const lastPosition = previous?.globalPosition ?? null;
-  if (manifest.lastPosition !== lastPosition) return mismatch(`manifest lastPosition ${String(manifest.lastPosition)} but the last event is at ${String(lastPosition)}`);
+  if (manifest.lastPosition !== lastPosition)
+    return mismatch(`manifest lastPosition ${String(manifest.lastPosition)} but the last event is at ${String(lastPosition)}`);
   const rootHash = root.toString('hex');
   if (manifest.rootHash !== rootHash) return mismatch(`manifest rootHash ${manifest.rootHash} does not match the events (${rootHash})`);
   return { ok: true, trialId: manifest.trialId, count: events.length, streams: chains.size, lastPosition, rootHash, events };

@@ -18,7 +18,8 @@ export async function storeIsEmpty(dataSource: DataSource): Promise<boolean> {
  * Global positions and checkpoints are the new store's own.
  */
 export async function importEvents(dataSource: DataSource, events: readonly RecordedEvent[]): Promise<{ appended: number }> {
-  if (!(await storeIsEmpty(dataSource))) throw new ImportRefusedError('the target store is not empty (es_events has rows): import only into a fresh store');
+  if (!(await storeIsEmpty(dataSource)))
+    throw new ImportRefusedError('the target store is not empty (es_events has rows): import only into a fresh store');
   await dataSource.transaction(async (manager) => {
     for (const event of events) {
       const store = new PostgresEventStore(dataSource, { now: () => new Date(event.recordedAt) });
@@ -30,7 +31,9 @@ export async function importEvents(dataSource: DataSource, events: readonly Reco
         )
       ).events;
       if (appended?.hash !== event.hash) {
-        throw new ImportRefusedError(`event ${event.eventId} (${event.streamId} v${event.streamVersion}) hashed to ${String(appended?.hash)} in the new store, expected ${event.hash}`);
+        throw new ImportRefusedError(
+          `event ${event.eventId} (${event.streamId} v${event.streamVersion}) hashed to ${String(appended?.hash)} in the new store, expected ${event.hash}`,
+        );
       }
     }
   });
@@ -38,23 +41,35 @@ export async function importEvents(dataSource: DataSource, events: readonly Reco
 }
 
 /** Re-reads a trial's log from a store and builds its manifest (to compare with an imported export). */
-export async function manifestFromStore(store: PostgresEventStore, trialId: string): Promise<{ manifest: ExportManifest; events: RecordedEvent[] }> {
+export async function manifestFromStore(
+  store: PostgresEventStore,
+  trialId: string,
+): Promise<{ manifest: ExportManifest; events: RecordedEvent[] }> {
   const events: RecordedEvent[] = [];
   for await (const page of readTrialLog(store, trialId)) events.push(...page);
   return { manifest: buildManifest(trialId, events), events };
 }
 
 /** Verifies an export and, only if it checks out, imports it into an empty store; nothing is written otherwise. */
-export async function importExport(dataSource: DataSource, lines: Iterable<string>): Promise<{ trialId: string; appended: number; rootHash: string }> {
+export async function importExport(
+  dataSource: DataSource,
+  lines: Iterable<string>,
+): Promise<{ trialId: string; appended: number; rootHash: string }> {
   const verified = verifyExport(lines);
   if (!verified.ok) {
-    throw new ImportRefusedError(`export does not verify: line ${verified.line}${verified.eventId ? `, event ${verified.eventId}` : ''}: ${verified.problem}`);
+    throw new ImportRefusedError(
+      `export does not verify: line ${verified.line}${verified.eventId ? `, event ${verified.eventId}` : ''}: ${verified.problem}`,
+    );
   }
   await importEvents(dataSource, verified.events);
   const { manifest, events } = await manifestFromStore(new PostgresEventStore(dataSource), verified.trialId);
-  const same = events.length === verified.events.length && events.every((e, i) => e.eventId === verified.events[i]?.eventId && e.hash === verified.events[i]?.hash);
+  const same =
+    events.length === verified.events.length &&
+    events.every((e, i) => e.eventId === verified.events[i]?.eventId && e.hash === verified.events[i]?.hash);
   if (!same || manifest.rootHash !== verified.rootHash) {
-    throw new Error(`re-export after import differs: root ${manifest.rootHash} (${events.length} events), expected ${verified.rootHash} (${verified.count} events)`);
+    throw new Error(
+      `re-export after import differs: root ${manifest.rootHash} (${events.length} events), expected ${verified.rootHash} (${verified.count} events)`,
+    );
   }
   return { trialId: verified.trialId, appended: events.length, rootHash: manifest.rootHash };
 }

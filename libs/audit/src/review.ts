@@ -1,7 +1,13 @@
 import type { RecordedEvent } from '@app/event-store';
 
 /** Changes to data already entered: what a monitor reviews (ICH E6(R3) 4.2.3, EMA 2023 §6.2.2). */
-const CHANGE_TYPES = new Set(['PatientDataCorrected', 'AdverseEventCorrected', 'AdverseEventRetracted', 'PatientWithdrawn', 'CaseReopened']);
+const CHANGE_TYPES = new Set([
+  'PatientDataCorrected',
+  'AdverseEventCorrected',
+  'AdverseEventRetracted',
+  'PatientWithdrawn',
+  'CaseReopened',
+]);
 
 export interface ReviewOptions {
   /** Working hours in UTC, [startHour, endHour), Monday to Friday. */
@@ -12,9 +18,25 @@ export interface ReviewOptions {
 }
 
 export interface AuditReview {
-  outOfHoursChanges: Array<{ position: number; eventId: string; type: string; streamId: string; recordedAt: string; userId: string | null; reason: string | null }>;
+  outOfHoursChanges: Array<{
+    position: number;
+    eventId: string;
+    type: string;
+    streamId: string;
+    recordedAt: string;
+    userId: string | null;
+    reason: string | null;
+  }>;
   correctionsPerSite: Array<{ siteId: string; corrections: number; retractions: number }>;
-  lateRecords: Array<{ eventId: string; siteId: string; patientId: string; kind: string; onsetOn: string; recordedAt: string; daysAfterOnset: number }>;
+  lateRecords: Array<{
+    eventId: string;
+    siteId: string;
+    patientId: string;
+    kind: string;
+    onsetOn: string;
+    recordedAt: string;
+    daysAfterOnset: number;
+  }>;
 }
 
 const DAY_MS = 86_400_000;
@@ -32,7 +54,15 @@ export function reviewTrialLog(events: Iterable<RecordedEvent>, options: ReviewO
       siteOfEvent.set(data.eventId, data.siteId);
       const days = Math.floor((Date.parse(event.recordedAt) - Date.parse(`${data.onsetOn}T00:00:00Z`)) / DAY_MS);
       if (days > options.lateDays) {
-        review.lateRecords.push({ eventId: data.eventId, siteId: data.siteId, patientId: data.patientId ?? '', kind: data.kind ?? '', onsetOn: data.onsetOn ?? '', recordedAt: event.recordedAt, daysAfterOnset: days });
+        review.lateRecords.push({
+          eventId: data.eventId,
+          siteId: data.siteId,
+          patientId: data.patientId ?? '',
+          kind: data.kind ?? '',
+          onsetOn: data.onsetOn ?? '',
+          recordedAt: event.recordedAt,
+          daysAfterOnset: days,
+        });
       }
     }
     if (!CHANGE_TYPES.has(event.type)) continue;
@@ -50,13 +80,18 @@ export function reviewTrialLog(events: Iterable<RecordedEvent>, options: ReviewO
       });
     }
     const siteId = (data.eventId && siteOfEvent.get(data.eventId)) || (data.patientId && siteOfPatient.get(data.patientId));
-    if (siteId && (event.type === 'PatientDataCorrected' || event.type === 'AdverseEventCorrected' || event.type === 'AdverseEventRetracted')) {
+    if (
+      siteId &&
+      (event.type === 'PatientDataCorrected' || event.type === 'AdverseEventCorrected' || event.type === 'AdverseEventRetracted')
+    ) {
       const counts = perSite.get(siteId) ?? { corrections: 0, retractions: 0 };
       if (event.type === 'AdverseEventRetracted') counts.retractions += 1;
       else counts.corrections += 1;
       perSite.set(siteId, counts);
     }
   }
-  review.correctionsPerSite = [...perSite.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([siteId, counts]) => ({ siteId, ...counts }));
+  review.correctionsPerSite = [...perSite.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([siteId, counts]) => ({ siteId, ...counts }));
   return review;
 }

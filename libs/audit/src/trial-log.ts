@@ -7,7 +7,11 @@ export { isTrialStream };
  * The trial's events in the store's delivery order, page by page (`readAll`), starting after
  * `after` (exclusive). Yields whole pages so that callers can write or stop per page.
  */
-export async function* readTrialLog(store: EventStore, trialId: string, options: { after?: string; pageSize?: number } = {}): AsyncGenerator<RecordedEvent[]> {
+export async function* readTrialLog(
+  store: EventStore,
+  trialId: string,
+  options: { after?: string; pageSize?: number } = {},
+): AsyncGenerator<RecordedEvent[]> {
   let after = options.after;
   const maxCount = options.pageSize ?? 1000;
   for (;;) {
@@ -39,7 +43,10 @@ export interface AuditItem {
 export function toAuditItem(event: RecordedEvent): AuditItem {
   const actor = event.metadata.actor;
   const data = event.data;
-  const changes = typeof data === 'object' && data !== null && Array.isArray((data as { changes?: unknown }).changes) ? ((data as { changes: unknown[] }).changes) : null;
+  const changes =
+    typeof data === 'object' && data !== null && Array.isArray((data as { changes?: unknown }).changes)
+      ? (data as { changes: unknown[] }).changes
+      : null;
   return {
     position: event.globalPosition,
     checkpoint: event.checkpoint,
@@ -85,7 +92,12 @@ export interface AuditPage {
 }
 
 /** A page of the filtered trial log; `next` (a checkpoint) is present only when more items follow. */
-export async function auditPage(store: EventStore, trialId: string, filter: AuditFilter, options: { after?: string; limit: number }): Promise<AuditPage> {
+export async function auditPage(
+  store: EventStore,
+  trialId: string,
+  filter: AuditFilter,
+  options: { after?: string; limit: number },
+): Promise<AuditPage> {
   const found: RecordedEvent[] = [];
   for await (const page of readTrialLog(store, trialId, options.after !== undefined ? { after: options.after } : {})) {
     for (const event of page) {

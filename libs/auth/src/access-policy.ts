@@ -30,5 +30,8 @@ export function canAccessSite(principal: Pick<Principal, 'roles' | 'sites'>, sit
 export function assertSiteAccess(principal: Principal, siteId: string, actingAs?: readonly Role[]): void {
   if (canAccessSite(principal, siteId, actingAs)) return;
   const as = actingAs ? ` as ${actingAs.join(' or ')}` : '';
-  throw forbidden('SITE_FORBIDDEN', `User ${principal.userId} may not act on site ${siteId}${as}; the token grants sites: ${principal.sites.join(', ') || 'none'}.`);
+  throw forbidden(
+    'SITE_FORBIDDEN',
+    `User ${principal.userId} may not act on site ${siteId}${as}; the token grants sites: ${principal.sites.join(', ') || 'none'}.`,
+  );
 }

@@ -44,7 +44,9 @@ describe('resolveJwtSettings', () => {
     expect(log).toHaveBeenCalledTimes(1);
     expect(log.mock.calls[0]?.[0]).toEqual(expect.stringContaining('generated'));
     expect(log.mock.calls[0]?.[0]).toEqual(expect.stringContaining(path));
-    expect(log.mock.calls[0]?.[0]).toEqual(expect.stringContaining('npm run token -- --sub u1 --name "Dr. Jane Roe" --roles site-investigator --sites S01'));
+    expect(log.mock.calls[0]?.[0]).toEqual(
+      expect.stringContaining('npm run token -- --sub u1 --name "Dr. Jane Roe" --roles site-investigator --sites S01'),
+    );
 
     const again = jest.fn();
     expect(secretOf(resolveJwtSettings({ dataDir: nested }, again))).toBe(first);

@@ -42,9 +42,14 @@ export class JwtVerifier {
     if (error instanceof errors.JWTExpired) return invalidToken('TOKEN_EXPIRED', 'The bearer token has expired; obtain a new one.');
     if (error instanceof KeySourceUnavailableError) {
       this.logger.error(error.message);
-      return new ProblemException(503, 'AUTHENTICATION_UNAVAILABLE', 'The keys that verify bearer tokens cannot be fetched right now; retry later.', {
-        headers: { 'Retry-After': '30' },
-      });
+      return new ProblemException(
+        503,
+        'AUTHENTICATION_UNAVAILABLE',
+        'The keys that verify bearer tokens cannot be fetched right now; retry later.',
+        {
+          headers: { 'Retry-After': '30' },
+        },
+      );
     }
     if (error instanceof errors.JOSEError) return invalidToken('TOKEN_INVALID', `The bearer token is invalid: ${error.message}.`);
     // jose reports malformed input as JOSEError; anything else is a fault of ours, not the client's.

@@ -145,7 +145,11 @@ describe('JwtVerifier with a JWKS URL', () => {
   });
 
   it('refuses an HS256 token, whatever secret it was signed with', async () => {
-    const token = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: 'ec-1' }).setSubject('u1').setExpirationTime('10m').sign(key(SECRET));
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', kid: 'ec-1' })
+      .setSubject('u1')
+      .setExpirationTime('10m')
+      .sign(key(SECRET));
     const problem = (await problemOf(verifier().verify(token))).problem;
     expect(problem).toMatchObject({ status: 401, code: 'TOKEN_INVALID' });
     expect(problem.detail).toMatch(/alg/);
@@ -154,12 +158,22 @@ describe('JwtVerifier with a JWKS URL', () => {
   it('refuses a token signed by a key outside the set', async () => {
     const stranger = (await generateKeyPair('ES256')).privateKey;
     const subject = verifier();
-    expect((await problemOf(subject.verify(await signed('ES256', 'ec-1', stranger)))).problem).toMatchObject({ status: 401, code: 'TOKEN_INVALID' });
-    expect((await problemOf(subject.verify(await signed('ES256', 'unknown-kid', stranger)))).problem).toMatchObject({ status: 401, code: 'TOKEN_INVALID' });
+    expect((await problemOf(subject.verify(await signed('ES256', 'ec-1', stranger)))).problem).toMatchObject({
+      status: 401,
+      code: 'TOKEN_INVALID',
+    });
+    expect((await problemOf(subject.verify(await signed('ES256', 'unknown-kid', stranger)))).problem).toMatchObject({
+      status: 401,
+      code: 'TOKEN_INVALID',
+    });
   });
 
   it('refuses an expired token with TOKEN_EXPIRED', async () => {
-    const token = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'ec-1' }).setSubject('u1').setExpirationTime('-1h').sign(ecKey);
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', kid: 'ec-1' })
+      .setSubject('u1')
+      .setExpirationTime('-1h')
+      .sign(ecKey);
     expect((await problemOf(verifier().verify(token))).problem).toMatchObject({ status: 401, code: 'TOKEN_EXPIRED' });
   });
 

@@ -1,7 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ArgumentsHost, Catch, Controller, type ExceptionFilter, Get, type INestApplication, Module, Param, Post } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  Controller,
+  type ExceptionFilter,
+  Get,
+  type INestApplication,
+  Module,
+  Param,
+  Post,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { SignJWT } from 'jose';
 import request from 'supertest';
@@ -66,7 +76,11 @@ describe('AuthModule over HTTP', () => {
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        AuthModule.forRootAsync({ inject: ['AUTH_TEST_SECRET'], useFactory: (secret: string) => ({ jwtSecret: secret, dataDir }), imports: [SecretModule] }),
+        AuthModule.forRootAsync({
+          inject: ['AUTH_TEST_SECRET'],
+          useFactory: (secret: string) => ({ jwtSecret: secret, dataDir }),
+          imports: [SecretModule],
+        }),
         TrialsModule,
       ],
     }).compile();
@@ -117,17 +131,26 @@ describe('AuthModule over HTTP', () => {
   });
 
   it('puts the Principal on the request', async () => {
-    const response = await http().get('/trials/T1/me').set('Authorization', `bearer ${await token(['sponsor'])}`).expect(200);
+    const response = await http()
+      .get('/trials/T1/me')
+      .set('Authorization', `bearer ${await token(['sponsor'])}`)
+      .expect(200);
     expect(response.body).toEqual({ userId: 'u1', name: 'Dr. Jane Roe', roles: ['sponsor'], sites: [] });
   });
 
   it('answers 403 ROLE_FORBIDDEN naming the roles needed, and 2xx to the role', async () => {
-    const response = await http().post('/trials/T1/sites').set('Authorization', `Bearer ${await token(['site-investigator'], ['S01'])}`).expect(403);
+    const response = await http()
+      .post('/trials/T1/sites')
+      .set('Authorization', `Bearer ${await token(['site-investigator'], ['S01'])}`)
+      .expect(403);
     const problem = JSON.parse(response.text);
     expect(problem).toMatchObject({ status: 403, code: 'ROLE_FORBIDDEN', requiredRoles: ['trial-admin'] });
     expect(problem.detail).toContain('trial-admin');
 
-    await http().post('/trials/T1/sites').set('Authorization', `Bearer ${await token(['trial-admin'])}`).expect(201, { by: 'u1' });
+    await http()
+      .post('/trials/T1/sites')
+      .set('Authorization', `Bearer ${await token(['trial-admin'])}`)
+      .expect(201, { by: 'u1' });
   });
 
   it('scopes a site-investigator to its sites with 403 SITE_FORBIDDEN', async () => {
@@ -138,7 +161,10 @@ describe('AuthModule over HTTP', () => {
   });
 
   it('checks the role before the site, so a trial-admin cannot enroll patients anywhere', async () => {
-    const response = await http().post('/trials/T1/sites/S01/patients').set('Authorization', `Bearer ${await token(['trial-admin'])}`).expect(403);
+    const response = await http()
+      .post('/trials/T1/sites/S01/patients')
+      .set('Authorization', `Bearer ${await token(['trial-admin'])}`)
+      .expect(403);
     expect(JSON.parse(response.text)).toMatchObject({ code: 'ROLE_FORBIDDEN' });
   });
 });

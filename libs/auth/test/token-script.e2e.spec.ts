@@ -39,21 +39,28 @@ describe('scripts/token.ts', () => {
   });
 
   it('prefers JWT_SECRET', async () => {
-    const { code, stdout } = await runToken(['--sub', 'u2', '--name', 'A. Auditor', '--roles', 'auditor'], { JWT_SECRET: 'from-the-environment', DATA_DIR: dataDir });
+    const { code, stdout } = await runToken(['--sub', 'u2', '--name', 'A. Auditor', '--roles', 'auditor'], {
+      JWT_SECRET: 'from-the-environment',
+      DATA_DIR: dataDir,
+    });
     expect(code).toBe(0);
     const verifier = new JwtVerifier(resolveJwtSettings({ jwtSecret: 'from-the-environment', dataDir }, () => undefined));
     await expect(verifier.verify(stdout.trim())).resolves.toMatchObject({ userId: 'u2', roles: ['auditor'], sites: [] });
   });
 
   it('exits 2 on an unknown role, printing nothing on stdout', async () => {
-    const { code, stdout, stderr } = await runToken(['--sub', 'u1', '--name', 'X', '--roles', 'site-investigator,admin'], { JWT_SECRET: 's' });
+    const { code, stdout, stderr } = await runToken(['--sub', 'u1', '--name', 'X', '--roles', 'site-investigator,admin'], {
+      JWT_SECRET: 's',
+    });
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toContain('admin');
   });
 
   it('exits 2 when there is no secret', async () => {
-    const { code, stdout, stderr } = await runToken(['--sub', 'u1', '--name', 'X', '--roles', 'auditor'], { DATA_DIR: join(dataDir, 'empty') });
+    const { code, stdout, stderr } = await runToken(['--sub', 'u1', '--name', 'X', '--roles', 'auditor'], {
+      DATA_DIR: join(dataDir, 'empty'),
+    });
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toContain('JWT_SECRET');

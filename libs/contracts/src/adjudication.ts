@@ -9,17 +9,23 @@ export const Outcome = z
     kind: z.enum(['amputation', 'tvr', 'death', 'none']),
     onsetOn: ClinicalDate.optional(),
     limb: Laterality.optional(),
-    amputation: z.object({ level: z.enum(['major', 'minor']), planned: z.boolean() }).strict().optional(),
+    amputation: z
+      .object({ level: z.enum(['major', 'minor']), planned: z.boolean() })
+      .strict()
+      .optional(),
     tvr: z.object({ clinicallyDriven: z.boolean() }).strict().optional(),
   })
   .strict()
   .superRefine((o, ctx) => {
     if (o.isEndpointEvent && o.kind === 'none') ctx.addIssue({ code: 'custom', path: ['kind'], message: 'an endpoint event has a kind' });
-    if (o.kind === 'amputation' && !o.amputation) ctx.addIssue({ code: 'custom', path: ['amputation'], message: 'an amputation needs {level, planned}' });
-    if (o.kind !== 'amputation' && o.amputation) ctx.addIssue({ code: 'custom', path: ['amputation'], message: 'only for kind amputation' });
+    if (o.kind === 'amputation' && !o.amputation)
+      ctx.addIssue({ code: 'custom', path: ['amputation'], message: 'an amputation needs {level, planned}' });
+    if (o.kind !== 'amputation' && o.amputation)
+      ctx.addIssue({ code: 'custom', path: ['amputation'], message: 'only for kind amputation' });
     if (o.kind === 'tvr' && !o.tvr) ctx.addIssue({ code: 'custom', path: ['tvr'], message: 'a TVR needs {clinicallyDriven}' });
     if (o.kind !== 'tvr' && o.tvr) ctx.addIssue({ code: 'custom', path: ['tvr'], message: 'only for kind tvr' });
-    if ((o.kind === 'amputation' || o.kind === 'tvr') && !o.limb) ctx.addIssue({ code: 'custom', path: ['limb'], message: 'a limb event names the limb' });
+    if ((o.kind === 'amputation' || o.kind === 'tvr') && !o.limb)
+      ctx.addIssue({ code: 'custom', path: ['limb'], message: 'a limb event names the limb' });
   });
 export type Outcome = z.infer<typeof Outcome>;
 
@@ -158,7 +164,6 @@ export type CaseEvent =
   | { type: 'CaseCancelled'; data: CaseCancelled }
   | { type: 'QueryRaised'; data: QueryRaised }
   | { type: 'QueryAnswered'; data: QueryAnswered };
-
 
 /** api.md: the fields two reviews must share to be concordant. */
 export function concordant(a: Outcome, b: Outcome): boolean {

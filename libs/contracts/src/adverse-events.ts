@@ -72,4 +72,3 @@ export const ADJUDICABLE_KINDS: readonly AdverseEventKind[] = ['amputation', 'tv
 export function caseOpenedFor(report: { eventId: string; kind: AdverseEventKind }): string | undefined {
   return ADJUDICABLE_KINDS.includes(report.kind) ? report.eventId : undefined;
 }
-

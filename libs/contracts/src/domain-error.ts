@@ -32,7 +32,8 @@ export function applyChanges<T extends object>(
     const path = field.split('.');
     // Only own properties are walked: an inherited `constructor` or `__proto__` would lead the
     // write into objects the whole process shares (prototype pollution).
-    if (path.includes('__proto__')) throw new DomainError('INVALID_CORRECTION', `${field} is not a correctable field`, 'invalid', `changes.${field}`);
+    if (path.includes('__proto__'))
+      throw new DomainError('INVALID_CORRECTION', `${field} is not a correctable field`, 'invalid', `changes.${field}`);
     let node: Record<string, unknown> = result;
     for (const key of path.slice(0, -1)) {
       const next = Object.hasOwn(node, key) ? node[key] : undefined;
@@ -62,7 +63,8 @@ export function applyRecordedChanges<T extends object>(target: T, changes: Reado
   for (const removed of changes.filter((c) => c.value === null)) {
     const path = removed.field.split('.');
     let node: Record<string, unknown> | undefined = result;
-    for (const key of path.slice(0, -1)) node = node && Object.hasOwn(node, key) ? (node[key] as Record<string, unknown> | undefined) : undefined;
+    for (const key of path.slice(0, -1))
+      node = node && Object.hasOwn(node, key) ? (node[key] as Record<string, unknown> | undefined) : undefined;
     const leaf = path[path.length - 1] as string;
     if (node && Object.hasOwn(node, leaf)) delete node[leaf];
   }

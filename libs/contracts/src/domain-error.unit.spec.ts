@@ -116,8 +116,14 @@ describe('applyChanges', () => {
 
   it('walks and writes only own properties: no path reaches a prototype the process shares', () => {
     const shared = Object.getOwnPropertyNames(Object.prototype).sort();
-    expect(refusal(() => applyChanges(report(), { '__proto__.polluted': true }))).toMatchObject({ code: 'INVALID_CORRECTION', kind: 'invalid', field: 'changes.__proto__.polluted' });
-    expect(refusal(() => applyChanges(report(), JSON.parse('{"__proto__": {"polluted": true}}') as Record<string, unknown>))).toMatchObject({ code: 'INVALID_CORRECTION' });
+    expect(refusal(() => applyChanges(report(), { '__proto__.polluted': true }))).toMatchObject({
+      code: 'INVALID_CORRECTION',
+      kind: 'invalid',
+      field: 'changes.__proto__.polluted',
+    });
+    expect(refusal(() => applyChanges(report(), JSON.parse('{"__proto__": {"polluted": true}}') as Record<string, unknown>))).toMatchObject(
+      { code: 'INVALID_CORRECTION' },
+    );
     const { result, changes } = applyChanges(report(), { 'constructor.prototype.polluted': true, 'toString.polluted': true, valueOf: 1 });
     expect(changes).toStrictEqual([
       { field: 'constructor.prototype.polluted', previous: null, value: true },

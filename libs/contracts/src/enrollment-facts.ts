@@ -71,7 +71,13 @@ export function evolvePatientFacts(state: PatientFacts | undefined, event: Patie
   if (!state) return state;
   switch (event.type) {
     case 'PatientDataCorrected':
-      return { ...state, enrolledOn: applyRecordedChanges({ enrolledOn: state.enrolledOn }, event.data.changes.filter((c) => c.field === 'enrolledOn')).enrolledOn };
+      return {
+        ...state,
+        enrolledOn: applyRecordedChanges(
+          { enrolledOn: state.enrolledOn },
+          event.data.changes.filter((c) => c.field === 'enrolledOn'),
+        ).enrolledOn,
+      };
     case 'PatientWithdrawn':
       return { ...state, withdrawnOn: event.data.withdrawnOn };
     default:

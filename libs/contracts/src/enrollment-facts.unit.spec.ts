@@ -9,7 +9,10 @@ describe("enrollment's published facts", () => {
     const events: TrialEvent[] = [
       { type: 'TrialRegistered', data: { trialId: 'T1', title: 't', protocolVersion: '1', arms: ['DCB', 'PTA'] } },
       { type: 'SiteAdded', data: { trialId: 'T1', siteId: 'S1', name: 'One', country: 'DE' } },
-      { type: 'CommitteeMemberAdded', data: { trialId: 'T1', userId: 'r1', name: 'Dr R', role: 'cec-reviewer', affiliatedSiteIds: ['S1'] } },
+      {
+        type: 'CommitteeMemberAdded',
+        data: { trialId: 'T1', userId: 'r1', name: 'Dr R', role: 'cec-reviewer', affiliatedSiteIds: ['S1'] },
+      },
       { type: 'CharterVersionPublished', data: { trialId: 'T1', version: '1', endpoints: [] } },
       { type: 'CharterVersionPublished', data: { trialId: 'T1', version: '2', endpoints: [] } },
     ];
@@ -47,8 +50,15 @@ describe("enrollment's published facts", () => {
   });
 
   it('know nothing of a stream that never started', () => {
-    expect(evolveTrialFacts(undefined, { type: 'SiteAdded', data: { trialId: 'T1', siteId: 'S1', name: 'x', country: 'DE' } })).toBeUndefined();
-    expect(evolvePatientFacts(undefined, { type: 'PatientWithdrawn', data: { trialId: 'T1', patientId: 'P1', withdrawnOn: '2026-03-01', reason: 'x' } })).toBeUndefined();
+    expect(
+      evolveTrialFacts(undefined, { type: 'SiteAdded', data: { trialId: 'T1', siteId: 'S1', name: 'x', country: 'DE' } }),
+    ).toBeUndefined();
+    expect(
+      evolvePatientFacts(undefined, {
+        type: 'PatientWithdrawn',
+        data: { trialId: 'T1', patientId: 'P1', withdrawnOn: '2026-03-01', reason: 'x' },
+      }),
+    ).toBeUndefined();
   });
 });
 

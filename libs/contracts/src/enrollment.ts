@@ -32,7 +32,10 @@ export const EndpointDefinition = z
     includesDeath: z.boolean().optional(),
   })
   .strict()
-  .refine((d) => d.events.length > 0 || d.includesDeath === true, { path: ['events'], message: 'an endpoint needs events or includesDeath' });
+  .refine((d) => d.events.length > 0 || d.includesDeath === true, {
+    path: ['events'],
+    message: 'an endpoint needs events or includesDeath',
+  });
 export type EndpointDefinition = z.infer<typeof EndpointDefinition>;
 
 export const PublishCharterBody = z
@@ -41,7 +44,10 @@ export const PublishCharterBody = z
     endpoints: z.array(EndpointDefinition).min(1).max(50),
   })
   .strict()
-  .refine((c) => new Set(c.endpoints.map((e) => e.id)).size === c.endpoints.length, { path: ['endpoints'], message: 'endpoint ids must be distinct' });
+  .refine((c) => new Set(c.endpoints.map((e) => e.id)).size === c.endpoints.length, {
+    path: ['endpoints'],
+    message: 'endpoint ids must be distinct',
+  });
 export type PublishCharterBody = z.infer<typeof PublishCharterBody>;
 
 export const AddSiteBody = z
@@ -198,4 +204,3 @@ export type PatientEvent =
   | { type: 'PatientDataCorrected'; data: PatientDataCorrected }
   | { type: 'VisitRecorded'; data: VisitRecorded }
   | { type: 'PatientWithdrawn'; data: PatientWithdrawn };
-

@@ -33,4 +33,3 @@ export interface ProcedureRecorded extends RecordProcedureBody {
 }
 
 export type ProcedureEvent = { type: 'ProcedureRecorded'; data: ProcedureRecorded };
-

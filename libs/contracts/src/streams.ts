@@ -11,8 +11,7 @@ export type SingleStreamFamily = (typeof SINGLE_STREAM_FAMILIES)[number];
 export type EntityStreamFamily = (typeof ENTITY_STREAM_FAMILIES)[number];
 
 export type StreamName =
-  | { family: SingleStreamFamily; trialId: string; entityId?: undefined }
-  | { family: EntityStreamFamily; trialId: string; entityId: string };
+  { family: SingleStreamFamily; trialId: string; entityId?: undefined } | { family: EntityStreamFamily; trialId: string; entityId: string };
 
 export const trialStream = (trialId: string) => `trial/${trialId}`;
 export const unblindingStream = (trialId: string) => `unblinding/${trialId}`;

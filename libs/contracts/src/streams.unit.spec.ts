@@ -1,5 +1,15 @@
 import fc from 'fast-check';
-import { adverseEventStream, caseStream, isTrialStream, parseStreamId, patientStream, proceduresStream, trialOfStream, trialStream, unblindingStream } from './streams';
+import {
+  adverseEventStream,
+  caseStream,
+  isTrialStream,
+  parseStreamId,
+  patientStream,
+  proceduresStream,
+  trialOfStream,
+  trialStream,
+  unblindingStream,
+} from './streams';
 
 const id = fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/);
 

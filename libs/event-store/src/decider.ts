@@ -66,7 +66,8 @@ export function idempotencyMetadata(claim: IdempotencyClaim): Pick<EventMetadata
  */
 function carriedOut(events: RecordedEvent[], claim: IdempotencyClaim): RecordedEvent[] | undefined {
   const mine = events.filter(
-    (event) => event.metadata.idempotencyKey === claim.key && event.metadata.actor?.userId === claim.scope && event.recordedAt >= claim.notBefore,
+    (event) =>
+      event.metadata.idempotencyKey === claim.key && event.metadata.actor?.userId === claim.scope && event.recordedAt >= claim.notBefore,
   );
   if (mine.length === 0) return undefined;
   if (mine.some((event) => event.metadata.requestHash !== claim.requestHash)) throw new IdempotencyKeyReusedError(claim.key);
@@ -176,7 +177,10 @@ async function decideAndAppend<State, Command, Event extends { type: string; dat
       if (earlier) {
         const last = earlier[earlier.length - 1]!;
         claim.replayed = true;
-        const upTo = fold({ streamVersion: last.streamVersion, events: read.events.filter((e) => e.streamVersion <= last.streamVersion) }, decider);
+        const upTo = fold(
+          { streamVersion: last.streamVersion, events: read.events.filter((e) => e.streamVersion <= last.streamVersion) },
+          decider,
+        );
         return { streamVersion: last.streamVersion, position: last.globalPosition, events: earlier, state: upTo.state };
       }
     }
@@ -197,7 +201,8 @@ async function decideAndAppend<State, Command, Event extends { type: string; dat
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       if (options.ifMatch !== undefined) throw new PreconditionFailedError(streamId, options.ifMatch, error.actual);
       const elapsed = Date.now() - started;
-      if (elapsed >= budget) throw new ConcurrentModificationError(streamId, `other writers kept committing first, ${attempt} attempts in ${elapsed} ms`, 1);
+      if (elapsed >= budget)
+        throw new ConcurrentModificationError(streamId, `other writers kept committing first, ${attempt} attempts in ${elapsed} ms`, 1);
       // Full jitter: writers that collided spread out instead of colliding again in step.
       const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10), budget - elapsed);
       await pause(Math.random() * ceiling);

@@ -48,7 +48,11 @@ describe('hash chain', () => {
 
   it('names the event after a deletion, and an insertion', () => {
     const events = recorded('a', 3);
-    expect(verifyChains([events[0]!, events[2]!])).toMatchObject({ ok: false, eventId: 'a-e3', problem: expect.stringContaining('expected stream version 2') });
+    expect(verifyChains([events[0]!, events[2]!])).toMatchObject({
+      ok: false,
+      eventId: 'a-e3',
+      problem: expect.stringContaining('expected stream version 2'),
+    });
     const forged = { ...events[1]!, eventId: 'forged' };
     expect(verifyChains([events[0]!, forged, events[2]!])).toMatchObject({ ok: false, eventId: 'forged' });
   });

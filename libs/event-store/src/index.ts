@@ -16,7 +16,13 @@ export type {
   ReadStreamResult,
   RecordedEvent,
 } from './event-store.port';
-export { ConcurrentModificationError, EventStoreError, IdempotencyKeyReusedError, SubscriptionLockedError, WrongExpectedVersionError } from './errors';
+export {
+  ConcurrentModificationError,
+  EventStoreError,
+  IdempotencyKeyReusedError,
+  SubscriptionLockedError,
+  WrongExpectedVersionError,
+} from './errors';
 export { FixedClock, SequentialIds, systemClock, uuidGenerator } from './clock';
 export { chainHash, contentDigest, toJsonValue, verifyChains } from './hash-chain';
 export type { ChainVerification, HashedContent } from './hash-chain';
@@ -31,8 +37,23 @@ export { DurableSubscription } from './subscription/durable-subscription';
 export { SingleActiveLock } from './postgres/single-active-lock';
 export { WakeableSleep } from './subscription/wakeable-sleep';
 export type { DurableSubscriptionOptions, SubscriptionHandler } from './subscription/durable-subscription';
-export { CLOCK, DATA_SOURCE, EVENT_STORE, EVENT_STORE_ADAPTER, EVENT_STORE_DECORATOR, EventStoreModule, ID_GENERATOR } from './nest/event-store.module';
+export {
+  CLOCK,
+  DATA_SOURCE,
+  EVENT_STORE,
+  EVENT_STORE_ADAPTER,
+  EVENT_STORE_DECORATOR,
+  EventStoreModule,
+  ID_GENERATOR,
+} from './nest/event-store.module';
 export type { EventStoreConnectionOptions, EventStoreDecorator, EventStoreModuleOptions } from './nest/event-store.module';
-export { DEFAULT_RETRY_BUDGET_MS, DEFAULT_TURN_WAIT_MS, PreconditionFailedError, executeCommand, idempotencyMetadata, loadState } from './decider';
+export {
+  DEFAULT_RETRY_BUDGET_MS,
+  DEFAULT_TURN_WAIT_MS,
+  PreconditionFailedError,
+  executeCommand,
+  idempotencyMetadata,
+  loadState,
+} from './decider';
 export type { CommandOutcome, Decider, ExecuteOptions, IdempotentCommand } from './decider';
 export { SubscribedService } from './nest/subscribed-service';

@@ -25,7 +25,13 @@ describe.each(backends)('DurableSubscription.caughtUp on %s', (_name, databaseUr
   });
 
   const subscription = (name: string, handled: RecordedEvent[], pollIntervalMs = 60_000) =>
-    new DurableSubscription({ name, store: h.store, dataSource: h.readModel, pollIntervalMs, handler: async (batch) => void handled.push(...batch) });
+    new DurableSubscription({
+      name,
+      store: h.store,
+      dataSource: h.readModel,
+      pollIntervalMs,
+      handler: async (batch) => void handled.push(...batch),
+    });
 
   it('resolves once the running loop has handled every event committed before the call', async () => {
     const handled: RecordedEvent[] = [];

@@ -50,7 +50,10 @@ class LockChild {
     const queued = this.reports.shift();
     if (queued) return Promise.resolve(queued);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no report from child ${this.pid} in ${timeoutMs} ms; stderr:\n${this.stderr}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no report from child ${this.pid} in ${timeoutMs} ms; stderr:\n${this.stderr}`)),
+        timeoutMs,
+      );
       this.waiters.push((report) => {
         clearTimeout(timer);
         resolve(report);
@@ -181,7 +184,8 @@ describe('the data directory lock', () => {
       const holderPid = (JSON.parse(String((await reports.next()).value)) as Report).pid;
       expect(JSON.parse(String((await reports.next()).value))).toMatchObject({ event: 'acquired', pid: holderPid });
       process.kill(holderPid, 'SIGKILL');
-      while (!/^\S+ \(.*\) Z /.test(readFileSync(`/proc/${holderPid}/stat`, 'utf8'))) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (!/^\S+ \(.*\) Z /.test(readFileSync(`/proc/${holderPid}/stat`, 'utf8')))
+        await new Promise((resolve) => setTimeout(resolve, 20));
 
       const lock = await acquireDataDirLock(dir);
       expect(recordOf().pid).toBe(process.pid);

@@ -27,7 +27,12 @@ export interface StoreHarness {
   /** Two transactions can be open at once (false on PGlite: one session). */
   concurrentTransactions: boolean;
   /** Open a transaction on its own connection and keep it open until commit/rollback. */
-  openTransaction?: () => Promise<{ append: AppendInTransaction; assignXid(): Promise<void>; commit(): Promise<void>; rollback(): Promise<void> }>;
+  openTransaction?: () => Promise<{
+    append: AppendInTransaction;
+    assignXid(): Promise<void>;
+    commit(): Promise<void>;
+    rollback(): Promise<void>;
+  }>;
   /** Edit a stored event behind the store's back (SQL), to prove verification catches it. */
   tamper?: { editData(eventId: string): Promise<void>; delete(eventId: string): Promise<void>; swap(a: string, b: string): Promise<void> };
   /** Another instance of the store on the same storage, as a second process would hold it. */
@@ -68,7 +73,9 @@ async function readEverything(store: EventStore): Promise<RecordedEvent[]> {
 /** A subscription whose handler records each delivered event in a table of the read model. */
 async function recordingSubscription(h: StoreHarness, name: string, batchSize = 100) {
   const table = `seen_${name.replace(/[^a-z0-9]/g, '_')}`;
-  await h.readModel.query(`CREATE TABLE ${table} (seq serial PRIMARY KEY, event_id text NOT NULL UNIQUE, stream_id text NOT NULL, checkpoint text NOT NULL)`);
+  await h.readModel.query(
+    `CREATE TABLE ${table} (seq serial PRIMARY KEY, event_id text NOT NULL UNIQUE, stream_id text NOT NULL, checkpoint text NOT NULL)`,
+  );
   const errors: unknown[] = [];
   const subscription = new DurableSubscription({
     name,
@@ -79,16 +86,22 @@ async function recordingSubscription(h: StoreHarness, name: string, batchSize = 
     onError: (error) => errors.push(error),
     handler: async (events, manager: EntityManager) => {
       for (const e of events) {
-        await manager.query(`INSERT INTO ${table} (event_id, stream_id, checkpoint) VALUES ($1, $2, $3)`, [e.eventId, e.streamId, e.checkpoint]);
+        await manager.query(`INSERT INTO ${table} (event_id, stream_id, checkpoint) VALUES ($1, $2, $3)`, [
+          e.eventId,
+          e.streamId,
+          e.checkpoint,
+        ]);
       }
     },
   });
   const seen = async () =>
-    (await h.readModel.query<Array<{
-      event_id: string;
-      stream_id: string;
-      checkpoint: string;
-    }>>(`SELECT event_id, stream_id, checkpoint FROM ${table} ORDER BY seq`));
+    await h.readModel.query<
+      Array<{
+        event_id: string;
+        stream_id: string;
+        checkpoint: string;
+      }>
+    >(`SELECT event_id, stream_id, checkpoint FROM ${table} ORDER BY seq`);
   return { subscription, seen, errors, table };
 }
 
@@ -133,11 +146,19 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
 
     it('enforces every kind of expected version and writes nothing when it fails', async () => {
       const s = streamName('expect');
-      await expect(h.store.appendToStream(s, [event(1)], { expectedVersion: 'stream_exists' })).rejects.toBeInstanceOf(WrongExpectedVersionError);
-      await expect(h.store.appendToStream(s, [event(1)], { expectedVersion: 3 })).rejects.toMatchObject({ code: 'STREAM_VERSION_CONFLICT', actual: 0 });
+      await expect(h.store.appendToStream(s, [event(1)], { expectedVersion: 'stream_exists' })).rejects.toBeInstanceOf(
+        WrongExpectedVersionError,
+      );
+      await expect(h.store.appendToStream(s, [event(1)], { expectedVersion: 3 })).rejects.toMatchObject({
+        code: 'STREAM_VERSION_CONFLICT',
+        actual: 0,
+      });
       await h.store.appendToStream(s, [event(1)], { expectedVersion: 0 });
       await expect(h.store.appendToStream(s, [event(2)], { expectedVersion: 'no_stream' })).rejects.toMatchObject({ actual: 1 });
-      await expect(h.store.appendToStream(s, [event(2), event(3)], { expectedVersion: 0 })).rejects.toMatchObject({ expected: 0, actual: 1 });
+      await expect(h.store.appendToStream(s, [event(2), event(3)], { expectedVersion: 0 })).rejects.toMatchObject({
+        expected: 0,
+        actual: 1,
+      });
       await h.store.appendToStream(s, [event(2)], { expectedVersion: 'stream_exists' });
       await h.store.appendToStream(s, [event(3)], { expectedVersion: 'any' });
       await h.store.appendToStream(s, [event(4)]);
@@ -151,7 +172,9 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       await h.store.appendToStream(s, [event(0)]);
       const contenders = 12;
       const results = await Promise.allSettled(
-        Array.from({ length: contenders }, (_, i) => h.store.appendToStream(s, [event(100 + i), event(200 + i), event(300 + i)], { expectedVersion: 1 })),
+        Array.from({ length: contenders }, (_, i) =>
+          h.store.appendToStream(s, [event(100 + i), event(200 + i), event(300 + i)], { expectedVersion: 1 }),
+        ),
       );
       const won = results.filter((r) => r.status === 'fulfilled');
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -179,7 +202,8 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
           const read = await h.store.readStream(s);
           reads += 1;
           const last = read.events[read.events.length - 1]?.streamVersion ?? 0;
-          if (read.streamVersion !== last || read.events.length !== last) torn.push(`version ${read.streamVersion}, ${read.events.length} events, last ${last}`);
+          if (read.streamVersion !== last || read.events.length !== last)
+            torn.push(`version ${read.streamVersion}, ${read.events.length} events, last ${last}`);
           const tail = await h.store.readStream(s, { fromVersion: Math.max(1, read.streamVersion - 1) });
           const tailLast = tail.events[tail.events.length - 1]?.streamVersion ?? 0;
           if (tail.streamVersion !== tailLast) torn.push(`from ${read.streamVersion - 1}: version ${tail.streamVersion}, last ${tailLast}`);
@@ -213,7 +237,9 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       const s = streamName('turns');
       // No retry budget at all: any collision would fail at once.
       const metadata = { actor: { userId: 'u1', name: 'Dr. One', roles: [] }, correlationId: 'c-turns' };
-      const outcomes = await Promise.all(Array.from({ length: 16 }, () => executeCommand(h.store, s, counter, 'increment', { metadata, retryBudgetMs: 0 })));
+      const outcomes = await Promise.all(
+        Array.from({ length: 16 }, () => executeCommand(h.store, s, counter, 'increment', { metadata, retryBudgetMs: 0 })),
+      );
       expect(outcomes.map((o) => o.streamVersion).sort((a, b) => a - b)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
       // A backlog longer than the wait allowed answers back-pressure, and the queue recovers.
       let open!: () => void;
@@ -249,7 +275,12 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       const last = everything[everything.length - 1]!;
       expect((await h.store.readAll({ after: last.checkpoint })).events).toEqual([]);
       const fromMiddle = await h.store.readAll({ after: mine[4]!.checkpoint, maxCount: 3 });
-      expect(fromMiddle.events.map((e) => e.eventId)).toEqual(everything.slice(everything.indexOf(everything.find((e) => e.eventId === mine[4]!.eventId)!) + 1).slice(0, 3).map((e) => e.eventId));
+      expect(fromMiddle.events.map((e) => e.eventId)).toEqual(
+        everything
+          .slice(everything.indexOf(everything.find((e) => e.eventId === mine[4]!.eventId)!) + 1)
+          .slice(0, 3)
+          .map((e) => e.eventId),
+      );
       expect(fromMiddle.checkpoint).toBe(fromMiddle.events[2]!.checkpoint);
     });
 
@@ -389,7 +420,11 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
         dataSource: h.readModel,
         batchSize: 7,
         handler: async (events, manager) => {
-          for (const e of events) await manager.query(`INSERT INTO effects_${name} (event_id, n) VALUES ($1, 1) ON CONFLICT (event_id) DO UPDATE SET n = effects_${name}.n + 1`, [e.eventId]);
+          for (const e of events)
+            await manager.query(
+              `INSERT INTO effects_${name} (event_id, n) VALUES ($1, 1) ON CONFLICT (event_id) DO UPDATE SET n = effects_${name}.n + 1`,
+              [e.eventId],
+            );
         },
       });
       await resumed.acquire();
@@ -445,7 +480,9 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       await resumed.acquire();
       await resumed.catchUp();
       await resumed.stop();
-      expect(Number((await h.readModel.query(`SELECT count(*) AS n FROM effects_${name}`))[0].n)).toBe((await readEverything(h.store)).length);
+      expect(Number((await h.readModel.query(`SELECT count(*) AS n FROM effects_${name}`))[0].n)).toBe(
+        (await readEverything(h.store)).length,
+      );
     });
 
     it('keeps one active instance per subscription', async () => {
@@ -470,7 +507,11 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       const victim = (await h.store.readStream(edited)).events[1]!;
       expect(verifyChains((await h.store.readStream(edited)).events).ok).toBe(true);
       await h.tamper.editData(victim.eventId);
-      expect(verifyChains((await h.store.readStream(edited)).events)).toMatchObject({ ok: false, eventId: victim.eventId, streamVersion: 2 });
+      expect(verifyChains((await h.store.readStream(edited)).events)).toMatchObject({
+        ok: false,
+        eventId: victim.eventId,
+        streamVersion: 2,
+      });
 
       const deleted = streamName('tamper-delete');
       await h.store.appendToStream(deleted, [event(1), event(2), event(3)]);

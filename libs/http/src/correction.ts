@@ -15,5 +15,6 @@ export function validateCorrection(changes: Record<string, unknown>, fields: Rec
     const parsed = schema.safeParse(value);
     return parsed.success ? [] : fieldErrors(parsed.error, `changes.${field}`);
   });
-  if (errors.length > 0) throw new ProblemException(400, 'INVALID_CORRECTION', 'the correction names unknown fields or invalid values', { errors });
+  if (errors.length > 0)
+    throw new ProblemException(400, 'INVALID_CORRECTION', 'the correction names unknown fields or invalid values', { errors });
 }

@@ -3,7 +3,12 @@ import type { Response } from 'express';
 import { ZodValidationException } from 'nestjs-zod';
 import type { ZodError } from 'zod';
 import { DomainError } from '@app/contracts';
-import { ConcurrentModificationError, IdempotencyKeyReusedError, PreconditionFailedError, WrongExpectedVersionError } from '@app/event-store';
+import {
+  ConcurrentModificationError,
+  IdempotencyKeyReusedError,
+  PreconditionFailedError,
+  WrongExpectedVersionError,
+} from '@app/event-store';
 import { ProblemException, type ProblemFieldError } from './problem';
 
 const DOMAIN_STATUS: Record<DomainError['kind'], number> = { rule: 422, conflict: 409, not_found: 404, invalid: 400, forbidden: 403 };
@@ -36,9 +41,14 @@ export function toProblem(exception: unknown): ProblemException {
     return new ProblemException(412, exception.code, exception.message, { extensions: { currentVersion: exception.actual } });
   }
   if (exception instanceof ConcurrentModificationError) {
-    return new ProblemException(409, 'CONCURRENT_MODIFICATION', 'other changes to this resource kept arriving while it was being decided; retry', {
-      headers: { 'Retry-After': String(exception.retryAfterSeconds) },
-    });
+    return new ProblemException(
+      409,
+      'CONCURRENT_MODIFICATION',
+      'other changes to this resource kept arriving while it was being decided; retry',
+      {
+        headers: { 'Retry-After': String(exception.retryAfterSeconds) },
+      },
+    );
   }
   if (exception instanceof WrongExpectedVersionError) {
     return new ProblemException(409, 'CONCURRENT_MODIFICATION', 'the resource was changed meanwhile; retry', {

@@ -56,10 +56,12 @@ export class ProblemException extends Error {
   }
 }
 
-export const badRequest = (code: string, detail: string, errors?: ProblemFieldError[]) => new ProblemException(400, code, detail, { errors });
+export const badRequest = (code: string, detail: string, errors?: ProblemFieldError[]) =>
+  new ProblemException(400, code, detail, { errors });
 export const unauthorized = (code: string, detail: string) =>
   new ProblemException(401, code, detail, { headers: { 'WWW-Authenticate': 'Bearer' } });
 export const forbidden = (code: string, detail: string) => new ProblemException(403, code, detail);
 export const notFound = (code: string, detail: string) => new ProblemException(404, code, detail);
 export const conflict = (code: string, detail: string) => new ProblemException(409, code, detail);
-export const unprocessable = (code: string, detail: string, errors?: ProblemFieldError[]) => new ProblemException(422, code, detail, { errors });
+export const unprocessable = (code: string, detail: string, errors?: ProblemFieldError[]) =>
+  new ProblemException(422, code, detail, { errors });

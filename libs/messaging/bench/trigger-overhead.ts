@@ -25,7 +25,8 @@ async function measure(label: string, withTrigger: boolean, enabled: boolean): P
     const metadata = { actor: { userId: 'u1', name: 'Dr. Jane Roe', roles: ['site-investigator'] }, correlationId: 'c' };
     for (let i = 0; i < 300; i += 1) await store.appendToStream(`patient/T1/W${i % 50}`, [{ type: 'Warm', data: payload, metadata }]);
     const started = process.hrtime.bigint();
-    for (let i = 0; i < appends; i += 1) await store.appendToStream(`patient/T1/P${i % 200}`, [{ type: 'PatientEnrolled', data: payload, metadata }]);
+    for (let i = 0; i < appends; i += 1)
+      await store.appendToStream(`patient/T1/P${i % 200}`, [{ type: 'PatientEnrolled', data: payload, metadata }]);
     const micros = Number(process.hrtime.bigint() - started) / 1000 / appends;
     // The same appends timed inside the server, in one transaction: no client, network or fsync noise.
     const session = dataSource.createQueryRunner();
@@ -41,7 +42,11 @@ async function measure(label: string, withTrigger: boolean, enabled: boolean): P
          RETURN extract(epoch FROM clock_timestamp() - t0) * 1e6 / n;
        END $fn$`,
     );
-    const [row] = (await session.query('SELECT pg_temp.bench($1, $2::jsonb, $3::jsonb) AS micros', [appends, JSON.stringify(payload), JSON.stringify(metadata)])) as Array<{
+    const [row] = (await session.query('SELECT pg_temp.bench($1, $2::jsonb, $3::jsonb) AS micros', [
+      appends,
+      JSON.stringify(payload),
+      JSON.stringify(metadata),
+    ])) as Array<{
       micros: number;
     }>;
     await session.release();
@@ -55,7 +60,11 @@ async function measure(label: string, withTrigger: boolean, enabled: boolean): P
 }
 
 async function main(): Promise<void> {
-  const results: Record<'none' | 'disabled' | 'enabled', Array<{ client: number; server: number }>> = { none: [], disabled: [], enabled: [] };
+  const results: Record<'none' | 'disabled' | 'enabled', Array<{ client: number; server: number }>> = {
+    none: [],
+    disabled: [],
+    enabled: [],
+  };
   for (let round = 0; round < rounds; round += 1) {
     // Interleaved so that drift of a shared machine spreads over all three.
     results.none.push(await measure('no trigger', false, false));
@@ -66,7 +75,10 @@ async function main(): Promise<void> {
   console.log(`${rounds} rounds × ${appends} appends:`);
   // The minimum too: on a shared machine noise only ever adds time.
   const min = (xs: number[]): number => Math.min(...xs);
-  for (const [stat, pick] of [['median', median], ['min', min]] as const) {
+  for (const [stat, pick] of [
+    ['median', median],
+    ['min', min],
+  ] as const) {
     for (const side of ['client', 'server'] as const) {
       const [none, disabled, enabled] = (['none', 'disabled', 'enabled'] as const).map((k) => pick(results[k].map((r) => r[side])));
       console.log(

@@ -84,7 +84,10 @@ export class IdempotentConsumer {
 
   /** True when this consumer has applied the message. */
   async hasProcessed(messageId: string): Promise<boolean> {
-    const rows: unknown[] = await this.options.dataSource.query('SELECT 1 FROM msg_inbox WHERE consumer = $1 AND message_id = $2', [this.options.name, messageId]);
+    const rows: unknown[] = await this.options.dataSource.query('SELECT 1 FROM msg_inbox WHERE consumer = $1 AND message_id = $2', [
+      this.options.name,
+      messageId,
+    ]);
     return rows.length > 0;
   }
 

@@ -53,7 +53,13 @@ function isBlindedPath(path: string): boolean {
 }
 
 function isFieldChange(value: unknown): value is { field: string } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as { field?: unknown }).field === 'string' && 'value' in value;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { field?: unknown }).field === 'string' &&
+    'value' in value
+  );
 }
 
 /** A deep copy of `value` without blinded fields (see BLINDED_FIELDS). */

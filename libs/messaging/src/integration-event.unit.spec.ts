@@ -1,4 +1,12 @@
-import { containsBlinded, IntegrationEventV1, stripBlinded, toIntegrationEvent, topicForStream, TOPICS, type CapturedEvent } from './integration-event';
+import {
+  containsBlinded,
+  IntegrationEventV1,
+  stripBlinded,
+  toIntegrationEvent,
+  topicForStream,
+  TOPICS,
+  type CapturedEvent,
+} from './integration-event';
 import { backoffDelay } from './outbox-relay';
 
 const captured = (overrides: Partial<CapturedEvent> = {}): CapturedEvent => ({

@@ -277,7 +277,12 @@ function toMessage(row: OutboxRow): OutboundMessage {
     return {
       topic: deadLetterTopic(row.topic),
       key: row.message_key,
-      value: JSON.stringify({ messageId: row.message_id, streamId: row.message_key, streamVersion: captured.streamVersion, type: row.event_type }),
+      value: JSON.stringify({
+        messageId: row.message_id,
+        streamId: row.message_key,
+        streamVersion: captured.streamVersion,
+        type: row.event_type,
+      }),
       headers: {
         [HEADERS.messageId]: row.message_id,
         [HEADERS.type]: row.event_type,

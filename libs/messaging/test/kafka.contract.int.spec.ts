@@ -64,7 +64,8 @@ if (!brokers) {
       await enableMessaging(fixture.dataSource);
       const streams = [`patient/${trial}/P1`, `patient/${trial}/P2`, `procedures/${trial}/P1`, `case/${trial}/C1`];
       for (let i = 0; i < 5; i += 1) {
-        for (const streamId of streams) await fixture.store.appendToStream(streamId, [event('Happened', { i }), event('Happened', { i, again: true })]);
+        for (const streamId of streams)
+          await fixture.store.appendToStream(streamId, [event('Happened', { i }), event('Happened', { i, again: true })]);
       }
       const relay = new OutboxRelay({ dataSource: fixture.dataSource, publisher, batchSize: 7 });
       expect(await relay.tryAcquire()).toBe(true);

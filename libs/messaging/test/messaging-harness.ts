@@ -20,7 +20,11 @@ export async function openFixture(databaseUrl?: string): Promise<MessagingFixtur
     dataDir: databaseUrl ? undefined : 'memory://',
     migrations: [...eventStoreMigrations, MessagingOutbox1764000000600],
   });
-  const store = new PostgresEventStore(dataSource, new FixedClock(new Date('2025-03-01T12:00:00.000Z')), new SequentialIds(randomBytes(4).toString('hex')));
+  const store = new PostgresEventStore(
+    dataSource,
+    new FixedClock(new Date('2025-03-01T12:00:00.000Z')),
+    new SequentialIds(randomBytes(4).toString('hex')),
+  );
   return {
     dataSource,
     store,
@@ -34,7 +38,11 @@ export async function openFixture(databaseUrl?: string): Promise<MessagingFixtur
 
 export const actor = { userId: 'u1', name: 'Dr. Jane Roe', roles: ['site-investigator'] };
 
-export const event = (type: string, data: Record<string, unknown>, metadata: NewEvent['metadata'] = { actor }): NewEvent => ({ type, data, metadata });
+export const event = (type: string, data: Record<string, unknown>, metadata: NewEvent['metadata'] = { actor }): NewEvent => ({
+  type,
+  data,
+  metadata,
+});
 
 /**
  * A broker double: a log per topic and partition, as Kafka keeps it. `script` says what each
@@ -71,7 +79,14 @@ export class ScriptedBroker implements MessagePublisher {
     const slot = `${message.topic}/${partition}`;
     const offset = this.offsets.get(slot) ?? 0;
     this.offsets.set(slot, offset + 1);
-    this.log.push({ topic: message.topic, partition, offset: String(offset), key: message.key, value: message.value, headers: { ...message.headers } });
+    this.log.push({
+      topic: message.topic,
+      partition,
+      offset: String(offset),
+      key: message.key,
+      value: message.value,
+      headers: { ...message.headers },
+    });
   }
 }
 

@@ -7,7 +7,9 @@ import { event, waitFor } from './messaging-harness';
 async function boot(options: MessagingOptions): Promise<INestApplicationContext> {
   const moduleRef = await Test.createTestingModule({
     imports: [
-      EventStoreModule.forRootAsync({ useFactory: () => ({ dataDir: 'memory://', migrations: [...eventStoreMigrations, MessagingOutbox1764000000600] }) }),
+      EventStoreModule.forRootAsync({
+        useFactory: () => ({ dataDir: 'memory://', migrations: [...eventStoreMigrations, MessagingOutbox1764000000600] }),
+      }),
       MessagingModule.forRootAsync({ useFactory: () => options }),
     ],
   }).compile();

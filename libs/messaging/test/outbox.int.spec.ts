@@ -78,11 +78,15 @@ describe.each(backends)('messaging outbox on %s', (_name, databaseUrl) => {
 
     it('writes one row per published event in the appending transaction, none for unblinding streams', async () => {
       await enableMessaging(fixture.dataSource);
-      await fixture.store.appendToStream('patient/T1/P1', [event('PatientEnrolled', { patientId: 'P1' }), event('VisitRecorded', { patientId: 'P1' })]);
+      await fixture.store.appendToStream('patient/T1/P1', [
+        event('PatientEnrolled', { patientId: 'P1' }),
+        event('VisitRecorded', { patientId: 'P1' }),
+      ]);
       await fixture.store.appendToStream('unblinding/T1', [event('UnblindedReportViewed', { trialId: 'T1' })]);
-      const rows: Array<{ topic: string; message_key: string; stream_version: string; message_id: string }> = await fixture.dataSource.query(
-        'SELECT topic, message_key, stream_version::text AS stream_version, message_id::text AS message_id FROM msg_outbox ORDER BY id',
-      );
+      const rows: Array<{ topic: string; message_key: string; stream_version: string; message_id: string }> =
+        await fixture.dataSource.query(
+          'SELECT topic, message_key, stream_version::text AS stream_version, message_id::text AS message_id FROM msg_outbox ORDER BY id',
+        );
       const events: Array<{ event_id: string }> = await fixture.dataSource.query(
         "SELECT event_id::text AS event_id FROM es_events WHERE stream_id = 'patient/T1/P1' ORDER BY stream_version",
       );
@@ -95,9 +99,9 @@ describe.each(backends)('messaging outbox on %s', (_name, databaseUrl) => {
     it('leaves no row when the append is rolled back: a wrong expected version, or a failing transaction', async () => {
       await enableMessaging(fixture.dataSource);
       await fixture.store.appendToStream('case/T1/C1', [event('CaseOpened', { caseId: 'C1' })]);
-      await expect(fixture.store.appendToStream('case/T1/C1', [event('CaseCancelled', { caseId: 'C1' })], { expectedVersion: 0 })).rejects.toBeInstanceOf(
-        WrongExpectedVersionError,
-      );
+      await expect(
+        fixture.store.appendToStream('case/T1/C1', [event('CaseCancelled', { caseId: 'C1' })], { expectedVersion: 0 }),
+      ).rejects.toBeInstanceOf(WrongExpectedVersionError);
       await expect(
         fixture.dataSource.transaction(async (manager) => {
           await fixture.store.appendToStream('case/T1/C2', [event('CaseOpened', { caseId: 'C2' })], { manager });
@@ -109,7 +113,17 @@ describe.each(backends)('messaging outbox on %s', (_name, databaseUrl) => {
     });
 
     it('routes streams in SQL exactly as topicForStream does', async () => {
-      const streams = ['trial/T1', 'patient/T1/P1', 'procedures/T1/P1', 'adverse-event/T1/E1', 'case/T1/C1', 'unblinding/T1', 'trials/T1', 'patients/T1/P1', ''];
+      const streams = [
+        'trial/T1',
+        'patient/T1/P1',
+        'procedures/T1/P1',
+        'adverse-event/T1/E1',
+        'case/T1/C1',
+        'unblinding/T1',
+        'trials/T1',
+        'patients/T1/P1',
+        '',
+      ];
       for (const streamId of streams) {
         const [row] = await fixture.dataSource.query<Array<{ topic: string | null }>>('SELECT msg_topic_for($1) AS topic', [streamId]);
         expect([streamId, row!.topic ?? undefined]).toEqual([streamId, topicForStream(streamId)]);
@@ -122,7 +136,18 @@ describe.each(backends)('messaging outbox on %s', (_name, databaseUrl) => {
       await fixture.dataSource.query(
         'CREATE TABLE test_effects (seq bigserial PRIMARY KEY, message_id uuid NOT NULL, stream_id text NOT NULL, stream_version integer NOT NULL)',
       );
-      const broker = new ScriptedBroker(['ok', 'fail', 'fail', 'deliver-then-throw', 'ok', 'partial', 'fail', 'deliver-then-throw', 'ok', 'partial']);
+      const broker = new ScriptedBroker([
+        'ok',
+        'fail',
+        'fail',
+        'deliver-then-throw',
+        'ok',
+        'partial',
+        'fail',
+        'deliver-then-throw',
+        'ok',
+        'partial',
+      ]);
       const r = relay(broker, { batchSize: 7 });
       await r.start();
 
@@ -263,7 +288,12 @@ describe.each(backends)('messaging outbox on %s', (_name, databaseUrl) => {
         }),
       ]);
       await fixture.store.appendToStream('procedures/T1/P1', [
-        event('ProcedureRecorded', { procedureId: 'X1', limb: 'left', device: { kind: 'DCB', name: 'Brand' }, lesions: [{ segment: 'btk' }] }),
+        event('ProcedureRecorded', {
+          procedureId: 'X1',
+          limb: 'left',
+          device: { kind: 'DCB', name: 'Brand' },
+          lesions: [{ segment: 'btk' }],
+        }),
       ]);
       const broker = new ScriptedBroker();
       const r = relay(broker);
@@ -274,7 +304,12 @@ describe.each(backends)('messaging outbox on %s', (_name, databaseUrl) => {
       expect(broker.log.map((m) => envelopeOf(m).data)).toEqual([
         { trialId: 'T1', arms: ['DCB', 'PTA'] },
         { trialId: 'T1', patientId: 'P1', siteId: 'S01', baseline: { ageYears: 71 } },
-        { trialId: 'T1', patientId: 'P1', changes: [{ field: 'baseline.ageYears', previous: 71, value: 72 }], reason: 'randomisation entry error' },
+        {
+          trialId: 'T1',
+          patientId: 'P1',
+          changes: [{ field: 'baseline.ageYears', previous: 71, value: 72 }],
+          reason: 'randomisation entry error',
+        },
         { procedureId: 'X1', limb: 'left', lesions: [{ segment: 'btk' }] },
       ]);
       expect(broker.log.map((m) => [m.topic, m.key, m.headers['message-id'], m.headers['schema'], m.headers['type']])).toEqual(
@@ -316,7 +351,11 @@ describe.each(backends)('messaging outbox on %s', (_name, databaseUrl) => {
     it.each([
       ['not JSON', (m: InboundMessage) => ({ ...m, value: '{oops' }), /not JSON/],
       ['no value', (m: InboundMessage) => ({ ...m, value: null }), /no value/],
-      ['another schema', (m: InboundMessage) => ({ ...m, value: String(m.value).replace('trials.integration.v1', 'trials.integration.v9') }), /schema/],
+      [
+        'another schema',
+        (m: InboundMessage) => ({ ...m, value: String(m.value).replace('trials.integration.v1', 'trials.integration.v9') }),
+        /schema/,
+      ],
       ['a blinded field', (m: InboundMessage) => ({ ...m, value: String(m.value).replace('"caseId"', '"arm"') }), /blinded/],
       ['the wrong topic', (m: InboundMessage) => ({ ...m, topic: TOPICS.procedures }), /arrived on/],
     ])('dead-letters an envelope with %s at once, naming the error and where it was read', async (_case, corrupt, error) => {

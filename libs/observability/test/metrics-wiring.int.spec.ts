@@ -1,5 +1,12 @@
 import { Test } from '@nestjs/testing';
-import { EVENT_STORE, EVENT_STORE_ADAPTER, EventStoreModule, KurrentDbEventStore, PostgresEventStore, type EventStore } from '@app/event-store';
+import {
+  EVENT_STORE,
+  EVENT_STORE_ADAPTER,
+  EventStoreModule,
+  KurrentDbEventStore,
+  PostgresEventStore,
+  type EventStore,
+} from '@app/event-store';
 import { MeasuredEventStore, MetricsModule, TrialsMetrics } from '../src';
 
 /** EventStoreModule on PGlite (or a KurrentDB client that connects on first use), with or without MetricsModule. */

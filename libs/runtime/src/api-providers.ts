@@ -3,7 +3,13 @@ import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ZodValidationPipe } from 'nestjs-zod';
 import type { Request } from 'express';
 import { ConfigService } from '@nestjs/config';
-import { IDEMPOTENCY_TTL_MS, IdempotencyInterceptor, ProblemDetailsFilter, StreamVersionETagInterceptor, TrialExistsInterceptor } from '@app/http';
+import {
+  IDEMPOTENCY_TTL_MS,
+  IdempotencyInterceptor,
+  ProblemDetailsFilter,
+  StreamVersionETagInterceptor,
+  TrialExistsInterceptor,
+} from '@app/http';
 import type { PlatformConfig } from './config';
 
 /**
@@ -16,7 +22,11 @@ export const apiProviders: Provider[] = [
   { provide: 'REQUEST_USER', useValue: (request: Request & { principal?: { userId: string } }) => request.principal?.userId },
   // First of the interceptors (the outermost): nothing below runs, claims or writes for an unknown trial.
   { provide: APP_INTERCEPTOR, useClass: TrialExistsInterceptor },
-  { provide: IDEMPOTENCY_TTL_MS, inject: [ConfigService], useFactory: (config: ConfigService<PlatformConfig, true>) => config.get('IDEMPOTENCY_TTL', { infer: true }) },
+  {
+    provide: IDEMPOTENCY_TTL_MS,
+    inject: [ConfigService],
+    useFactory: (config: ConfigService<PlatformConfig, true>) => config.get('IDEMPOTENCY_TTL', { infer: true }),
+  },
   { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
   { provide: APP_INTERCEPTOR, useClass: StreamVersionETagInterceptor },
 ];

@@ -41,7 +41,9 @@ export async function bootstrap(definition: RuntimeDefinition): Promise<void> {
   }
   // PORT=0 lets the kernel choose: say the port actually bound, not the one asked for.
   const bound = (app.getHttpServer().address() as AddressInfo | null)?.port ?? port;
-  const where = config.get('DATABASE_URL', { infer: true }) ? 'PostgreSQL server' : `embedded PGlite in ${config.get('DATA_DIR', { infer: true })}`;
+  const where = config.get('DATABASE_URL', { infer: true })
+    ? 'PostgreSQL server'
+    : `embedded PGlite in ${config.get('DATA_DIR', { infer: true })}`;
   const what = definition.deployment === 'service' ? `${definition.name} service listening` : 'listening';
   app.get(Logger).log(`${what} on http://localhost:${bound} (event store: ${where})`);
 }

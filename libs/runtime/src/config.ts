@@ -30,7 +30,10 @@ export const platformConfigSchema = z.object({
   KURRENTDB_URL: optionalText.pipe(
     z
       .string()
-      .regex(/^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\//, 'must be a KurrentDB connection string, e.g. kurrentdb://host:2113?tls=false')
+      .regex(
+        /^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\//,
+        'must be a KurrentDB connection string, e.g. kurrentdb://host:2113?tls=false',
+      )
       .optional(),
   ),
   KAFKA_BROKERS: optionalText,
@@ -78,7 +81,9 @@ export function validateServiceConfig(service: ProcessIdentity, env: Record<stri
     throw new Error(`Invalid configuration of the ${service.name} service: ${problems}`);
   }
   if (!parsed.data.JWT_SECRET && !parsed.data.JWT_JWKS_URL) {
-    throw new Error(`Invalid configuration of the ${service.name} service: JWT_SECRET or JWT_JWKS_URL is required (the same as the gateway's and the other services')`);
+    throw new Error(
+      `Invalid configuration of the ${service.name} service: JWT_SECRET or JWT_JWKS_URL is required (the same as the gateway's and the other services')`,
+    );
   }
   return parsed.data;
 }

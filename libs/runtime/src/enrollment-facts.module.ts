@@ -23,7 +23,11 @@ import type { CommandContext } from '@app/http';
  * context imports this module; it never imports enrollment's code.
  */
 
-async function fold<E, S>(store: EventStore, streamId: string, evolve: (state: S | undefined, event: E) => S | undefined): Promise<S | undefined> {
+async function fold<E, S>(
+  store: EventStore,
+  streamId: string,
+  evolve: (state: S | undefined, event: E) => S | undefined,
+): Promise<S | undefined> {
   const { events } = await store.readStream(streamId);
   return events.reduce<S | undefined>((state, e) => evolve(state, { type: e.type, data: e.data } as E), undefined);
 }
@@ -66,7 +70,7 @@ export class EnrollmentFacts {
 }
 
 @Module({
-    providers: [GetTrialFactsHandler, GetPatientFactsHandler, EnrollmentFacts],
+  providers: [GetTrialFactsHandler, GetPatientFactsHandler, EnrollmentFacts],
   exports: [EnrollmentFacts],
 })
 export class EnrollmentFactsModule {}

@@ -27,7 +27,9 @@ export function configureHttp(app: INestApplication): void {
     app,
     new DocumentBuilder()
       .setTitle('Trial endpoint adjudication API')
-      .setDescription('Sites report, the CEC adjudicates, the DSMB reviews endpoint rates as of any moment. Errors are application/problem+json.')
+      .setDescription(
+        'Sites report, the CEC adjudicates, the DSMB reviews endpoint rates as of any moment. Errors are application/problem+json.',
+      )
       .setVersion('1')
       .addBearerAuth()
       .build(),

@@ -9,7 +9,12 @@ import { OUTBOX_BACKLOG } from '@app/observability';
  */
 export function messagingImports(clientId: string): { imports: DynamicModule[]; providers: Provider[] } {
   return {
-    imports: [MessagingModule.forRootAsync({ inject: [ConfigService], useFactory: (config: ConfigService) => ({ kafkaBrokers: parseBrokers(config.get<string>('KAFKA_BROKERS')), clientId }) })],
+    imports: [
+      MessagingModule.forRootAsync({
+        inject: [ConfigService],
+        useFactory: (config: ConfigService) => ({ kafkaBrokers: parseBrokers(config.get<string>('KAFKA_BROKERS')), clientId }),
+      }),
+    ],
     providers: [{ provide: OUTBOX_BACKLOG, useExisting: MessagingRelay }],
   };
 }

@@ -71,7 +71,9 @@ export class RuntimeModule {
   static forRoot(definition: RuntimeDefinition): DynamicModule {
     const messaging = messagingImports(`trials-${definition.name}`);
     const validate =
-      definition.deployment === 'platform' ? validatePlatformConfig : (env: Record<string, unknown>) => validateServiceConfig(definition, env);
+      definition.deployment === 'platform'
+        ? validatePlatformConfig
+        : (env: Record<string, unknown>) => validateServiceConfig(definition, env);
     return {
       module: RuntimeModule,
       imports: [

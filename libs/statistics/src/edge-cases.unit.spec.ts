@@ -11,8 +11,7 @@ import {
 } from '@app/statistics';
 
 const survival = (rows: [number, boolean][]): SurvivalObservation[] => rows.map(([time, event]) => ({ time, event }));
-const competing = (rows: [number, 0 | 1 | 2][]): CompetingRiskObservation[] =>
-  rows.map(([time, status]) => ({ time, status }));
+const competing = (rows: [number, 0 | 1 | 2][]): CompetingRiskObservation[] => rows.map(([time, status]) => ({ time, status }));
 
 describe('kaplanMeier / kmAt', () => {
   it('an empty sample has no steps and no estimate (NaN), at any horizon', () => {
@@ -22,7 +21,13 @@ describe('kaplanMeier / kmAt', () => {
   });
 
   it('all censored: S = 1, SE 0 and CI [1, 1] everywhere', () => {
-    const fit = kaplanMeier(survival([[3, false], [8, false], [8, false]]));
+    const fit = kaplanMeier(
+      survival([
+        [3, false],
+        [8, false],
+        [8, false],
+      ]),
+    );
     expect(fit.steps.map((s) => [s.time, s.nRisk, s.nCensor, s.survival, s.standardError, s.lower, s.upper])).toEqual([
       [3, 3, 1, 1, 0, 1, 1],
       [8, 2, 2, 1, 0, 1, 1],
@@ -31,26 +36,48 @@ describe('kaplanMeier / kmAt', () => {
   });
 
   it('before the first event, and at negative horizons, S = 1 with CI [1, 1]', () => {
-    const fit = kaplanMeier(survival([[10, true], [20, false]]));
+    const fit = kaplanMeier(
+      survival([
+        [10, true],
+        [20, false],
+      ]),
+    );
     for (const t of [-1, 0, 9.999]) {
       expect(kmAt(fit, t)).toEqual({ time: t, survival: 1, standardError: 0, lower: 1, upper: 1 });
     }
   });
 
   it('counts events at exactly the horizon', () => {
-    const fit = kaplanMeier(survival([[10, true], [20, false]]));
+    const fit = kaplanMeier(
+      survival([
+        [10, true],
+        [20, false],
+      ]),
+    );
     expect(kmAt(fit, 10).survival).toBe(0.5);
   });
 
   it('S reaching 0 gives SE 0 and CI [0, 0] (R: NaN and NA)', () => {
-    const fit = kaplanMeier(survival([[2, true], [6, true], [6, true]]));
+    const fit = kaplanMeier(
+      survival([
+        [2, true],
+        [6, true],
+        [6, true],
+      ]),
+    );
     const last = fit.steps[fit.steps.length - 1];
     expect(last).toMatchObject({ time: 6, nRisk: 2, nEvent: 2, survival: 0, standardError: 0, lower: 0, upper: 0 });
     expect(kmAt(fit, 1000)).toMatchObject({ survival: 0, standardError: 0, lower: 0, upper: 0 });
   });
 
   it('a censoring at an event time is still at risk for that event', () => {
-    const fit = kaplanMeier(survival([[5, true], [5, false], [7, true]]));
+    const fit = kaplanMeier(
+      survival([
+        [5, true],
+        [5, false],
+        [7, true],
+      ]),
+    );
     expect(fit.steps[0]).toMatchObject({ time: 5, nRisk: 3, nEvent: 1, nCensor: 1 });
     expect(fit.steps[0]?.survival).toBeCloseTo(2 / 3, 15);
   });
@@ -63,7 +90,13 @@ describe('kaplanMeier / kmAt', () => {
   });
 
   it('does not depend on input order and does not modify the input', () => {
-    const rows = survival([[9, false], [2, true], [5, true], [5, false], [1, false]]);
+    const rows = survival([
+      [9, false],
+      [2, true],
+      [5, true],
+      [5, false],
+      [1, false],
+    ]);
     const copy = rows.map((r) => ({ ...r }));
     expect(kaplanMeier(rows)).toEqual(kaplanMeier([...rows].reverse()));
     expect(rows).toEqual(copy);
@@ -116,7 +149,13 @@ describe('cumulativeIncidence / cumulativeIncidenceAt', () => {
   });
 
   it('no event of interest: 0 with variance 0 and CI [0, 0]', () => {
-    const fit = cumulativeIncidence(competing([[3, 2], [5, 0], [9, 0]]));
+    const fit = cumulativeIncidence(
+      competing([
+        [3, 2],
+        [5, 0],
+        [9, 0],
+      ]),
+    );
     expect(cumulativeIncidenceAt(fit, 10)).toEqual({
       time: 10,
       estimate: 0,
@@ -128,7 +167,16 @@ describe('cumulativeIncidence / cumulativeIncidenceAt', () => {
   });
 
   it('without competing events it is 1 − Kaplan-Meier', () => {
-    const rows: [number, 0 | 1][] = [[2, 1], [3, 0], [3, 1], [5, 1], [5, 1], [8, 0], [9, 1], [12, 0]];
+    const rows: [number, 0 | 1][] = [
+      [2, 1],
+      [3, 0],
+      [3, 1],
+      [5, 1],
+      [5, 1],
+      [8, 0],
+      [9, 1],
+      [12, 0],
+    ];
     const km = kaplanMeier(rows.map(([time, status]) => ({ time, event: status === 1 })));
     const ci = cumulativeIncidence(competing(rows));
     for (const t of [0, 2, 3, 4, 5, 9, 12, 20]) {
@@ -137,18 +185,43 @@ describe('cumulativeIncidence / cumulativeIncidenceAt', () => {
   });
 
   it('deaths lower the incidence below 1 − Kaplan-Meier (which treats them as censored)', () => {
-    const rows = competing([[1, 2], [2, 1], [3, 2], [4, 1], [6, 0]]);
+    const rows = competing([
+      [1, 2],
+      [2, 1],
+      [3, 2],
+      [4, 1],
+      [6, 0],
+    ]);
     const km = kaplanMeier(rows.map((o) => ({ time: o.time, event: o.status === 1 })));
     expect(cumulativeIncidenceAt(cumulativeIncidence(rows), 5).estimate).toBeLessThan(1 - kmAt(km, 5).survival);
   });
 
   it('F = 1 gives CI [1, 1]', () => {
-    const at = cumulativeIncidenceAt(cumulativeIncidence(competing([[2, 1], [4, 1]])), 4);
+    const at = cumulativeIncidenceAt(
+      cumulativeIncidence(
+        competing([
+          [2, 1],
+          [4, 1],
+        ]),
+      ),
+      4,
+    );
     expect(at).toMatchObject({ estimate: 1, lower: 1, upper: 1 });
   });
 
   it('the interval contains the estimate and stays inside (0, 1)', () => {
-    const at = cumulativeIncidenceAt(cumulativeIncidence(competing([[1, 1], [2, 2], [3, 0], [4, 1], [5, 0]])), 4);
+    const at = cumulativeIncidenceAt(
+      cumulativeIncidence(
+        competing([
+          [1, 1],
+          [2, 2],
+          [3, 0],
+          [4, 1],
+          [5, 0],
+        ]),
+      ),
+      4,
+    );
     expect(at.lower).toBeGreaterThan(0);
     expect(at.lower).toBeLessThan(at.estimate);
     expect(at.upper).toBeGreaterThan(at.estimate);
@@ -165,11 +238,23 @@ describe('logRank', () => {
 
   it('needs two groups', () => {
     expect(() => logRank([])).toThrow(RangeError);
-    expect(() => logRank(grouped([[1, true, 'a'], [2, false, 'a']]))).toThrow(RangeError);
+    expect(() =>
+      logRank(
+        grouped([
+          [1, true, 'a'],
+          [2, false, 'a'],
+        ]),
+      ),
+    ).toThrow(RangeError);
   });
 
   it('no event at all: chi-square 0, df 0, p NaN (R: df −1)', () => {
-    const test = logRank(grouped([[1, false, 'a'], [2, false, 'b']]));
+    const test = logRank(
+      grouped([
+        [1, false, 'a'],
+        [2, false, 'b'],
+      ]),
+    );
     expect(test).toMatchObject({ chiSquare: 0, df: 0, pValue: NaN });
     expect(test.groups).toEqual([
       { group: 'a', n: 1, observed: 0, expected: 0 },
@@ -178,19 +263,37 @@ describe('logRank', () => {
   });
 
   it('a group with nobody at risk at any event time is left out of df', () => {
-    const rows = grouped([[1, false, 'early'], [3, true, 'a'], [5, false, 'a'], [4, true, 'b'], [6, true, 'b']]);
+    const rows = grouped([
+      [1, false, 'early'],
+      [3, true, 'a'],
+      [5, false, 'a'],
+      [4, true, 'b'],
+      [6, true, 'b'],
+    ]);
     const test = logRank(rows);
     expect(test.groups.find((g) => g.group === 'early')?.expected).toBe(0);
     expect(test.df).toBe(1);
   });
 
   it('only one group with expected events: chi-square 0, df 0, p 1 (as R)', () => {
-    const test = logRank(grouped([[1, false, 'early'], [3, true, 'a'], [5, false, 'a']]));
+    const test = logRank(
+      grouped([
+        [1, false, 'early'],
+        [3, true, 'a'],
+        [5, false, 'a'],
+      ]),
+    );
     expect(test).toMatchObject({ chiSquare: 0, df: 0, pValue: 1 });
   });
 
   it('a singular covariance (every event at one time, all at risk dying) gives NaN', () => {
-    const test = logRank(grouped([[1, true, 'a'], [1, true, 'a'], [1, true, 'b']]));
+    const test = logRank(
+      grouped([
+        [1, true, 'a'],
+        [1, true, 'a'],
+        [1, true, 'b'],
+      ]),
+    );
     expect(test.chiSquare).toBeNaN();
     expect(test.pValue).toBeNaN();
     expect(test.df).toBe(1);

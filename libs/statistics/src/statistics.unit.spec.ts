@@ -69,8 +69,7 @@ interface Reference {
   binomial: { x: number; n: number; estimate: number; lower: number; upper: number }[];
 }
 
-const read = <T>(file: string): T =>
-  JSON.parse(readFileSync(join(__dirname, '..', 'reference', file), 'utf8')) as T;
+const read = <T>(file: string): T => JSON.parse(readFileSync(join(__dirname, '..', 'reference', file), 'utf8')) as T;
 const input = read<Datasets>('datasets.json');
 const reference = read<Reference>('reference.json');
 const TOLERANCE = 1e-6;
@@ -94,8 +93,7 @@ function subsetOf(observations: Observation[], subset: string): Observation[] {
   return subset === 'pooled' ? observations : observations.filter((o) => o.group === subset);
 }
 
-const survivalInput = (observations: Observation[]) =>
-  observations.map((o) => ({ time: o.time, event: o.status === 1 }));
+const survivalInput = (observations: Observation[]) => observations.map((o) => ({ time: o.time, event: o.status === 1 }));
 
 describe('reference.json', () => {
   it('was computed from the data sets in datasets.json', () => {
@@ -167,9 +165,7 @@ describe.each(input.datasets)('data set $name', (dataset) => {
   const rLogRank = expected.logRank;
   if (rLogRank) {
     it('log-rank test matches R survdiff', () => {
-      const test = logRank(
-        dataset.observations.map((o) => ({ time: o.time, event: o.status === 1, group: o.group ?? '' })),
-      );
+      const test = logRank(dataset.observations.map((o) => ({ time: o.time, event: o.status === 1, group: o.group ?? '' })));
       const check = new Comparison();
       check.equal('groups', test.groups.map((g) => g.group).join(), rLogRank.groups.map((g) => g.group).join());
       const position = new Map(test.groups.map((g, i) => [g.group, i]));
@@ -206,9 +202,7 @@ describe('Clopper-Pearson', () => {
 });
 
 describe('the api.md example (LEG-DEB diabetic group)', () => {
-  const observations = input.datasets
-    .find((d) => d.name === 'leg-deb')
-    ?.observations.filter((o) => o.group === 'diabetic');
+  const observations = input.datasets.find((d) => d.name === 'leg-deb')?.observations.filter((o) => o.group === 'diabetic');
 
   it('has 16 patients, 2 events before 180 days, 14 censored after', () => {
     expect(observations).toHaveLength(16);

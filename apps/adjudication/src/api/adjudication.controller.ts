@@ -5,7 +5,15 @@ import { CurrentPrincipal, Roles, type Principal } from '@app/auth';
 import { Ctx, IdParamPipe, type CommandContext, type CommandResult } from '@app/http';
 import { AnswerQuery, AssignReviewers, RaiseQuery, ReopenCase, ResolveCase, SubmitReview } from '../application/adjudication.commands';
 import { CaseQueries } from '../read-models/cases';
-import { AnswerQueryDto, AssignReviewersDto, RaiseQueryDto, ReopenCaseDto, ResolveCaseDto, SubmitReviewDto, caseFilter } from './adjudication.dto';
+import {
+  AnswerQueryDto,
+  AssignReviewersDto,
+  RaiseQueryDto,
+  ReopenCaseDto,
+  ResolveCaseDto,
+  SubmitReviewDto,
+  caseFilter,
+} from './adjudication.dto';
 
 @ApiTags('adjudication')
 @ApiBearerAuth()
@@ -18,31 +26,56 @@ export class AdjudicationController {
 
   @Post('cases/:c/assignment')
   @Roles('cec-chair')
-  assign(@Param('t', IdParamPipe) t: string, @Param('c', IdParamPipe) c: string, @Body() body: AssignReviewersDto, @Ctx() ctx: CommandContext): Promise<CommandResult> {
+  assign(
+    @Param('t', IdParamPipe) t: string,
+    @Param('c', IdParamPipe) c: string,
+    @Body() body: AssignReviewersDto,
+    @Ctx() ctx: CommandContext,
+  ): Promise<CommandResult> {
     return this.commands.execute(new AssignReviewers(t, c, body, ctx));
   }
 
   @Post('cases/:c/reviews')
   @Roles('cec-reviewer')
-  review(@Param('t', IdParamPipe) t: string, @Param('c', IdParamPipe) c: string, @Body() body: SubmitReviewDto, @Ctx() ctx: CommandContext): Promise<CommandResult> {
+  review(
+    @Param('t', IdParamPipe) t: string,
+    @Param('c', IdParamPipe) c: string,
+    @Body() body: SubmitReviewDto,
+    @Ctx() ctx: CommandContext,
+  ): Promise<CommandResult> {
     return this.commands.execute(new SubmitReview(t, c, body, ctx));
   }
 
   @Post('cases/:c/resolution')
   @Roles('cec-chair')
-  resolve(@Param('t', IdParamPipe) t: string, @Param('c', IdParamPipe) c: string, @Body() body: ResolveCaseDto, @Ctx() ctx: CommandContext): Promise<CommandResult> {
+  resolve(
+    @Param('t', IdParamPipe) t: string,
+    @Param('c', IdParamPipe) c: string,
+    @Body() body: ResolveCaseDto,
+    @Ctx() ctx: CommandContext,
+  ): Promise<CommandResult> {
     return this.commands.execute(new ResolveCase(t, c, body, ctx));
   }
 
   @Post('cases/:c/reopening')
   @Roles('cec-chair')
-  reopen(@Param('t', IdParamPipe) t: string, @Param('c', IdParamPipe) c: string, @Body() body: ReopenCaseDto, @Ctx() ctx: CommandContext): Promise<CommandResult> {
+  reopen(
+    @Param('t', IdParamPipe) t: string,
+    @Param('c', IdParamPipe) c: string,
+    @Body() body: ReopenCaseDto,
+    @Ctx() ctx: CommandContext,
+  ): Promise<CommandResult> {
     return this.commands.execute(new ReopenCase(t, c, body, ctx));
   }
 
   @Post('cases/:c/queries')
   @Roles('cec-chair', 'cec-reviewer')
-  query(@Param('t', IdParamPipe) t: string, @Param('c', IdParamPipe) c: string, @Body() body: RaiseQueryDto, @Ctx() ctx: CommandContext): Promise<CommandResult> {
+  query(
+    @Param('t', IdParamPipe) t: string,
+    @Param('c', IdParamPipe) c: string,
+    @Body() body: RaiseQueryDto,
+    @Ctx() ctx: CommandContext,
+  ): Promise<CommandResult> {
     return this.commands.execute(new RaiseQuery(t, c, body, ctx));
   }
 

@@ -1,6 +1,14 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { AnswerQueryBody, AssignReviewersBody, Id, RaiseQueryBody, ReopenCaseBody, ResolveCaseBody, SubmitReviewBody } from '@app/contracts';
+import {
+  AnswerQueryBody,
+  AssignReviewersBody,
+  Id,
+  RaiseQueryBody,
+  ReopenCaseBody,
+  ResolveCaseBody,
+  SubmitReviewBody,
+} from '@app/contracts';
 import { ProblemException, fieldErrors } from '@app/http';
 import type { CaseFilter } from '../read-models/cases';
 
@@ -21,6 +29,7 @@ const CaseFilterQuery = z
 /** The listing's query string, or 400 naming each offending parameter. */
 export function caseFilter(query: Record<string, string>): CaseFilter {
   const parsed = CaseFilterQuery.safeParse(query);
-  if (!parsed.success) throw new ProblemException(400, 'VALIDATION_FAILED', 'invalid query parameters', { errors: fieldErrors(parsed.error, 'query') });
+  if (!parsed.success)
+    throw new ProblemException(400, 'VALIDATION_FAILED', 'invalid query parameters', { errors: fieldErrors(parsed.error, 'query') });
   return parsed.data;
 }

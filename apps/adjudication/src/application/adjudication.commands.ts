@@ -23,22 +23,53 @@ import { sign } from '../domain/e-signature';
 import { CaseOpener } from '../infrastructure/case-opener';
 
 export class AssignReviewers {
-  constructor(readonly trialId: string, readonly caseId: string, readonly body: AssignReviewersBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly caseId: string,
+    readonly body: AssignReviewersBody,
+    readonly context: CommandContext,
+  ) {}
 }
 export class SubmitReview {
-  constructor(readonly trialId: string, readonly caseId: string, readonly body: SubmitReviewBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly caseId: string,
+    readonly body: SubmitReviewBody,
+    readonly context: CommandContext,
+  ) {}
 }
 export class ResolveCase {
-  constructor(readonly trialId: string, readonly caseId: string, readonly body: ResolveCaseBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly caseId: string,
+    readonly body: ResolveCaseBody,
+    readonly context: CommandContext,
+  ) {}
 }
 export class ReopenCase {
-  constructor(readonly trialId: string, readonly caseId: string, readonly body: ReopenCaseBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly caseId: string,
+    readonly body: ReopenCaseBody,
+    readonly context: CommandContext,
+  ) {}
 }
 export class RaiseQuery {
-  constructor(readonly trialId: string, readonly caseId: string, readonly body: RaiseQueryBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly caseId: string,
+    readonly body: RaiseQueryBody,
+    readonly context: CommandContext,
+  ) {}
 }
 export class AnswerQuery {
-  constructor(readonly trialId: string, readonly caseId: string, readonly queryId: string, readonly body: AnswerQueryBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly caseId: string,
+    readonly queryId: string,
+    readonly body: AnswerQueryBody,
+    readonly context: CommandContext,
+  ) {}
 }
 
 abstract class CaseHandler {
@@ -60,7 +91,11 @@ abstract class CaseHandler {
   }
 
   /** The committee of the trial; the sender must be on it in the role it acts in. */
-  protected async committee(trialId: string, context: CommandContext, role: 'cec-reviewer' | 'cec-chair'): Promise<Record<string, CommitteeMemberFacts>> {
+  protected async committee(
+    trialId: string,
+    context: CommandContext,
+    role: 'cec-reviewer' | 'cec-chair',
+  ): Promise<Record<string, CommitteeMemberFacts>> {
     const { committee } = await this.enrollment.trial(trialId);
     const member = byId(committee, context.actor.userId);
     if (!member || member.role !== role) {
@@ -69,8 +104,17 @@ abstract class CaseHandler {
     return committee;
   }
 
-  protected async run(trialId: string, caseId: string, command: CaseCommand, context: CommandContext, reason?: string): Promise<CommandResult> {
-    return commandResult(caseId, await executeCommand(this.store, caseStream(trialId, caseId), caseDecider, command, commandOptions(context, { reason })));
+  protected async run(
+    trialId: string,
+    caseId: string,
+    command: CaseCommand,
+    context: CommandContext,
+    reason?: string,
+  ): Promise<CommandResult> {
+    return commandResult(
+      caseId,
+      await executeCommand(this.store, caseStream(trialId, caseId), caseDecider, command, commandOptions(context, { reason })),
+    );
   }
 
   protected now(): string {
@@ -78,10 +122,21 @@ abstract class CaseHandler {
   }
 
   /** The sender's e-signature over the decision, for the case's current round and charter version. */
-  protected signed(caseState: OpenCase, body: { outcome: Outcome; rationale: string }, meaning: 'review' | 'approval', context: CommandContext): ESignature {
+  protected signed(
+    caseState: OpenCase,
+    body: { outcome: Outcome; rationale: string },
+    meaning: 'review' | 'approval',
+    context: CommandContext,
+  ): ESignature {
     return sign(
       { caseId: caseState.caseId, round: caseState.round, outcome: body.outcome, rationale: body.rationale },
-      { signerId: context.actor.userId, printedName: context.actor.name, meaning, signedAt: this.now(), charterVersion: caseState.charterVersion },
+      {
+        signerId: context.actor.userId,
+        printedName: context.actor.name,
+        meaning,
+        signedAt: this.now(),
+        charterVersion: caseState.charterVersion,
+      },
     );
   }
 }
@@ -91,7 +146,17 @@ export class AssignReviewersHandler extends CaseHandler implements ICommandHandl
   async execute({ trialId, caseId, body, context }: AssignReviewers): Promise<CommandResult> {
     const committee = await this.committee(trialId, context, 'cec-chair');
     await this.case(trialId, caseId);
-    return this.run(trialId, caseId, { type: 'AssignReviewers', data: { reviewerIds: [...body.reviewerIds], reason: body.reason, assignedBy: context.actor.userId }, committee }, context, body.reason);
+    return this.run(
+      trialId,
+      caseId,
+      {
+        type: 'AssignReviewers',
+        data: { reviewerIds: [...body.reviewerIds], reason: body.reason, assignedBy: context.actor.userId },
+        committee,
+      },
+      context,
+      body.reason,
+    );
   }
 }
 
@@ -100,7 +165,16 @@ export class SubmitReviewHandler extends CaseHandler implements ICommandHandler<
   async execute({ trialId, caseId, body, context }: SubmitReview): Promise<CommandResult> {
     await this.committee(trialId, context, 'cec-reviewer');
     const signature = this.signed(await this.case(trialId, caseId), body, 'review', context);
-    return this.run(trialId, caseId, { type: 'SubmitReview', data: { reviewerId: context.actor.userId, outcome: body.outcome, rationale: body.rationale, signature }, now: signature.signedAt }, context);
+    return this.run(
+      trialId,
+      caseId,
+      {
+        type: 'SubmitReview',
+        data: { reviewerId: context.actor.userId, outcome: body.outcome, rationale: body.rationale, signature },
+        now: signature.signedAt,
+      },
+      context,
+    );
   }
 }
 
@@ -109,7 +183,16 @@ export class ResolveCaseHandler extends CaseHandler implements ICommandHandler<R
   async execute({ trialId, caseId, body, context }: ResolveCase): Promise<CommandResult> {
     await this.committee(trialId, context, 'cec-chair');
     const signature = this.signed(await this.case(trialId, caseId), body, 'approval', context);
-    return this.run(trialId, caseId, { type: 'ResolveCase', data: { chairId: context.actor.userId, outcome: body.outcome, rationale: body.rationale, signature }, now: signature.signedAt }, context);
+    return this.run(
+      trialId,
+      caseId,
+      {
+        type: 'ResolveCase',
+        data: { chairId: context.actor.userId, outcome: body.outcome, rationale: body.rationale, signature },
+        now: signature.signedAt,
+      },
+      context,
+    );
   }
 }
 
@@ -128,7 +211,12 @@ export class RaiseQueryHandler extends CaseHandler implements ICommandHandler<Ra
     const asChair = context.actor.roles.includes('cec-chair');
     await this.committee(trialId, context, asChair ? 'cec-chair' : 'cec-reviewer');
     await this.case(trialId, caseId);
-    const result = await this.run(trialId, caseId, { type: 'RaiseQuery', data: { ...body, raisedBy: context.actor.userId, asChair } }, context);
+    const result = await this.run(
+      trialId,
+      caseId,
+      { type: 'RaiseQuery', data: { ...body, raisedBy: context.actor.userId, asChair } },
+      context,
+    );
     return { ...result, id: body.queryId };
   }
 }
@@ -138,9 +226,21 @@ export class AnswerQueryHandler extends CaseHandler implements ICommandHandler<A
   async execute({ trialId, caseId, queryId, body, context }: AnswerQuery): Promise<CommandResult> {
     const current = await this.case(trialId, caseId);
     assertSiteAccess(principalOf(context), current.siteId, ['site-investigator']);
-    const result = await this.run(trialId, caseId, { type: 'AnswerQuery', data: { queryId, answer: body.answer, answeredBy: context.actor.userId }, now: this.now() }, context);
+    const result = await this.run(
+      trialId,
+      caseId,
+      { type: 'AnswerQuery', data: { queryId, answer: body.answer, answeredBy: context.actor.userId }, now: this.now() },
+      context,
+    );
     return { ...result, id: queryId };
   }
 }
 
-export const adjudicationHandlers = [AssignReviewersHandler, SubmitReviewHandler, ResolveCaseHandler, ReopenCaseHandler, RaiseQueryHandler, AnswerQueryHandler];
+export const adjudicationHandlers = [
+  AssignReviewersHandler,
+  SubmitReviewHandler,
+  ResolveCaseHandler,
+  ReopenCaseHandler,
+  RaiseQueryHandler,
+  AnswerQueryHandler,
+];

@@ -16,7 +16,8 @@ export function caseView(events: CaseEvent[], viewer: Viewer) {
   const state = events.reduce(caseDecider.evolve, caseDecider.initialState());
   if (state.status === 'absent') throw new DomainError('CASE_NOT_FOUND', 'no such case', 'not_found');
   const privileged = isChairOrAuditor(viewer);
-  if (!privileged && !state.reviewerIds.includes(viewer.userId)) throw new DomainError('NOT_ASSIGNED', `${viewer.userId} is not assigned to this case`, 'forbidden');
+  if (!privileged && !state.reviewerIds.includes(viewer.userId))
+    throw new DomainError('NOT_ASSIGNED', `${viewer.userId} is not assigned to this case`, 'forbidden');
   const reviews = Object.values(state.reviews);
   const bothIn = state.reviewerIds.length === 2 && state.reviewerIds.every((id) => byId(state.reviews, id));
   const visibleReviews = privileged || bothIn ? reviews : reviews.filter((r) => r.reviewerId === viewer.userId);
@@ -41,7 +42,9 @@ export function caseView(events: CaseEvent[], viewer: Viewer) {
   return {
     ...base,
     decisions: events.flatMap((e) => (e.type === 'CaseFinalized' ? [e.data] : [])),
-    signatures: events.flatMap((e) => (e.type === 'ReviewSubmitted' || e.type === 'ChairResolutionRecorded' ? [signatureCheck(e.data)] : [])),
+    signatures: events.flatMap((e) =>
+      e.type === 'ReviewSubmitted' || e.type === 'ChairResolutionRecorded' ? [signatureCheck(e.data)] : [],
+    ),
   };
 }
 

@@ -11,12 +11,24 @@ const caseOpened: CaseOpened = {
   patientId: 'P-1',
   siteId: 'S-1',
   charterVersion: '2',
-  report: { kind: 'amputation', onsetOn: '2025-05-01', limb: 'index', amputation: { level: 'major', planned: false }, description: 'above-knee amputation' },
+  report: {
+    kind: 'amputation',
+    onsetOn: '2025-05-01',
+    limb: 'index',
+    amputation: { level: 'major', planned: false },
+    description: 'above-knee amputation',
+  },
   sourceVersion: 1,
   reportedAt: '2025-05-02T08:00:00.000Z',
   indexProcedure: { performedOn: '2025-01-15', limb: 'left', lesions: [{ segment: 'btk', lengthMm: 110, occlusion: true }] },
 };
-const major: Outcome = { isEndpointEvent: true, kind: 'amputation', limb: 'index', onsetOn: '2025-05-01', amputation: { level: 'major', planned: false } };
+const major: Outcome = {
+  isEndpointEvent: true,
+  kind: 'amputation',
+  limb: 'index',
+  onsetOn: '2025-05-01',
+  amputation: { level: 'major', planned: false },
+};
 
 const reviewerA: Viewer = { userId: 'rev-a', roles: ['cec-reviewer'] };
 const reviewerB: Viewer = { userId: 'rev-b', roles: ['cec-reviewer'] };
@@ -27,15 +39,32 @@ const auditor: Viewer = { userId: 'aud', roles: ['auditor'] };
 const reviewed = (reviewerId: string, round = 1, rationale = `${reviewerId} read the operative note`): CaseEvent => {
   const signature = sign(
     { caseId, round, outcome: major, rationale },
-    { signerId: reviewerId, printedName: `Dr. ${reviewerId}`, meaning: 'review', signedAt: '2025-06-01T10:00:00.000Z', charterVersion: '2' },
+    {
+      signerId: reviewerId,
+      printedName: `Dr. ${reviewerId}`,
+      meaning: 'review',
+      signedAt: '2025-06-01T10:00:00.000Z',
+      charterVersion: '2',
+    },
   );
   return { type: 'ReviewSubmitted', data: { caseId, round, reviewerId, outcome: major, rationale, signature } };
 };
 const opened: CaseEvent = { type: 'CaseOpened', data: caseOpened };
-const assigned = (round = 1): CaseEvent => ({ type: 'ReviewersAssigned', data: { caseId, round, reviewerIds: ['rev-a', 'rev-b'], assignedBy: 'chair' } });
+const assigned = (round = 1): CaseEvent => ({
+  type: 'ReviewersAssigned',
+  data: { caseId, round, reviewerIds: ['rev-a', 'rev-b'], assignedBy: 'chair' },
+});
 const finalized = (round = 1, supersedesRound?: number): CaseEvent => ({
   type: 'CaseFinalized',
-  data: { caseId, round, outcome: major, basis: 'concordant-reviews', charterVersion: '2', ...(supersedesRound ? { supersedesRound } : {}), finalizedAt: '2025-06-01T10:00:00.000Z' },
+  data: {
+    caseId,
+    round,
+    outcome: major,
+    basis: 'concordant-reviews',
+    charterVersion: '2',
+    ...(supersedesRound ? { supersedesRound } : {}),
+    finalizedAt: '2025-06-01T10:00:00.000Z',
+  },
 });
 
 const oneReviewIn = [opened, assigned(), reviewed('rev-a')];
@@ -61,7 +90,9 @@ describe('blinded case view', () => {
   });
 
   it('shows a reviewer their own review before the other is in', () => {
-    expect(caseView(oneReviewIn, reviewerA).reviews).toEqual([expect.objectContaining({ reviewerId: 'rev-a', rationale: 'rev-a read the operative note' })]);
+    expect(caseView(oneReviewIn, reviewerA).reviews).toEqual([
+      expect.objectContaining({ reviewerId: 'rev-a', rationale: 'rev-a read the operative note' }),
+    ]);
   });
 
   it('shows a reviewer both reviews once both are in', () => {
@@ -75,7 +106,14 @@ describe('blinded case view', () => {
     const view = caseView(oneReviewIn, viewer);
     expect(view.reviews.map((r) => r.reviewerId)).toEqual(['rev-a']);
     expect(view).toMatchObject({ signatures: [{ signerId: 'rev-a', round: 1, meaning: 'review', valid: true }], decisions: [] });
-    const reopened: CaseEvent[] = [...bothIn, { type: 'CaseReopened', data: { caseId, round: 2, reason: 'new imaging', trigger: 'chair' } }, assigned(2), reviewed('rev-a', 2), reviewed('rev-b', 2), finalized(2, 1)];
+    const reopened: CaseEvent[] = [
+      ...bothIn,
+      { type: 'CaseReopened', data: { caseId, round: 2, reason: 'new imaging', trigger: 'chair' } },
+      assigned(2),
+      reviewed('rev-a', 2),
+      reviewed('rev-b', 2),
+      finalized(2, 1),
+    ];
     expect(caseView(reopened, viewer)).toMatchObject({ round: 2, decisions: [{ round: 1 }, { round: 2, supersedesRound: 1 }] });
   });
 
@@ -91,7 +129,9 @@ describe('blinded case view', () => {
     const tampered = reviewed('rev-a');
     if (tampered.type !== 'ReviewSubmitted') throw new Error('unreachable');
     const edited: CaseEvent = { type: 'ReviewSubmitted', data: { ...tampered.data, rationale: 'edited later' } };
-    const view = caseView([opened, assigned(), edited, reviewed('rev-b')], chair) as { signatures: Array<{ signerId: string; valid: boolean }> };
+    const view = caseView([opened, assigned(), edited, reviewed('rev-b')], chair) as {
+      signatures: Array<{ signerId: string; valid: boolean }>;
+    };
     expect(view.signatures.map((s) => [s.signerId, s.valid])).toEqual([
       ['rev-a', false],
       ['rev-b', true],

@@ -49,7 +49,10 @@ export interface Member {
 
 export type CaseCommand =
   | { type: 'OpenCase'; data: CaseOpened }
-  | { type: 'UpdateSourceReport'; data: { report: AdverseEventReport; sourceVersion: number; change: 'correction' | 'retraction'; reason: string } }
+  | {
+      type: 'UpdateSourceReport';
+      data: { report: AdverseEventReport; sourceVersion: number; change: 'correction' | 'retraction'; reason: string };
+    }
   | { type: 'AssignReviewers'; data: { reviewerIds: string[]; reason?: string; assignedBy: string }; committee: Record<string, Member> }
   | { type: 'SubmitReview'; data: { reviewerId: string; outcome: Outcome; rationale: string; signature: ESignature }; now: string }
   | { type: 'ResolveCase'; data: { chairId: string; outcome: Outcome; rationale: string; signature: ESignature }; now: string }
@@ -65,8 +68,10 @@ function existing(state: CaseState): OpenCase {
 }
 
 function notClosed(state: OpenCase): void {
-  if (state.status === 'finalized') throw new DomainError('CASE_FINALIZED', `the case is finalized (round ${state.round}); the chair may reopen it`, 'rule');
-  if (state.status === 'cancelled') throw new DomainError('CASE_CANCELLED', 'the case was cancelled: its adverse event was retracted', 'rule');
+  if (state.status === 'finalized')
+    throw new DomainError('CASE_FINALIZED', `the case is finalized (round ${state.round}); the chair may reopen it`, 'rule');
+  if (state.status === 'cancelled')
+    throw new DomainError('CASE_CANCELLED', 'the case was cancelled: its adverse event was retracted', 'rule');
 }
 
 const openQueries = (state: OpenCase) => Object.entries(state.queries).filter(([, q]) => q.answer === undefined);
@@ -106,9 +111,16 @@ export function decideCase(command: CaseCommand, state: CaseState): CaseEvent[] 
       if (sourceVersion <= c.sourceVersion || c.status === 'cancelled') return [];
       const updated: CaseEvent = { type: 'SourceReportUpdated', data: { caseId: c.caseId, report, sourceVersion, change, reason } };
       if (c.status === 'finalized') {
-        return [updated, { type: 'CaseReopened', data: { caseId: c.caseId, round: c.round + 1, reason: `adverse event ${change}: ${reason}`, trigger: change } }];
+        return [
+          updated,
+          {
+            type: 'CaseReopened',
+            data: { caseId: c.caseId, round: c.round + 1, reason: `adverse event ${change}: ${reason}`, trigger: change },
+          },
+        ];
       }
-      if (change === 'retraction') return [updated, { type: 'CaseCancelled', data: { caseId: c.caseId, reason: `adverse event retracted: ${reason}` } }];
+      if (change === 'retraction')
+        return [updated, { type: 'CaseCancelled', data: { caseId: c.caseId, reason: `adverse event retracted: ${reason}` } }];
       return [updated];
     }
 
@@ -118,25 +130,41 @@ export function decideCase(command: CaseCommand, state: CaseState): CaseEvent[] 
       const { reviewerIds, reason, assignedBy } = command.data;
       for (const id of reviewerIds) {
         const member = byId(command.committee, id);
-        if (!member || member.role !== 'cec-reviewer') throw new DomainError('NOT_A_REVIEWER', `${id} is not a CEC reviewer of this trial`, 'rule', 'reviewerIds');
+        if (!member || member.role !== 'cec-reviewer')
+          throw new DomainError('NOT_A_REVIEWER', `${id} is not a CEC reviewer of this trial`, 'rule', 'reviewerIds');
         if (member.affiliatedSiteIds.includes(c.siteId)) {
-          throw new DomainError('REVIEWER_CONFLICT', `${id} is affiliated with site ${c.siteId}, the patient's site`, 'rule', 'reviewerIds');
+          throw new DomainError(
+            'REVIEWER_CONFLICT',
+            `${id} is affiliated with site ${c.siteId}, the patient's site`,
+            'rule',
+            'reviewerIds',
+          );
         }
       }
       if (c.reviewerIds.length > 0) {
         if (!reason) throw new DomainError('REASON_REQUIRED', 'reassigning reviewers needs a reason', 'rule', 'reason');
         const dropped = c.reviewerIds.filter((id) => !reviewerIds.includes(id) && byId(c.reviews, id));
-        if (dropped.length > 0) throw new DomainError('REVIEW_ALREADY_SUBMITTED', `${dropped.join(', ')} already submitted a review in this round`, 'rule', 'reviewerIds');
-        if (c.reviewerIds.every((id) => reviewerIds.includes(id))) throw new DomainError('ASSIGNMENT_UNCHANGED', 'these reviewers are already assigned', 'rule', 'reviewerIds');
+        if (dropped.length > 0)
+          throw new DomainError(
+            'REVIEW_ALREADY_SUBMITTED',
+            `${dropped.join(', ')} already submitted a review in this round`,
+            'rule',
+            'reviewerIds',
+          );
+        if (c.reviewerIds.every((id) => reviewerIds.includes(id)))
+          throw new DomainError('ASSIGNMENT_UNCHANGED', 'these reviewers are already assigned', 'rule', 'reviewerIds');
       }
-      return [{ type: 'ReviewersAssigned', data: { caseId: c.caseId, round: c.round, reviewerIds, assignedBy, ...(reason ? { reason } : {}) } }];
+      return [
+        { type: 'ReviewersAssigned', data: { caseId: c.caseId, round: c.round, reviewerIds, assignedBy, ...(reason ? { reason } : {}) } },
+      ];
     }
 
     case 'SubmitReview': {
       const c = existing(state);
       notClosed(c);
       const { reviewerId } = command.data;
-      if (!c.reviewerIds.includes(reviewerId)) throw new DomainError('NOT_ASSIGNED', `${reviewerId} is not assigned to this case`, 'forbidden');
+      if (!c.reviewerIds.includes(reviewerId))
+        throw new DomainError('NOT_ASSIGNED', `${reviewerId} is not assigned to this case`, 'forbidden');
       if (byId(c.reviews, reviewerId)) throw new DomainError('REVIEW_ALREADY_SUBMITTED', 'one review per reviewer and round', 'conflict');
       const submitted: CaseEvent = { type: 'ReviewSubmitted', data: { caseId: c.caseId, round: c.round, ...command.data } };
       const after = evolveCase(c, submitted) as OpenCase;
@@ -146,7 +174,8 @@ export function decideCase(command: CaseCommand, state: CaseState): CaseEvent[] 
     case 'ResolveCase': {
       const c = existing(state);
       notClosed(c);
-      if (c.status !== 'awaiting-resolution') throw new DomainError('RESOLUTION_NOT_NEEDED', 'the chair resolves only two discordant reviews', 'rule');
+      if (c.status !== 'awaiting-resolution')
+        throw new DomainError('RESOLUTION_NOT_NEEDED', 'the chair resolves only two discordant reviews', 'rule');
       if (openQueries(c).length > 0) throw new DomainError('OPEN_QUERY', 'a case with an open query cannot be finalized', 'rule');
       const { chairId, outcome, rationale, signature } = command.data;
       return [
@@ -165,7 +194,8 @@ export function decideCase(command: CaseCommand, state: CaseState): CaseEvent[] 
       const c = existing(state);
       notClosed(c);
       const { queryId, question, raisedBy, asChair } = command.data;
-      if (!asChair && !c.reviewerIds.includes(raisedBy)) throw new DomainError('NOT_ASSIGNED', `${raisedBy} is not assigned to this case`, 'forbidden');
+      if (!asChair && !c.reviewerIds.includes(raisedBy))
+        throw new DomainError('NOT_ASSIGNED', `${raisedBy} is not assigned to this case`, 'forbidden');
       if (byId(c.queries, queryId)) throw new DomainError('QUERY_ALREADY_EXISTS', `query ${queryId} exists`, 'conflict', 'queryId');
       return [{ type: 'QueryRaised', data: { caseId: c.caseId, queryId, question, raisedBy } }];
     }
@@ -215,7 +245,15 @@ export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
     case 'ReviewersAssigned':
       return { ...state, status: 'in-review', reviewerIds: event.data.reviewerIds };
     case 'ReviewSubmitted': {
-      const reviews = { ...state.reviews, [event.data.reviewerId]: { reviewerId: event.data.reviewerId, outcome: event.data.outcome, rationale: event.data.rationale, signature: event.data.signature } };
+      const reviews = {
+        ...state.reviews,
+        [event.data.reviewerId]: {
+          reviewerId: event.data.reviewerId,
+          outcome: event.data.outcome,
+          rationale: event.data.rationale,
+          signature: event.data.signature,
+        },
+      };
       const [a, b] = state.reviewerIds.map((id) => byId(reviews, id));
       const discordant = a !== undefined && b !== undefined && !concordant(a.outcome, b.outcome);
       return { ...state, reviews, status: discordant ? 'awaiting-resolution' : state.status };
@@ -223,17 +261,27 @@ export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
     case 'ChairResolutionRecorded':
       return state;
     case 'CaseFinalized':
-      return { ...state, status: 'finalized', decision: { round: event.data.round, outcome: event.data.outcome, basis: event.data.basis, finalizedAt: event.data.finalizedAt } };
+      return {
+        ...state,
+        status: 'finalized',
+        decision: { round: event.data.round, outcome: event.data.outcome, basis: event.data.basis, finalizedAt: event.data.finalizedAt },
+      };
     case 'CaseReopened':
       return { ...state, status: 'awaiting-assignment', round: event.data.round, reviewerIds: [], reviews: {} };
     case 'CaseCancelled':
       return { ...state, status: 'cancelled' };
     case 'QueryRaised':
-      return { ...state, queries: { ...state.queries, [event.data.queryId]: { question: event.data.question, raisedBy: event.data.raisedBy } } };
+      return {
+        ...state,
+        queries: { ...state.queries, [event.data.queryId]: { question: event.data.question, raisedBy: event.data.raisedBy } },
+      };
     case 'QueryAnswered': {
       const query = byId(state.queries, event.data.queryId);
       if (!query) return state;
-      return { ...state, queries: { ...state.queries, [event.data.queryId]: { ...query, answer: event.data.answer, answeredBy: event.data.answeredBy } } };
+      return {
+        ...state,
+        queries: { ...state.queries, [event.data.queryId]: { ...query, answer: event.data.answer, answeredBy: event.data.answeredBy } },
+      };
     }
     default:
       return state;

@@ -24,7 +24,11 @@ const report: AdverseEventReport = {
   amputation: { level: 'major', planned: false },
   description: 'Above-knee amputation of the index limb after failed revascularisation',
 };
-const correctedReport: AdverseEventReport = { ...report, amputation: { level: 'minor', planned: false }, description: 'Transmetatarsal amputation of the index limb' };
+const correctedReport: AdverseEventReport = {
+  ...report,
+  amputation: { level: 'minor', planned: false },
+  description: 'Transmetatarsal amputation of the index limb',
+};
 
 const caseOpened: CaseOpened = {
   trialId,
@@ -60,20 +64,34 @@ const committee: Record<string, Member> = {
 };
 
 // Outcomes. `majorAmputation` is what the site reported; the others differ from it in one field.
-const majorAmputation: Outcome = { isEndpointEvent: true, kind: 'amputation', onsetOn: '2025-05-01', limb: 'index', amputation: { level: 'major', planned: false } };
+const majorAmputation: Outcome = {
+  isEndpointEvent: true,
+  kind: 'amputation',
+  onsetOn: '2025-05-01',
+  limb: 'index',
+  amputation: { level: 'major', planned: false },
+};
 const minorAmputation: Outcome = { ...majorAmputation, amputation: { level: 'minor', planned: false } };
 const plannedMajorAmputation: Outcome = { ...majorAmputation, amputation: { level: 'major', planned: true } };
 const notAnEndpoint: Outcome = { ...majorAmputation, isEndpointEvent: false };
 const contralateralAmputation: Outcome = { ...majorAmputation, limb: 'contralateral' };
 const amputationTwoDaysEarlier: Outcome = { ...majorAmputation, onsetOn: '2025-04-29' };
 const { onsetOn: _onset, ...amputationWithoutOnset } = majorAmputation;
-const clinicallyDrivenTvr: Outcome = { isEndpointEvent: true, kind: 'tvr', onsetOn: '2025-05-01', limb: 'index', tvr: { clinicallyDriven: true } };
+const clinicallyDrivenTvr: Outcome = {
+  isEndpointEvent: true,
+  kind: 'tvr',
+  onsetOn: '2025-05-01',
+  limb: 'index',
+  tvr: { clinicallyDriven: true },
+};
 const scheduledTvr: Outcome = { ...clinicallyDrivenTvr, tvr: { clinicallyDriven: false } };
 const deathNotEndpoint: Outcome = { isEndpointEvent: false, kind: 'death', onsetOn: '2025-05-01' };
 const noEventNotEndpoint: Outcome = { isEndpointEvent: false, kind: 'none', onsetOn: '2025-05-01' };
 
 const rationale = (outcome: Outcome): string =>
-  outcome.isEndpointEvent ? `Source documents support ${outcome.kind} as an endpoint event.` : `Source documents do not support an endpoint event (${outcome.kind}).`;
+  outcome.isEndpointEvent
+    ? `Source documents support ${outcome.kind} as an endpoint event.`
+    : `Source documents do not support an endpoint event (${outcome.kind}).`;
 
 /** An e-signature as the application makes it: bound by a SHA-256 to what was signed. */
 function signed(signer: Signer, meaning: ESignature['meaning'], round: number, outcome: Outcome, signedAt: string): ESignature {
@@ -102,7 +120,12 @@ const resolutionData = (outcome: Outcome, round: number, at: string) => ({
 // ---------------------------------------------------------------------------------------------
 
 const open: CaseCommand = { type: 'OpenCase', data: caseOpened };
-const updateSource = (change: 'correction' | 'retraction', sourceVersion: number, reason: string, r: AdverseEventReport = correctedReport): CaseCommand => ({
+const updateSource = (
+  change: 'correction' | 'retraction',
+  sourceVersion: number,
+  reason: string,
+  r: AdverseEventReport = correctedReport,
+): CaseCommand => ({
   type: 'UpdateSourceReport',
   data: { report: r, sourceVersion, change, reason },
 });
@@ -111,8 +134,16 @@ const assign = (reviewerIds: string[], reason?: string): CaseCommand => ({
   data: { reviewerIds, assignedBy: eva.id, ...(reason !== undefined ? { reason } : {}) },
   committee,
 });
-const submit = (reviewer: Signer, outcome: Outcome, round = 1, at = now): CaseCommand => ({ type: 'SubmitReview', data: reviewData(reviewer, outcome, round, at), now: at });
-const resolve = (outcome: Outcome, round = 1, at = now): CaseCommand => ({ type: 'ResolveCase', data: resolutionData(outcome, round, at), now: at });
+const submit = (reviewer: Signer, outcome: Outcome, round = 1, at = now): CaseCommand => ({
+  type: 'SubmitReview',
+  data: reviewData(reviewer, outcome, round, at),
+  now: at,
+});
+const resolve = (outcome: Outcome, round = 1, at = now): CaseCommand => ({
+  type: 'ResolveCase',
+  data: resolutionData(outcome, round, at),
+  now: at,
+});
 const reopen = (reason: string): CaseCommand => ({ type: 'ReopenCase', data: { reason } });
 const raise = (queryId: string, raisedBy: string, asChair: boolean, question = 'Please provide the operative note.'): CaseCommand => ({
   type: 'RaiseQuery',
@@ -129,7 +160,12 @@ const answer = (queryId: string, at = now, text = 'Operative note uploaded to th
 // ---------------------------------------------------------------------------------------------
 
 const opened: CaseEvent = { type: 'CaseOpened', data: caseOpened };
-const sourceUpdated = (change: 'correction' | 'retraction', sourceVersion: number, reason: string, r: AdverseEventReport = correctedReport): CaseEvent => ({
+const sourceUpdated = (
+  change: 'correction' | 'retraction',
+  sourceVersion: number,
+  reason: string,
+  r: AdverseEventReport = correctedReport,
+): CaseEvent => ({
   type: 'SourceReportUpdated',
   data: { caseId, report: r, sourceVersion, change, reason },
 });
@@ -171,10 +207,15 @@ const inReview: CaseEvent[] = [opened, assigned([anna.id, bruno.id])];
 const oneReviewIn: CaseEvent[] = [...inReview, reviewed(anna, majorAmputation)];
 const discordant: CaseEvent[] = [...oneReviewIn, reviewed(bruno, minorAmputation)];
 const finalizedRound1: CaseEvent[] = [...oneReviewIn, reviewed(bruno, majorAmputation), finalized(majorAmputation, 'concordant-reviews')];
-const retractedBeforeReview: CaseEvent[] = [opened, sourceUpdated('retraction', 2, 'entered in error', report), cancelled('adverse event retracted: entered in error')];
+const retractedBeforeReview: CaseEvent[] = [
+  opened,
+  sourceUpdated('retraction', 2, 'entered in error', report),
+  cancelled('adverse event retracted: entered in error'),
+];
 const reopenedRound2: CaseEvent[] = [...finalizedRound1, reopened(2, 'new imaging received', 'chair')];
 
-const stateAfter = (events: CaseEvent[]): CaseState => events.reduce<CaseState>((state, event) => evolveCase(state, event), initialCaseState());
+const stateAfter = (events: CaseEvent[]): CaseState =>
+  events.reduce<CaseState>((state, event) => evolveCase(state, event), initialCaseState());
 function openCaseAfter(events: CaseEvent[]): OpenCase {
   const state = stateAfter(events);
   if (state.status === 'absent') throw new Error('expected an existing case');
@@ -225,14 +266,20 @@ describe('case decider', () => {
 
   describe('UpdateSourceReport', () => {
     it('refuses an update of a case that does not exist', () => {
-      spec.given([]).when(updateSource('correction', 2, 'source data verification')).thenThrows('CASE_NOT_FOUND', 'not_found');
+      spec
+        .given([])
+        .when(updateSource('correction', 2, 'source data verification'))
+        .thenThrows('CASE_NOT_FOUND', 'not_found');
     });
 
     it.each([
       ['the same', 1],
       ['an older', 0],
     ])('ignores %s source version', (_label, version) => {
-      spec.given(inReview).when(updateSource('correction', version, 'source data verification')).then([]);
+      spec
+        .given(inReview)
+        .when(updateSource('correction', version, 'source data verification'))
+        .then([]);
     });
 
     it('ignores a version older than the last update already applied', () => {
@@ -247,12 +294,21 @@ describe('case decider', () => {
       ['in review', oneReviewIn],
       ['awaiting resolution', discordant],
     ])('records a correction of a case %s, without a new round', (_label, history) => {
-      spec.given(history).when(updateSource('correction', 2, 'source data verification')).then([sourceUpdated('correction', 2, 'source data verification')]);
+      spec
+        .given(history)
+        .when(updateSource('correction', 2, 'source data verification'))
+        .then([sourceUpdated('correction', 2, 'source data verification')]);
     });
 
     it('makes the corrected report and its version the dossier', () => {
       const state = openCaseAfter([...oneReviewIn, sourceUpdated('correction', 2, 'source data verification')]);
-      expect(state).toMatchObject({ report: correctedReport, sourceVersion: 2, round: 1, status: 'in-review', reviewerIds: [anna.id, bruno.id] });
+      expect(state).toMatchObject({
+        report: correctedReport,
+        sourceVersion: 2,
+        round: 1,
+        status: 'in-review',
+        reviewerIds: [anna.id, bruno.id],
+      });
       expect(Object.keys(state.reviews)).toEqual([anna.id]);
     });
 
@@ -260,14 +316,20 @@ describe('case decider', () => {
       spec
         .given(finalizedRound1)
         .when(updateSource('correction', 2, 'amputation level was minor'))
-        .then([sourceUpdated('correction', 2, 'amputation level was minor'), reopened(2, 'adverse event correction: amputation level was minor', 'correction')]);
+        .then([
+          sourceUpdated('correction', 2, 'amputation level was minor'),
+          reopened(2, 'adverse event correction: amputation level was minor', 'correction'),
+        ]);
     });
 
     it('reopens a finalized case on a retraction: new round, trigger retraction', () => {
       spec
         .given(finalizedRound1)
         .when(updateSource('retraction', 2, 'entered in error', report))
-        .then([sourceUpdated('retraction', 2, 'entered in error', report), reopened(2, 'adverse event retraction: entered in error', 'retraction')]);
+        .then([
+          sourceUpdated('retraction', 2, 'entered in error', report),
+          reopened(2, 'adverse event retraction: entered in error', 'retraction'),
+        ]);
     });
 
     it('after reopening on a correction, awaits a new assignment in round 2 and keeps the first decision', () => {
@@ -276,7 +338,14 @@ describe('case decider', () => {
         sourceUpdated('correction', 2, 'amputation level was minor'),
         reopened(2, 'adverse event correction: amputation level was minor', 'correction'),
       ]);
-      expect(state).toMatchObject({ status: 'awaiting-assignment', round: 2, reviewerIds: [], reviews: {}, report: correctedReport, sourceVersion: 2 });
+      expect(state).toMatchObject({
+        status: 'awaiting-assignment',
+        round: 2,
+        reviewerIds: [],
+        reviews: {},
+        report: correctedReport,
+        sourceVersion: 2,
+      });
       expect(state.decision).toStrictEqual({ round: 1, outcome: majorAmputation, basis: 'concordant-reviews', finalizedAt: now });
     });
 
@@ -297,14 +366,23 @@ describe('case decider', () => {
     });
 
     it('ignores any update of a cancelled case, even with a newer version', () => {
-      spec.given(retractedBeforeReview).when(updateSource('correction', 3, 'source data verification')).then([]);
-      spec.given(retractedBeforeReview).when(updateSource('retraction', 3, 'duplicate retraction', report)).then([]);
+      spec
+        .given(retractedBeforeReview)
+        .when(updateSource('correction', 3, 'source data verification'))
+        .then([]);
+      spec
+        .given(retractedBeforeReview)
+        .when(updateSource('retraction', 3, 'duplicate retraction', report))
+        .then([]);
     });
   });
 
   describe('AssignReviewers', () => {
     it('assigns two reviewers to a new case; no reason is needed the first time', () => {
-      spec.given([opened]).when(assign([anna.id, bruno.id])).then([assigned([anna.id, bruno.id])]);
+      spec
+        .given([opened])
+        .when(assign([anna.id, bruno.id]))
+        .then([assigned([anna.id, bruno.id])]);
     });
 
     it('puts the case in review with those reviewers', () => {
@@ -312,30 +390,48 @@ describe('case decider', () => {
     });
 
     it('refuses someone who is not on the committee', () => {
-      const error = spec.given([opened]).when(assign([anna.id, 'dr-unknown'])).thenThrows('NOT_A_REVIEWER', 'rule');
+      const error = spec
+        .given([opened])
+        .when(assign([anna.id, 'dr-unknown']))
+        .thenThrows('NOT_A_REVIEWER', 'rule');
       expect(error.field).toBe('reviewerIds');
       expect(error.message).toContain('dr-unknown');
     });
 
     it('refuses the chair as a reviewer', () => {
-      const error = spec.given([opened]).when(assign([eva.id, bruno.id])).thenThrows('NOT_A_REVIEWER', 'rule');
+      const error = spec
+        .given([opened])
+        .when(assign([eva.id, bruno.id]))
+        .thenThrows('NOT_A_REVIEWER', 'rule');
       expect(error.field).toBe('reviewerIds');
     });
 
     it("refuses a reviewer affiliated with the patient's site", () => {
-      const error = spec.given([opened]).when(assign([anna.id, dieter.id])).thenThrows('REVIEWER_CONFLICT', 'rule');
+      const error = spec
+        .given([opened])
+        .when(assign([anna.id, dieter.id]))
+        .thenThrows('REVIEWER_CONFLICT', 'rule');
       expect(error.field).toBe('reviewerIds');
       expect(error.message).toContain(siteId);
     });
 
     it('accepts a reviewer affiliated with other sites only', () => {
-      spec.given([opened]).when(assign([anna.id, carla.id])).then([assigned([anna.id, carla.id])]);
+      spec
+        .given([opened])
+        .when(assign([anna.id, carla.id]))
+        .then([assigned([anna.id, carla.id])]);
     });
 
     it('refuses a reassignment without a reason', () => {
-      const error = spec.given(inReview).when(assign([anna.id, carla.id])).thenThrows('REASON_REQUIRED', 'rule');
+      const error = spec
+        .given(inReview)
+        .when(assign([anna.id, carla.id]))
+        .thenThrows('REASON_REQUIRED', 'rule');
       expect(error.field).toBe('reason');
-      spec.given(inReview).when(assign([anna.id, carla.id], '')).thenThrows('REASON_REQUIRED', 'rule');
+      spec
+        .given(inReview)
+        .when(assign([anna.id, carla.id], ''))
+        .thenThrows('REASON_REQUIRED', 'rule');
     });
 
     it('reassigns with a reason, replacing a reviewer who has not reviewed yet', () => {
@@ -352,30 +448,51 @@ describe('case decider', () => {
     });
 
     it('refuses to drop a reviewer who already submitted a review in this round', () => {
-      const error = spec.given(oneReviewIn).when(assign([bruno.id, carla.id], 'workload')).thenThrows('REVIEW_ALREADY_SUBMITTED', 'rule');
+      const error = spec
+        .given(oneReviewIn)
+        .when(assign([bruno.id, carla.id], 'workload'))
+        .thenThrows('REVIEW_ALREADY_SUBMITTED', 'rule');
       expect(error.field).toBe('reviewerIds');
       expect(error.message).toContain(anna.id);
     });
 
     it('refuses a reassignment to the same reviewers, in any order', () => {
-      spec.given(inReview).when(assign([anna.id, bruno.id], 'confirming')).thenThrows('ASSIGNMENT_UNCHANGED', 'rule');
-      spec.given(inReview).when(assign([bruno.id, anna.id], 'confirming')).thenThrows('ASSIGNMENT_UNCHANGED', 'rule');
+      spec
+        .given(inReview)
+        .when(assign([anna.id, bruno.id], 'confirming'))
+        .thenThrows('ASSIGNMENT_UNCHANGED', 'rule');
+      spec
+        .given(inReview)
+        .when(assign([bruno.id, anna.id], 'confirming'))
+        .thenThrows('ASSIGNMENT_UNCHANGED', 'rule');
     });
 
     it('refuses an assignment on a finalized case', () => {
-      spec.given(finalizedRound1).when(assign([anna.id, carla.id], 'second opinion')).thenThrows('CASE_FINALIZED', 'rule');
+      spec
+        .given(finalizedRound1)
+        .when(assign([anna.id, carla.id], 'second opinion'))
+        .thenThrows('CASE_FINALIZED', 'rule');
     });
 
     it('refuses an assignment on a cancelled case', () => {
-      spec.given(retractedBeforeReview).when(assign([anna.id, bruno.id])).thenThrows('CASE_CANCELLED', 'rule');
+      spec
+        .given(retractedBeforeReview)
+        .when(assign([anna.id, bruno.id]))
+        .thenThrows('CASE_CANCELLED', 'rule');
     });
 
     it('refuses an assignment on a case that does not exist', () => {
-      spec.given([]).when(assign([anna.id, bruno.id])).thenThrows('CASE_NOT_FOUND', 'not_found');
+      spec
+        .given([])
+        .when(assign([anna.id, bruno.id]))
+        .thenThrows('CASE_NOT_FOUND', 'not_found');
     });
 
     it('assigns the same reviewers again in a reopened round, without a reason, for that round', () => {
-      spec.given(reopenedRound2).when(assign([anna.id, bruno.id])).then([assigned([anna.id, bruno.id], 2)]);
+      spec
+        .given(reopenedRound2)
+        .when(assign([anna.id, bruno.id]))
+        .then([assigned([anna.id, bruno.id], 2)]);
     });
   });
 
@@ -393,7 +510,10 @@ describe('case decider', () => {
     });
 
     it('records the first review alone, without finalizing', () => {
-      spec.given(inReview).when(submit(anna, majorAmputation)).then([reviewed(anna, majorAmputation)]);
+      spec
+        .given(inReview)
+        .when(submit(anna, majorAmputation))
+        .then([reviewed(anna, majorAmputation)]);
       expect(openCaseAfter(oneReviewIn).status).toBe('in-review');
     });
 
@@ -424,7 +544,10 @@ describe('case decider', () => {
     });
 
     it('does not finalize on discordant reviews: the case awaits the chair', () => {
-      spec.given(oneReviewIn).when(submit(bruno, minorAmputation)).then([reviewed(bruno, minorAmputation)]);
+      spec
+        .given(oneReviewIn)
+        .when(submit(bruno, minorAmputation))
+        .then([reviewed(bruno, minorAmputation)]);
       const state = openCaseAfter(discordant);
       expect(state.status).toBe('awaiting-resolution');
       expect(state.decision).toBeUndefined();
@@ -432,7 +555,10 @@ describe('case decider', () => {
 
     it('does not finalize concordant reviews while a query is open', () => {
       const history = [...oneReviewIn, queryRaised('Q1', anna.id)];
-      spec.given(history).when(submit(bruno, majorAmputation)).then([reviewed(bruno, majorAmputation)]);
+      spec
+        .given(history)
+        .when(submit(bruno, majorAmputation))
+        .then([reviewed(bruno, majorAmputation)]);
       expect(openCaseAfter([...history, reviewed(bruno, majorAmputation)]).status).toBe('in-review');
     });
 
@@ -452,7 +578,10 @@ describe('case decider', () => {
       ['limb', majorAmputation, contralateralAmputation],
     ])('makes the reviews discordant when only %s differs', (_field, first, second) => {
       const history = [...inReview, reviewed(anna, first)];
-      spec.given(history).when(submit(bruno, second)).then([reviewed(bruno, second)]);
+      spec
+        .given(history)
+        .when(submit(bruno, second))
+        .then([reviewed(bruno, second)]);
       expect(stateAfter([...history, reviewed(bruno, second)]).status).toBe('awaiting-resolution');
     });
 
@@ -483,7 +612,11 @@ describe('case decider', () => {
 
     it('refuses a review on a cancelled case', () => {
       spec
-        .given([...inReview, sourceUpdated('retraction', 2, 'entered in error', report), cancelled('adverse event retracted: entered in error')])
+        .given([
+          ...inReview,
+          sourceUpdated('retraction', 2, 'entered in error', report),
+          cancelled('adverse event retracted: entered in error'),
+        ])
         .when(submit(anna, majorAmputation))
         .thenThrows('CASE_CANCELLED', 'rule');
     });
@@ -497,7 +630,10 @@ describe('case decider', () => {
     it.each<[string, CaseEvent[]]>([
       ['awaiting assignment', [opened]],
       ['in review, one review in', oneReviewIn],
-      ['in review, concordant reviews held by an open query', [...oneReviewIn, queryRaised('Q1', eva.id), reviewed(bruno, majorAmputation)]],
+      [
+        'in review, concordant reviews held by an open query',
+        [...oneReviewIn, queryRaised('Q1', eva.id), reviewed(bruno, majorAmputation)],
+      ],
     ])('refuses a resolution of a case %s', (_label, history) => {
       spec.given(history).when(resolve(minorAmputation)).thenThrows('RESOLUTION_NOT_NEEDED', 'rule');
     });
@@ -554,7 +690,10 @@ describe('case decider', () => {
     });
 
     it('reopens a finalized case in a new round, triggered by the chair', () => {
-      spec.given(finalizedRound1).when(reopen('new imaging received')).then([reopened(2, 'new imaging received', 'chair')]);
+      spec
+        .given(finalizedRound1)
+        .when(reopen('new imaging received'))
+        .then([reopened(2, 'new imaging received', 'chair')]);
     });
 
     it('starts the new round without reviewers or reviews, keeping the earlier decision', () => {
@@ -579,7 +718,12 @@ describe('case decider', () => {
 
     it('gives the second decision, by the chair, the round it supersedes', () => {
       spec
-        .given([...reopenedRound2, assigned([anna.id, carla.id], 2), reviewed(anna, minorAmputation, 2, later), reviewed(carla, majorAmputation, 2, later)])
+        .given([
+          ...reopenedRound2,
+          assigned([anna.id, carla.id], 2),
+          reviewed(anna, minorAmputation, 2, later),
+          reviewed(carla, majorAmputation, 2, later),
+        ])
         .when(resolve(minorAmputation, 2, later))
         .then([chairResolved(minorAmputation, 2, later), finalized(minorAmputation, 'chair-resolution', 2, later, 1)]);
     });
@@ -592,8 +736,16 @@ describe('case decider', () => {
         reviewed(carla, minorAmputation, 2, later),
         finalized(minorAmputation, 'concordant-reviews', 2, later, 1),
       ];
-      spec.given(round2Final).when(reopen('amputation level queried by monitor')).then([reopened(3, 'amputation level queried by monitor', 'chair')]);
-      const round3: CaseEvent[] = [...round2Final, reopened(3, 'amputation level queried by monitor', 'chair'), assigned([bruno.id, carla.id], 3), reviewed(bruno, majorAmputation, 3, later)];
+      spec
+        .given(round2Final)
+        .when(reopen('amputation level queried by monitor'))
+        .then([reopened(3, 'amputation level queried by monitor', 'chair')]);
+      const round3: CaseEvent[] = [
+        ...round2Final,
+        reopened(3, 'amputation level queried by monitor', 'chair'),
+        assigned([bruno.id, carla.id], 3),
+        reviewed(bruno, majorAmputation, 3, later),
+      ];
       spec
         .given(round3)
         .when(submit(carla, majorAmputation, 3, later))
@@ -603,16 +755,28 @@ describe('case decider', () => {
 
   describe('RaiseQuery', () => {
     it('lets the chair raise a query, assigned or not, even before assignment', () => {
-      spec.given([opened]).when(raise('Q1', eva.id, true)).then([queryRaised('Q1', eva.id)]);
-      spec.given(discordant).when(raise('Q1', eva.id, true)).then([queryRaised('Q1', eva.id)]);
+      spec
+        .given([opened])
+        .when(raise('Q1', eva.id, true))
+        .then([queryRaised('Q1', eva.id)]);
+      spec
+        .given(discordant)
+        .when(raise('Q1', eva.id, true))
+        .then([queryRaised('Q1', eva.id)]);
     });
 
     it('lets an assigned reviewer raise a query', () => {
-      spec.given(inReview).when(raise('Q1', bruno.id, false)).then([queryRaised('Q1', bruno.id)]);
+      spec
+        .given(inReview)
+        .when(raise('Q1', bruno.id, false))
+        .then([queryRaised('Q1', bruno.id)]);
     });
 
     it('refuses a query from a reviewer not assigned to the case', () => {
-      spec.given(inReview).when(raise('Q1', carla.id, false)).thenThrows('NOT_ASSIGNED', 'forbidden');
+      spec
+        .given(inReview)
+        .when(raise('Q1', carla.id, false))
+        .thenThrows('NOT_ASSIGNED', 'forbidden');
     });
 
     it('refuses a query id already used on the case, answered or not', () => {
@@ -628,12 +792,21 @@ describe('case decider', () => {
     });
 
     it('refuses a query on a closed case', () => {
-      spec.given(finalizedRound1).when(raise('Q1', eva.id, true)).thenThrows('CASE_FINALIZED', 'rule');
-      spec.given(retractedBeforeReview).when(raise('Q1', eva.id, true)).thenThrows('CASE_CANCELLED', 'rule');
+      spec
+        .given(finalizedRound1)
+        .when(raise('Q1', eva.id, true))
+        .thenThrows('CASE_FINALIZED', 'rule');
+      spec
+        .given(retractedBeforeReview)
+        .when(raise('Q1', eva.id, true))
+        .thenThrows('CASE_CANCELLED', 'rule');
     });
 
     it('refuses a query on a case that does not exist', () => {
-      spec.given([]).when(raise('Q1', eva.id, true)).thenThrows('CASE_NOT_FOUND', 'not_found');
+      spec
+        .given([])
+        .when(raise('Q1', eva.id, true))
+        .thenThrows('CASE_NOT_FOUND', 'not_found');
     });
 
     it('keeps the query open in the state', () => {
@@ -662,9 +835,17 @@ describe('case decider', () => {
 
     it('records the answer', () => {
       const history = [...oneReviewIn, queryRaised('Q1', anna.id)];
-      spec.given(history).when(answer('Q1')).then([queryAnswered('Q1')]);
+      spec
+        .given(history)
+        .when(answer('Q1'))
+        .then([queryAnswered('Q1')]);
       expect(openCaseAfter([...history, queryAnswered('Q1')]).queries).toStrictEqual({
-        Q1: { question: 'Please provide the operative note.', raisedBy: anna.id, answer: 'Operative note uploaded to the eCRF.', answeredBy: siteInvestigator },
+        Q1: {
+          question: 'Please provide the operative note.',
+          raisedBy: anna.id,
+          answer: 'Operative note uploaded to the eCRF.',
+          answeredBy: siteInvestigator,
+        },
       });
     });
 
@@ -677,7 +858,12 @@ describe('case decider', () => {
 
     it('does not finalize while another query stays open', () => {
       spec
-        .given([...oneReviewIn, queryRaised('Q1', anna.id), queryRaised('Q2', eva.id, 'Was the amputation planned?'), reviewed(bruno, majorAmputation)])
+        .given([
+          ...oneReviewIn,
+          queryRaised('Q1', anna.id),
+          queryRaised('Q2', eva.id, 'Was the amputation planned?'),
+          reviewed(bruno, majorAmputation),
+        ])
         .when(answer('Q1', later))
         .then([queryAnswered('Q1')]);
     });

@@ -12,7 +12,9 @@ export interface SignedContent {
 
 function contentHash(content: SignedContent, signature: Omit<ESignature, 'contentHash'>): string {
   const canonical = canonicalize({ ...content, signature });
-  return createHash('sha256').update(canonical ?? '', 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(canonical ?? '', 'utf8')
+    .digest('hex');
 }
 
 /** Signs content (21 CFR 11.50: name, time, meaning; 11.70: bound to the record by its hash). */

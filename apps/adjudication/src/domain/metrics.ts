@@ -26,7 +26,11 @@ export interface ReviewPair {
 }
 
 /** Share of review pairs that were concordant (api.md's key fields) and kappa on isEndpointEvent. */
-export function reviewerAgreement(pairs: ReviewPair[]): { pairs: number; agreementRate: number | null; kappaIsEndpointEvent: number | null } {
+export function reviewerAgreement(pairs: ReviewPair[]): {
+  pairs: number;
+  agreementRate: number | null;
+  kappaIsEndpointEvent: number | null;
+} {
   return {
     pairs: pairs.length,
     agreementRate: pairs.length === 0 ? null : pairs.filter((p) => concordant(p.first, p.second)).length / pairs.length,
@@ -62,7 +66,9 @@ export function committeeMetrics({ cases, firstDecisions, reviews }: CommitteeRe
   }
   const byRound = new Map<string, Outcome[]>();
   for (const r of reviews) byRound.set(`${r.caseId}#${r.round}`, [...(byRound.get(`${r.caseId}#${r.round}`) ?? []), r.outcome]);
-  const pairs = [...byRound.values()].filter((o) => o.length === 2).map(([first, second]) => ({ first: first as Outcome, second: second as Outcome }));
+  const pairs = [...byRound.values()]
+    .filter((o) => o.length === 2)
+    .map(([first, second]) => ({ first: first as Outcome, second: second as Outcome }));
   const days = median(firstDecisions.map((d) => (Date.parse(d.finalizedAt) - Date.parse(d.reportedAt)) / DAY_MS));
   return {
     openCases: Object.values(openCasesByAge).reduce((a, b) => a + b, 0),

@@ -7,9 +7,21 @@ function table(a: number, b: number, c: number, d: number): Array<[boolean, bool
   return [...cell(a, [true, true]), ...cell(b, [true, false]), ...cell(c, [false, true]), ...cell(d, [false, false])];
 }
 
-const majorAmputation: Outcome = { isEndpointEvent: true, kind: 'amputation', onsetOn: '2025-05-01', limb: 'index', amputation: { level: 'major', planned: false } };
+const majorAmputation: Outcome = {
+  isEndpointEvent: true,
+  kind: 'amputation',
+  onsetOn: '2025-05-01',
+  limb: 'index',
+  amputation: { level: 'major', planned: false },
+};
 const minorAmputation: Outcome = { ...majorAmputation, amputation: { level: 'minor', planned: false } };
-const clinicallyDrivenTvr: Outcome = { isEndpointEvent: true, kind: 'tvr', onsetOn: '2025-03-14', limb: 'index', tvr: { clinicallyDriven: true } };
+const clinicallyDrivenTvr: Outcome = {
+  isEndpointEvent: true,
+  kind: 'tvr',
+  onsetOn: '2025-03-14',
+  limb: 'index',
+  tvr: { clinicallyDriven: true },
+};
 const noEndpoint: Outcome = { isEndpointEvent: false, kind: 'none' };
 const deathNotEndpoint: Outcome = { isEndpointEvent: false, kind: 'death', onsetOn: '2025-06-02' };
 

@@ -60,14 +60,25 @@ export function opensCase(source: SourceReport): boolean {
 /** What the dossier may show of the index procedure: date, limb, lesions; never the device (blinding). */
 export function indexProcedureSummary(procedures: ProcedureEvent[]): IndexProcedureSummary | undefined {
   const index = procedures.map((e) => e.data).find((p) => p.index);
-  return index ? { performedOn: index.performedOn, limb: index.limb, lesions: index.lesions.map(({ segment, lengthMm, occlusion }) => ({ segment, lengthMm, occlusion })) } : undefined;
+  return index
+    ? {
+        performedOn: index.performedOn,
+        limb: index.limb,
+        lesions: index.lesions.map(({ segment, lengthMm, occlusion }) => ({ segment, lengthMm, occlusion })),
+      }
+    : undefined;
 }
 
 /** The case a report opens, at the source version that opened it, under the trial's charter in force. */
 export function caseOpenedFrom(
   source: SourceReport,
   caseId: string,
-  opening: { sourceVersion: number; reportedAt: string; charterVersion: string | undefined; indexProcedure: IndexProcedureSummary | undefined },
+  opening: {
+    sourceVersion: number;
+    reportedAt: string;
+    charterVersion: string | undefined;
+    indexProcedure: IndexProcedureSummary | undefined;
+  },
 ): CaseOpened {
   return {
     trialId: source.trialId,

@@ -9,7 +9,10 @@ const corrected = (changes: Array<{ field: string; previous: unknown; value: unk
   type: 'AdverseEventCorrected',
   data: { trialId: 'T', patientId: 'P', eventId: 'E', changes, reason: 'source document' },
 });
-const retracted: AdverseEventEvent = { type: 'AdverseEventRetracted', data: { trialId: 'T', patientId: 'P', eventId: 'E', reason: 'entered in error' } };
+const retracted: AdverseEventEvent = {
+  type: 'AdverseEventRetracted',
+  data: { trialId: 'T', patientId: 'P', eventId: 'E', reason: 'entered in error' },
+};
 
 const fold = (events: AdverseEventEvent[]) => events.reduce<SourceReport | undefined>(evolveSourceReport, undefined);
 const amputation = reported('amputation', { limb: 'index', amputation: { level: 'minor', planned: false } });
@@ -21,7 +24,13 @@ describe('source report (published adverse-event events folded into adjudication
       patientId: 'P',
       siteId: 'S',
       eventId: 'E',
-      report: { kind: 'amputation', onsetOn: '2025-02-01', limb: 'index', amputation: { level: 'minor', planned: false }, description: 'as reported' },
+      report: {
+        kind: 'amputation',
+        onsetOn: '2025-02-01',
+        limb: 'index',
+        amputation: { level: 'minor', planned: false },
+        description: 'as reported',
+      },
       retracted: false,
       caseId: 'E',
     });
@@ -45,7 +54,13 @@ describe('source report (published adverse-event events folded into adjudication
         { field: 'amputation', previous: { level: 'minor', planned: false }, value: null },
       ]),
     ]);
-    expect(tvr?.report).toEqual({ kind: 'tvr', onsetOn: '2025-02-01', limb: 'index', tvr: { clinicallyDriven: true }, description: 'as reported' });
+    expect(tvr?.report).toEqual({
+      kind: 'tvr',
+      onsetOn: '2025-02-01',
+      limb: 'index',
+      tvr: { clinicallyDriven: true },
+      description: 'as reported',
+    });
   });
 
   it('keeps the case of a report corrected to a kind that opens none: the case follows its report', () => {
@@ -93,7 +108,12 @@ describe('opening a case', () => {
   it('opens under the charter in force, else the default charter', () => {
     const source = fold([amputation])!;
     const opening = { sourceVersion: 1, reportedAt: '2025-02-02T10:00:00.000Z', indexProcedure: undefined };
-    expect(caseOpenedFrom(source, 'E', { ...opening, charterVersion: '3' })).toMatchObject({ caseId: 'E', charterVersion: '3', sourceVersion: 1, siteId: 'S' });
+    expect(caseOpenedFrom(source, 'E', { ...opening, charterVersion: '3' })).toMatchObject({
+      caseId: 'E',
+      charterVersion: '3',
+      sourceVersion: 1,
+      siteId: 'S',
+    });
     expect(caseOpenedFrom(source, 'E', { ...opening, charterVersion: undefined })).not.toHaveProperty('indexProcedure');
     expect(caseOpenedFrom(source, 'E', { ...opening, charterVersion: undefined }).charterVersion).toBe('default-1');
   });

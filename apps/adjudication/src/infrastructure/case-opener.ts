@@ -12,7 +12,17 @@ import {
   type TrialEvent,
   type TrialFacts,
 } from '@app/contracts';
-import { DATA_SOURCE, DurableSubscription, EVENT_STORE, SubscribedService, executeCommand, loadState, type EventMetadata, type EventStore, type RecordedEvent } from '@app/event-store';
+import {
+  DATA_SOURCE,
+  DurableSubscription,
+  EVENT_STORE,
+  SubscribedService,
+  executeCommand,
+  loadState,
+  type EventMetadata,
+  type EventStore,
+  type RecordedEvent,
+} from '@app/event-store';
 import { caseDecider } from '../domain/case.decider';
 import { caseOpenedFrom, evolveSourceReport, indexProcedureSummary, opensCase, type SourceReport } from '../domain/source-report';
 
@@ -109,7 +119,15 @@ export class CaseOpener extends SubscribedService {
       this.store,
       stream,
       caseDecider,
-      { type: 'UpdateSourceReport', data: { report: source.report, sourceVersion: event.streamVersion, change: event.type === 'AdverseEventRetracted' ? 'retraction' : 'correction', reason } },
+      {
+        type: 'UpdateSourceReport',
+        data: {
+          report: source.report,
+          sourceVersion: event.streamVersion,
+          change: event.type === 'AdverseEventRetracted' ? 'retraction' : 'correction',
+          reason,
+        },
+      },
       { metadata },
     );
   }
@@ -117,13 +135,19 @@ export class CaseOpener extends SubscribedService {
   /** The adverse event as it stood right after the change being handled. */
   private async sourceAt(trialId: string, eventId: string, version: number): Promise<SourceReport | undefined> {
     const { events } = await this.store.readStream(adverseEventStream(trialId, eventId), { maxCount: version });
-    return events.reduce<SourceReport | undefined>((state, e) => evolveSourceReport(state, { type: e.type, data: e.data } as AdverseEventEvent), undefined);
+    return events.reduce<SourceReport | undefined>(
+      (state, e) => evolveSourceReport(state, { type: e.type, data: e.data } as AdverseEventEvent),
+      undefined,
+    );
   }
 
   /** Enrollment's published facts of the trial (its charter in force), folded from the trial stream. */
   private async trial(trialId: string): Promise<TrialFacts | undefined> {
     const { events } = await this.store.readStream(trialStream(trialId));
-    return events.reduce<TrialFacts | undefined>((state, e) => evolveTrialFacts(state, { type: e.type, data: e.data } as TrialEvent), undefined);
+    return events.reduce<TrialFacts | undefined>(
+      (state, e) => evolveTrialFacts(state, { type: e.type, data: e.data } as TrialEvent),
+      undefined,
+    );
   }
 
   private async indexProcedure(trialId: string, patientId: string) {

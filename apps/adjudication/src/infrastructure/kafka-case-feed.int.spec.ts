@@ -12,7 +12,17 @@ import { adjudicationMigrations } from './migrations';
 
 const databaseUrl = process.env.DATABASE_URL;
 const actor = { actor: { userId: 'inv-1', name: 'Dr. Site', roles: ['site-investigator'] }, correlationId: 'corr-1' };
-const report = { trialId: 'T', patientId: 'P1', siteId: 'S1', eventId: 'E1', kind: 'amputation', onsetOn: '2025-02-01', limb: 'index', amputation: { level: 'minor', planned: false }, description: 'toe' };
+const report = {
+  trialId: 'T',
+  patientId: 'P1',
+  siteId: 'S1',
+  eventId: 'E1',
+  kind: 'amputation',
+  onsetOn: '2025-02-01',
+  limb: 'index',
+  amputation: { level: 'minor', planned: false },
+  description: 'toe',
+};
 
 /**
  * The distributed deployment's path for a reported adverse event: outbox → Kafka (a broker double
@@ -30,7 +40,11 @@ if (!databaseUrl) {
     const schema = `case_feed_${randomBytes(4).toString('hex')}`;
 
     beforeAll(async () => {
-      dataSource = await openDataSource({ databaseUrl, schema, migrations: [...eventStoreMigrations, Idempotency1764000000100, ...adjudicationMigrations, MessagingOutbox1764000000600] });
+      dataSource = await openDataSource({
+        databaseUrl,
+        schema,
+        migrations: [...eventStoreMigrations, Idempotency1764000000100, ...adjudicationMigrations, MessagingOutbox1764000000600],
+      });
     });
     afterAll(async () => {
       await dataSource.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -38,13 +52,23 @@ if (!databaseUrl) {
     });
 
     it('opens one case per reported amputation and follows its correction, with duplicates delivered', async () => {
-      const store = new PostgresEventStore(dataSource, new FixedClock(new Date('2025-03-01T12:00:00.000Z')), new SequentialIds(randomBytes(4).toString('hex')));
+      const store = new PostgresEventStore(
+        dataSource,
+        new FixedClock(new Date('2025-03-01T12:00:00.000Z')),
+        new SequentialIds(randomBytes(4).toString('hex')),
+      );
       await enableMessaging(dataSource);
       await store.appendToStream(adverseEventStream('T', 'E1'), [{ type: 'AdverseEventReported', data: report, metadata: actor }]);
       await store.appendToStream(adverseEventStream('T', 'E1'), [
         {
           type: 'AdverseEventCorrected',
-          data: { trialId: 'T', patientId: 'P1', eventId: 'E1', changes: [{ field: 'amputation.level', previous: 'minor', value: 'major' }], reason: 'source document' },
+          data: {
+            trialId: 'T',
+            patientId: 'P1',
+            eventId: 'E1',
+            changes: [{ field: 'amputation.level', previous: 'minor', value: 'major' }],
+            reason: 'source document',
+          },
           metadata: actor,
         },
       ]);
@@ -71,7 +95,9 @@ if (!databaseUrl) {
       expect(events.map((e) => e.type)).toEqual(['CaseOpened', 'SourceReportUpdated']);
       expect(events[0]!.metadata).toMatchObject({ actor: { userId: 'system:adjudication' }, correlationId: 'corr-1' });
       expect((events[1]!.data as { report: { amputation: { level: string } } }).report.amputation.level).toBe('major');
-      expect(await dataSource.query(`SELECT count(*)::int AS n FROM msg_inbox WHERE consumer = $1`, [CASE_FEED_CONSUMER])).toEqual([{ n: 2 }]);
+      expect(await dataSource.query(`SELECT count(*)::int AS n FROM msg_inbox WHERE consumer = $1`, [CASE_FEED_CONSUMER])).toEqual([
+        { n: 2 },
+      ]);
       // The opener's own subscription to the log never ran.
       expect(await opener.subscription.checkpoint()).toBeUndefined();
     });

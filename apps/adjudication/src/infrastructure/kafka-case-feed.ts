@@ -2,7 +2,16 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { ConfigService } from '@nestjs/config';
 import type { DataSource } from 'typeorm';
 import { DATA_SOURCE } from '@app/event-store';
-import { IdempotentConsumer, KafkaConsumerRunner, KafkaPublisher, TOPICS, createKafka, parseBrokers, type IntegrationEventV1, type MessagePublisher } from '@app/messaging';
+import {
+  IdempotentConsumer,
+  KafkaConsumerRunner,
+  KafkaPublisher,
+  TOPICS,
+  createKafka,
+  parseBrokers,
+  type IntegrationEventV1,
+  type MessagePublisher,
+} from '@app/messaging';
 import { CaseOpener } from './case-opener';
 
 /** Consumer group and inbox name of the case opener on Kafka. */
@@ -38,7 +47,13 @@ export class KafkaCaseFeed implements OnModuleInit, OnApplicationBootstrap, OnAp
     if (this.brokers.length === 0) return;
     const kafka = createKafka({ brokers: this.brokers, clientId: 'trials-adjudication' });
     this.publisher = new KafkaPublisher(kafka);
-    this.runner = new KafkaConsumerRunner({ kafka, groupId: CASE_FEED_CONSUMER, topics: [TOPICS.adverseEvents], handler: this.consumer(this.publisher), fromBeginning: true });
+    this.runner = new KafkaConsumerRunner({
+      kafka,
+      groupId: CASE_FEED_CONSUMER,
+      topics: [TOPICS.adverseEvents],
+      handler: this.consumer(this.publisher),
+      fromBeginning: true,
+    });
     await this.runner.start();
     this.logger.log(`opening cases from ${TOPICS.adverseEvents} at ${this.brokers.join(',')}`);
   }

@@ -22,7 +22,13 @@ if (process.env.DATABASE_URL) backends.push(['PostgreSQL', process.env.DATABASE_
 const metadata: EventMetadata = { actor: { userId: 'u', name: 'U', roles: [] }, correlationId: 'c' };
 const chair = { userId: 'chair', roles: ['cec-chair'] };
 const reviewer = (userId: string) => ({ userId, roles: ['cec-reviewer'] });
-const major: Outcome = { isEndpointEvent: true, kind: 'amputation', limb: 'index', onsetOn: '2026-02-01', amputation: { level: 'major', planned: false } };
+const major: Outcome = {
+  isEndpointEvent: true,
+  kind: 'amputation',
+  limb: 'index',
+  onsetOn: '2026-02-01',
+  amputation: { level: 'major', planned: false },
+};
 const minor: Outcome = { ...major, amputation: { level: 'minor', planned: false } };
 
 const opened = (caseId: string, reportedAt: string): CaseEvent => {
@@ -33,13 +39,22 @@ const opened = (caseId: string, reportedAt: string): CaseEvent => {
     patientId: 'P',
     siteId: 'S1',
     charterVersion: 'default-1',
-    report: { kind: 'amputation', onsetOn: '2026-02-01', limb: 'index', amputation: { level: 'major', planned: false }, description: 'amputation' },
+    report: {
+      kind: 'amputation',
+      onsetOn: '2026-02-01',
+      limb: 'index',
+      amputation: { level: 'major', planned: false },
+      description: 'amputation',
+    },
     sourceVersion: 1,
     reportedAt,
   };
   return { type: 'CaseOpened', data };
 };
-const assigned = (caseId: string, reviewerIds: string[]): CaseEvent => ({ type: 'ReviewersAssigned', data: { caseId, round: 1, reviewerIds, assignedBy: 'chair' } });
+const assigned = (caseId: string, reviewerIds: string[]): CaseEvent => ({
+  type: 'ReviewersAssigned',
+  data: { caseId, round: 1, reviewerIds, assignedBy: 'chair' },
+});
 const reviewed = (caseId: string, reviewerId: string, outcome: Outcome): CaseEvent => ({
   type: 'ReviewSubmitted',
   data: {
@@ -50,7 +65,13 @@ const reviewed = (caseId: string, reviewerId: string, outcome: Outcome): CaseEve
     rationale: 'operative note',
     signature: sign(
       { caseId, round: 1, outcome, rationale: 'operative note' },
-      { signerId: reviewerId, printedName: reviewerId, meaning: 'review', signedAt: '2026-02-11T00:00:00.000Z', charterVersion: 'default-1' },
+      {
+        signerId: reviewerId,
+        printedName: reviewerId,
+        meaning: 'review',
+        signedAt: '2026-02-11T00:00:00.000Z',
+        charterVersion: 'default-1',
+      },
     ),
   },
 });
@@ -82,7 +103,11 @@ describe.each(backends)('cases read model on %s', (_name, databaseUrl) => {
 
   // Each test its own trial; the subscriptions' checkpoints carry over, as after a restart.
   beforeEach(() => {
-    store = new PostgresEventStore(dataSource, new FixedClock(new Date('2026-02-02T00:00:00.000Z')), new SequentialIds(randomBytes(4).toString('hex')));
+    store = new PostgresEventStore(
+      dataSource,
+      new FixedClock(new Date('2026-02-02T00:00:00.000Z')),
+      new SequentialIds(randomBytes(4).toString('hex')),
+    );
     opener = new CaseOpener(store, dataSource);
     projection = new CasesProjection(store, dataSource);
     queries = new CaseQueries(store, dataSource, new FixedClock(new Date('2026-03-01T00:00:00.000Z')), opener, projection);
@@ -95,23 +120,58 @@ describe.each(backends)('cases read model on %s', (_name, databaseUrl) => {
   it('lists and shows a case right after its adverse event is reported: requests wait, the subscriptions run', async () => {
     opener.onApplicationBootstrap();
     projection.onApplicationBootstrap();
-    await store.appendToStream(trialStream('T'), [{ type: 'TrialRegistered', data: { trialId: 'T', title: 't', protocolVersion: '1', arms: [] }, metadata }]);
-    await store.appendToStream(trialStream('T'), [{ type: 'CharterVersionPublished', data: { trialId: 'T', version: '3', endpoints: [] }, metadata }]);
-    const report: AdverseEventReported = { trialId: 'T', patientId: 'P', siteId: 'S1', eventId: 'E1', kind: 'death', onsetOn: '2026-02-01', description: 'death' };
+    await store.appendToStream(trialStream('T'), [
+      { type: 'TrialRegistered', data: { trialId: 'T', title: 't', protocolVersion: '1', arms: [] }, metadata },
+    ]);
+    await store.appendToStream(trialStream('T'), [
+      { type: 'CharterVersionPublished', data: { trialId: 'T', version: '3', endpoints: [] }, metadata },
+    ]);
+    const report: AdverseEventReported = {
+      trialId: 'T',
+      patientId: 'P',
+      siteId: 'S1',
+      eventId: 'E1',
+      kind: 'death',
+      onsetOn: '2026-02-01',
+      description: 'death',
+    };
     await store.appendToStream(adverseEventStream('T', 'E1'), [{ type: 'AdverseEventReported', data: report, metadata }]);
 
-    expect(await queries.list('T', { eventId: 'E1' }, chair)).toEqual([expect.objectContaining({ caseId: 'E1', status: 'awaiting-assignment', kind: 'death', round: 1 })]);
+    expect(await queries.list('T', { eventId: 'E1' }, chair)).toEqual([
+      expect.objectContaining({ caseId: 'E1', status: 'awaiting-assignment', kind: 'death', round: 1 }),
+    ]);
     expect(await queries.view('T', 'E1', chair)).toMatchObject({ caseId: 'E1', charterVersion: '3', report: { kind: 'death' } });
   });
 
   it('answers listings, worklists and committee metrics from the projected rows', async () => {
     const given: Array<[string, CaseEvent[]]> = [
-      ['C1', [opened('C1', '2026-02-01T00:00:00.000Z'), assigned('C1', ['rev-a', 'rev-b']), reviewed('C1', 'rev-a', major), reviewed('C1', 'rev-b', major), finalized('C1', '2026-02-11T00:00:00.000Z')]],
-      ['C2', [opened('C2', '2026-02-02T00:00:00.000Z'), assigned('C2', ['rev-a', 'rev-b']), reviewed('C2', 'rev-a', major), reviewed('C2', 'rev-b', minor)]],
+      [
+        'C1',
+        [
+          opened('C1', '2026-02-01T00:00:00.000Z'),
+          assigned('C1', ['rev-a', 'rev-b']),
+          reviewed('C1', 'rev-a', major),
+          reviewed('C1', 'rev-b', major),
+          finalized('C1', '2026-02-11T00:00:00.000Z'),
+        ],
+      ],
+      [
+        'C2',
+        [
+          opened('C2', '2026-02-02T00:00:00.000Z'),
+          assigned('C2', ['rev-a', 'rev-b']),
+          reviewed('C2', 'rev-a', major),
+          reviewed('C2', 'rev-b', minor),
+        ],
+      ],
       ['C3', [opened('C3', '2026-02-25T00:00:00.000Z'), assigned('C3', ['rev-a', 'rev-c'])]],
       ['C4', [opened('C4', '2026-02-26T00:00:00.000Z')]],
     ];
-    for (const [caseId, events] of given) await store.appendToStream(caseStream('T2', caseId), events.map((e) => ({ ...e, metadata })));
+    for (const [caseId, events] of given)
+      await store.appendToStream(
+        caseStream('T2', caseId),
+        events.map((e) => ({ ...e, metadata })),
+      );
     await untilSettled(store);
     await projection.subscription.catchUp();
 

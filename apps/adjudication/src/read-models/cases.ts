@@ -1,7 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { DomainError, caseStream, parseStreamId, type CaseEvent, type Outcome } from '@app/contracts';
-import { CLOCK, DATA_SOURCE, DurableSubscription, EVENT_STORE, SubscribedService, type Clock, type EventStore, type RecordedEvent } from '@app/event-store';
+import {
+  CLOCK,
+  DATA_SOURCE,
+  DurableSubscription,
+  EVENT_STORE,
+  SubscribedService,
+  type Clock,
+  type EventStore,
+  type RecordedEvent,
+} from '@app/event-store';
 import { caseView, type Viewer } from '../domain/case-view';
 import { caseDecider, type CaseStatus, type CaseState, type OpenCase } from '../domain/case.decider';
 import { committeeMetrics } from '../domain/metrics';
@@ -70,7 +79,10 @@ export class CasesProjection extends SubscribedService {
       if (stream?.family !== 'case') continue;
       const { trialId, entityId: caseId } = stream;
       const event = { type: recorded.type, data: recorded.data } as CaseEvent;
-      const [row]: Array<{ state: CaseState }> = await manager.query('SELECT state FROM adj_cases WHERE trial_id = $1 AND case_id = $2', [trialId, caseId]);
+      const [row]: Array<{ state: CaseState }> = await manager.query('SELECT state FROM adj_cases WHERE trial_id = $1 AND case_id = $2', [
+        trialId,
+        caseId,
+      ]);
       const state = caseDecider.evolve(row?.state ?? caseDecider.initialState(), event);
       if (state.status === 'absent') continue;
       await this.save(manager, state, recorded);
@@ -84,14 +96,10 @@ export class CasesProjection extends SubscribedService {
         ]);
       }
       if (event.type === 'CaseFinalized') {
-        await manager.query('INSERT INTO adj_decisions (trial_id, case_id, round, basis, reported_at, finalized_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-          trialId,
-          caseId,
-          event.data.round,
-          event.data.basis,
-          state.reportedAt,
-          event.data.finalizedAt,
-        ]);
+        await manager.query(
+          'INSERT INTO adj_decisions (trial_id, case_id, round, basis, reported_at, finalized_at) VALUES ($1, $2, $3, $4, $5, $6)',
+          [trialId, caseId, event.data.round, event.data.basis, state.reportedAt, event.data.finalizedAt],
+        );
       }
     }
   }
@@ -154,11 +162,17 @@ export class CaseQueries {
   async worklist(trialId: string, viewer: Viewer) {
     const items = [];
     for (const r of await this.rows(trialId)) {
-      if (viewer.roles.includes('cec-reviewer') && r.status === 'in-review' && r.reviewer_ids.includes(viewer.userId) && !r.reviewed_by.includes(viewer.userId)) {
+      if (
+        viewer.roles.includes('cec-reviewer') &&
+        r.status === 'in-review' &&
+        r.reviewer_ids.includes(viewer.userId) &&
+        !r.reviewed_by.includes(viewer.userId)
+      ) {
         items.push({ ...summary(r, false), action: 'review' });
       }
       if (viewer.roles.includes('cec-chair') && r.status === 'awaiting-assignment') items.push({ ...summary(r), action: 'assign' });
-      if (viewer.roles.includes('cec-chair') && r.status === 'awaiting-resolution') items.push({ ...summary(r), action: r.open_queries > 0 ? 'await-query-answer' : 'resolve' });
+      if (viewer.roles.includes('cec-chair') && r.status === 'awaiting-resolution')
+        items.push({ ...summary(r), action: r.open_queries > 0 ? 'await-query-answer' : 'resolve' });
     }
     return items;
   }

@@ -21,15 +21,28 @@ export class AdverseEventsController {
   /** Amputations, TVRs and deaths open a CEC case; its id comes back as `caseId`. */
   @Post()
   @Roles('site-investigator')
-  report(@Param('t', IdParamPipe) t: string, @Param('p', IdParamPipe) p: string, @Body() body: ReportAdverseEventDto, @Ctx() ctx: CommandContext): Promise<ReportResult> {
+  report(
+    @Param('t', IdParamPipe) t: string,
+    @Param('p', IdParamPipe) p: string,
+    @Body() body: ReportAdverseEventDto,
+    @Ctx() ctx: CommandContext,
+  ): Promise<ReportResult> {
     return this.commands.execute(new ReportAdverseEvent(t, p, body, ctx));
   }
 
   @Get(':e')
   @Roles('site-investigator', 'trial-admin', 'auditor')
-  async read(@Param('t', IdParamPipe) t: string, @Param('p', IdParamPipe) p: string, @Param('e', IdParamPipe) e: string, @CurrentPrincipal() principal: Principal) {
-    const { state, version } = await this.queries.execute<GetAdverseEvent, { state: AdverseEventState; version: number }>(new GetAdverseEvent(t, e));
-    if (state.status === 'absent' || state.patientId !== p) throw new DomainError('ADVERSE_EVENT_NOT_FOUND', `no adverse event ${e} for patient ${p}`, 'not_found');
+  async read(
+    @Param('t', IdParamPipe) t: string,
+    @Param('p', IdParamPipe) p: string,
+    @Param('e', IdParamPipe) e: string,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    const { state, version } = await this.queries.execute<GetAdverseEvent, { state: AdverseEventState; version: number }>(
+      new GetAdverseEvent(t, e),
+    );
+    if (state.status === 'absent' || state.patientId !== p)
+      throw new DomainError('ADVERSE_EVENT_NOT_FOUND', `no adverse event ${e} for patient ${p}`, 'not_found');
     assertSiteAccess(principal, state.siteId);
     return { ...state, version };
   }

@@ -15,13 +15,30 @@ import { EnrollmentFacts } from '@app/runtime';
 import { adverseEventDecider, type AdverseEventCommand } from '../domain/adverse-event.decider';
 
 export class ReportAdverseEvent {
-  constructor(readonly trialId: string, readonly patientId: string, readonly body: ReportAdverseEventBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly patientId: string,
+    readonly body: ReportAdverseEventBody,
+    readonly context: CommandContext,
+  ) {}
 }
 export class CorrectAdverseEvent {
-  constructor(readonly trialId: string, readonly patientId: string, readonly eventId: string, readonly body: CorrectionBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly patientId: string,
+    readonly eventId: string,
+    readonly body: CorrectionBody,
+    readonly context: CommandContext,
+  ) {}
 }
 export class RetractAdverseEvent {
-  constructor(readonly trialId: string, readonly patientId: string, readonly eventId: string, readonly body: RetractAdverseEventBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly patientId: string,
+    readonly eventId: string,
+    readonly body: RetractAdverseEventBody,
+    readonly context: CommandContext,
+  ) {}
 }
 
 export type ReportResult = CommandResult & { caseId?: string };
@@ -45,8 +62,23 @@ abstract class AdverseEventHandler {
     }
   }
 
-  protected async run(trialId: string, eventId: string, command: AdverseEventCommand, context: CommandContext, reason?: string): Promise<CommandResult> {
-    return commandResult(eventId, await executeCommand(this.store, adverseEventStream(trialId, eventId), adverseEventDecider, command, commandOptions(context, { reason })));
+  protected async run(
+    trialId: string,
+    eventId: string,
+    command: AdverseEventCommand,
+    context: CommandContext,
+    reason?: string,
+  ): Promise<CommandResult> {
+    return commandResult(
+      eventId,
+      await executeCommand(
+        this.store,
+        adverseEventStream(trialId, eventId),
+        adverseEventDecider,
+        command,
+        commandOptions(context, { reason }),
+      ),
+    );
   }
 }
 
@@ -54,7 +86,12 @@ abstract class AdverseEventHandler {
 export class ReportAdverseEventHandler extends AdverseEventHandler implements ICommandHandler<ReportAdverseEvent, ReportResult> {
   async execute({ trialId, patientId, body, context }: ReportAdverseEvent): Promise<ReportResult> {
     const patient = await this.enrollment.patientInScope(trialId, patientId, context);
-    const result = await this.run(trialId, body.eventId, { type: 'ReportAdverseEvent', data: { ...body, trialId, patientId }, patient, today: this.today() }, context);
+    const result = await this.run(
+      trialId,
+      body.eventId,
+      { type: 'ReportAdverseEvent', data: { ...body, trialId, patientId }, patient, today: this.today() },
+      context,
+    );
     // The reporter learns the case id at once; adjudication opens the case from the published event.
     const caseId = caseOpenedFor(body);
     return { ...result, ...(caseId ? { caseId } : {}) };

@@ -27,7 +27,12 @@ export type AdverseEventState =
     };
 
 export type AdverseEventCommand =
-  | { type: 'ReportAdverseEvent'; data: ReportAdverseEventBody & { trialId: string; patientId: string }; patient: PatientFacts; today: string }
+  | {
+      type: 'ReportAdverseEvent';
+      data: ReportAdverseEventBody & { trialId: string; patientId: string };
+      patient: PatientFacts;
+      today: string;
+    }
   | { type: 'CorrectAdverseEvent'; data: { changes: Record<string, unknown>; reason: string }; patient: PatientFacts; today: string }
   | { type: 'RetractAdverseEvent'; data: { reason: string } };
 
@@ -37,35 +42,51 @@ export const initialAdverseEventState = (): AdverseEventState => ({ status: 'abs
 export function checkReport(report: AdverseEventReport, patient: PatientFacts, today: string, prefix = ''): void {
   const field = (name: string) => `${prefix}${name}`;
   if (report.onsetOn < patient.enrolledOn) {
-    throw new DomainError('ONSET_BEFORE_ENROLLMENT', `onsetOn ${report.onsetOn} precedes enrolment on ${patient.enrolledOn}`, 'rule', field('onsetOn'));
+    throw new DomainError(
+      'ONSET_BEFORE_ENROLLMENT',
+      `onsetOn ${report.onsetOn} precedes enrolment on ${patient.enrolledOn}`,
+      'rule',
+      field('onsetOn'),
+    );
   }
-  if (report.onsetOn > today) throw new DomainError('DATE_IN_FUTURE', `onsetOn ${report.onsetOn} is after today (${today})`, 'rule', field('onsetOn'));
+  if (report.onsetOn > today)
+    throw new DomainError('DATE_IN_FUTURE', `onsetOn ${report.onsetOn} is after today (${today})`, 'rule', field('onsetOn'));
   if (patient.withdrawnOn !== undefined && report.onsetOn > patient.withdrawnOn) {
     throw new DomainError('PATIENT_WITHDRAWN', `the patient withdrew on ${patient.withdrawnOn}`, 'rule', field('onsetOn'));
   }
   const limbEvent = report.kind === 'amputation' || report.kind === 'tvr';
-  if (limbEvent && report.limb === undefined) throw new DomainError('LIMB_REQUIRED', `an ${report.kind} names the limb: index or contralateral`, 'rule', field('limb'));
+  if (limbEvent && report.limb === undefined)
+    throw new DomainError('LIMB_REQUIRED', `an ${report.kind} names the limb: index or contralateral`, 'rule', field('limb'));
   if (report.kind === 'amputation' && report.amputation === undefined) {
     throw new DomainError('AMPUTATION_DETAILS_REQUIRED', 'an amputation needs amputation: {level, planned}', 'rule', field('amputation'));
   }
   if (report.kind !== 'amputation' && report.amputation !== undefined) {
     throw new DomainError('DETAILS_MISMATCH', 'amputation details belong to an amputation only', 'rule', field('amputation'));
   }
-  if (report.kind === 'tvr' && report.tvr === undefined) throw new DomainError('TVR_DETAILS_REQUIRED', 'a TVR needs tvr: {clinicallyDriven}', 'rule', field('tvr'));
-  if (report.kind !== 'tvr' && report.tvr !== undefined) throw new DomainError('DETAILS_MISMATCH', 'tvr details belong to a TVR only', 'rule', field('tvr'));
+  if (report.kind === 'tvr' && report.tvr === undefined)
+    throw new DomainError('TVR_DETAILS_REQUIRED', 'a TVR needs tvr: {clinicallyDriven}', 'rule', field('tvr'));
+  if (report.kind !== 'tvr' && report.tvr !== undefined)
+    throw new DomainError('DETAILS_MISMATCH', 'tvr details belong to a TVR only', 'rule', field('tvr'));
 }
 
 export function decideAdverseEvent(command: AdverseEventCommand, state: AdverseEventState): AdverseEventEvent[] {
   switch (command.type) {
     case 'ReportAdverseEvent': {
-      if (state.status !== 'absent') throw new DomainError('ADVERSE_EVENT_ALREADY_REPORTED', `adverse event ${command.data.eventId} is already reported`, 'conflict', 'eventId');
+      if (state.status !== 'absent')
+        throw new DomainError(
+          'ADVERSE_EVENT_ALREADY_REPORTED',
+          `adverse event ${command.data.eventId} is already reported`,
+          'conflict',
+          'eventId',
+        );
       const { trialId, patientId, eventId, ...report } = command.data;
       checkReport(report, command.patient, command.today);
       return [{ type: 'AdverseEventReported', data: { trialId, patientId, siteId: command.patient.siteId, eventId, ...report } }];
     }
     case 'CorrectAdverseEvent': {
       if (state.status === 'absent') throw new DomainError('ADVERSE_EVENT_NOT_FOUND', 'no such adverse event', 'not_found');
-      if (state.status === 'retracted') throw new DomainError('ADVERSE_EVENT_RETRACTED', 'a retracted adverse event takes no more corrections', 'rule');
+      if (state.status === 'retracted')
+        throw new DomainError('ADVERSE_EVENT_RETRACTED', 'a retracted adverse event takes no more corrections', 'rule');
       const { result, changes } = applyChanges(state.report, command.data.changes);
       // A new kind drops the details the report had for the old one (unless this correction edits
       // them, which checkReport then refuses); the removal is recorded like any change.
@@ -80,14 +101,26 @@ export function decideAdverseEvent(command: AdverseEventCommand, state: AdverseE
         }
       }
       const parsed = AdverseEventReport.safeParse(result);
-      if (!parsed.success) throw new DomainError('INVALID_CORRECTION', parsed.error.issues[0]?.message ?? 'invalid corrected report', 'invalid', 'changes');
+      if (!parsed.success)
+        throw new DomainError('INVALID_CORRECTION', parsed.error.issues[0]?.message ?? 'invalid corrected report', 'invalid', 'changes');
       checkReport(parsed.data, command.patient, command.today, 'changes.');
-      return [{ type: 'AdverseEventCorrected', data: { trialId: state.trialId, patientId: state.patientId, eventId: state.eventId, changes, reason: command.data.reason } }];
+      return [
+        {
+          type: 'AdverseEventCorrected',
+          data: { trialId: state.trialId, patientId: state.patientId, eventId: state.eventId, changes, reason: command.data.reason },
+        },
+      ];
     }
     case 'RetractAdverseEvent': {
       if (state.status === 'absent') throw new DomainError('ADVERSE_EVENT_NOT_FOUND', 'no such adverse event', 'not_found');
-      if (state.status === 'retracted') throw new DomainError('ADVERSE_EVENT_RETRACTED', 'the adverse event is already retracted', 'conflict');
-      return [{ type: 'AdverseEventRetracted', data: { trialId: state.trialId, patientId: state.patientId, eventId: state.eventId, reason: command.data.reason } }];
+      if (state.status === 'retracted')
+        throw new DomainError('ADVERSE_EVENT_RETRACTED', 'the adverse event is already retracted', 'conflict');
+      return [
+        {
+          type: 'AdverseEventRetracted',
+          data: { trialId: state.trialId, patientId: state.patientId, eventId: state.eventId, reason: command.data.reason },
+        },
+      ];
     }
     default: {
       const unhandled: never = command;

@@ -24,7 +24,13 @@ const amputation: AdverseEventReport = {
   amputation: { level: 'major', planned: false },
   description: 'Above-knee amputation',
 };
-const tvr: AdverseEventReport = { kind: 'tvr', onsetOn: '2025-04-01', limb: 'index', tvr: { clinicallyDriven: true }, description: 'Re-intervention for restenosis' };
+const tvr: AdverseEventReport = {
+  kind: 'tvr',
+  onsetOn: '2025-04-01',
+  limb: 'index',
+  tvr: { clinicallyDriven: true },
+  description: 'Re-intervention for restenosis',
+};
 const death: AdverseEventReport = { kind: 'death', onsetOn: '2025-05-20', description: 'Cardiac death' };
 const other: AdverseEventReport = { kind: 'other', onsetOn: '2025-03-01', description: 'Groin hematoma' };
 
@@ -42,7 +48,10 @@ const correct = (changes: Record<string, unknown>, facts: PatientFacts = patient
 });
 const retract: AdverseEventCommand = { type: 'RetractAdverseEvent', data: { reason: 'entered in error' } };
 
-const reported = (r: AdverseEventReport, siteId = 'S1'): AdverseEventEvent => ({ type: 'AdverseEventReported', data: { trialId, patientId, siteId, eventId, ...r } });
+const reported = (r: AdverseEventReport, siteId = 'S1'): AdverseEventEvent => ({
+  type: 'AdverseEventReported',
+  data: { trialId, patientId, siteId, eventId, ...r },
+});
 const corrected = (changes: FieldChange[]): AdverseEventEvent => ({
   type: 'AdverseEventCorrected',
   data: { trialId, patientId, eventId, changes, reason: 'source data verification' },
@@ -57,37 +66,67 @@ describe('adverse event decider', () => {
       ['a death', death],
       ['another event', other],
     ])('reports %s', (_label, r) => {
-      spec.given([]).when(report(r)).then([reported(r)]);
+      spec
+        .given([])
+        .when(report(r))
+        .then([reported(r)]);
     });
 
     it("copies the patient's site into the event", () => {
-      spec.given([]).when(report(tvr, { ...patient, siteId: 'S7' })).then([reported(tvr, 'S7')]);
+      spec
+        .given([])
+        .when(report(tvr, { ...patient, siteId: 'S7' }))
+        .then([reported(tvr, 'S7')]);
     });
 
     it('accepts an onset on the day of enrolment, on the day of withdrawal, and today', () => {
-      spec.given([]).when(report({ ...other, onsetOn: '2025-01-10' })).then([reported({ ...other, onsetOn: '2025-01-10' })]);
-      spec.given([]).when(report({ ...other, onsetOn: '2025-05-15' }, withdrewOnMay15)).then([reported({ ...other, onsetOn: '2025-05-15' })]);
-      spec.given([]).when(report({ ...other, onsetOn: today })).then([reported({ ...other, onsetOn: today })]);
+      spec
+        .given([])
+        .when(report({ ...other, onsetOn: '2025-01-10' }))
+        .then([reported({ ...other, onsetOn: '2025-01-10' })]);
+      spec
+        .given([])
+        .when(report({ ...other, onsetOn: '2025-05-15' }, withdrewOnMay15))
+        .then([reported({ ...other, onsetOn: '2025-05-15' })]);
+      spec
+        .given([])
+        .when(report({ ...other, onsetOn: today }))
+        .then([reported({ ...other, onsetOn: today })]);
     });
 
     it('refuses an event already reported, and one retracted', () => {
-      const error = spec.given([reported(tvr)]).when(report(tvr)).thenThrows('ADVERSE_EVENT_ALREADY_REPORTED', 'conflict');
+      const error = spec
+        .given([reported(tvr)])
+        .when(report(tvr))
+        .thenThrows('ADVERSE_EVENT_ALREADY_REPORTED', 'conflict');
       expect(error.field).toBe('eventId');
-      spec.given([reported(tvr), retracted]).when(report(tvr)).thenThrows('ADVERSE_EVENT_ALREADY_REPORTED', 'conflict');
+      spec
+        .given([reported(tvr), retracted])
+        .when(report(tvr))
+        .thenThrows('ADVERSE_EVENT_ALREADY_REPORTED', 'conflict');
     });
 
     it('refuses an onset before enrolment', () => {
-      const error = spec.given([]).when(report({ ...tvr, onsetOn: '2025-01-09' })).thenThrows('ONSET_BEFORE_ENROLLMENT', 'rule');
+      const error = spec
+        .given([])
+        .when(report({ ...tvr, onsetOn: '2025-01-09' }))
+        .thenThrows('ONSET_BEFORE_ENROLLMENT', 'rule');
       expect(error.field).toBe('onsetOn');
     });
 
     it('refuses an onset after today', () => {
-      const error = spec.given([]).when(report({ ...tvr, onsetOn: '2025-07-01' })).thenThrows('DATE_IN_FUTURE', 'rule');
+      const error = spec
+        .given([])
+        .when(report({ ...tvr, onsetOn: '2025-07-01' }))
+        .thenThrows('DATE_IN_FUTURE', 'rule');
       expect(error.field).toBe('onsetOn');
     });
 
     it('refuses an onset after the withdrawal', () => {
-      const error = spec.given([]).when(report({ ...other, onsetOn: '2025-05-16' }, withdrewOnMay15)).thenThrows('PATIENT_WITHDRAWN', 'rule');
+      const error = spec
+        .given([])
+        .when(report({ ...other, onsetOn: '2025-05-16' }, withdrewOnMay15))
+        .thenThrows('PATIENT_WITHDRAWN', 'rule');
       expect(error.field).toBe('onsetOn');
     });
 
@@ -139,7 +178,10 @@ describe('adverse event decider', () => {
 
   describe('CorrectAdverseEvent', () => {
     it('refuses a correction of an event never reported', () => {
-      spec.given([]).when(correct({ onsetOn: '2025-05-02' })).thenThrows('ADVERSE_EVENT_NOT_FOUND', 'not_found');
+      spec
+        .given([])
+        .when(correct({ onsetOn: '2025-05-02' }))
+        .thenThrows('ADVERSE_EVENT_NOT_FOUND', 'not_found');
     });
 
     it('corrects the onset, recording previous and value', () => {
@@ -203,7 +245,10 @@ describe('adverse event decider', () => {
     });
 
     it('refuses a value equal to the current one', () => {
-      const error = spec.given([reported(amputation)]).when(correct({ 'amputation.level': 'major' })).thenThrows('CORRECTION_UNCHANGED', 'rule');
+      const error = spec
+        .given([reported(amputation)])
+        .when(correct({ 'amputation.level': 'major' }))
+        .thenThrows('CORRECTION_UNCHANGED', 'rule');
       expect(error.field).toBe('changes.amputation.level');
     });
 
@@ -215,41 +260,70 @@ describe('adverse event decider', () => {
       ['a malformed date', { onsetOn: 'yesterday' }],
       ['an empty description', { description: '   ' }],
     ])('refuses a correction naming %s as INVALID_CORRECTION', (_label, changes) => {
-      const error = spec.given([reported(amputation)]).when(correct(changes)).thenThrows('INVALID_CORRECTION', 'invalid');
+      const error = spec
+        .given([reported(amputation)])
+        .when(correct(changes))
+        .thenThrows('INVALID_CORRECTION', 'invalid');
       expect(error.field).toBe('changes');
     });
 
     it('refuses a kind change to amputation with incomplete details as INVALID_CORRECTION', () => {
-      spec.given([reported(tvr)]).when(correct({ kind: 'amputation', 'amputation.level': 'major' })).thenThrows('INVALID_CORRECTION', 'invalid');
+      spec
+        .given([reported(tvr)])
+        .when(correct({ kind: 'amputation', 'amputation.level': 'major' }))
+        .thenThrows('INVALID_CORRECTION', 'invalid');
     });
 
     it('applies the report rules to the corrected report, naming the changed field', () => {
-      expect(spec.given([reported(amputation)]).when(correct({ onsetOn: '2025-01-09' })).thenThrows('ONSET_BEFORE_ENROLLMENT', 'rule').field).toBe(
-        'changes.onsetOn',
-      );
-      expect(spec.given([reported(amputation)]).when(correct({ onsetOn: '2025-07-01' })).thenThrows('DATE_IN_FUTURE', 'rule').field).toBe('changes.onsetOn');
-      expect(spec.given([reported(amputation)]).when(correct({ onsetOn: '2025-05-16' }, withdrewOnMay15)).thenThrows('PATIENT_WITHDRAWN', 'rule').field).toBe(
-        'changes.onsetOn',
-      );
+      expect(
+        spec
+          .given([reported(amputation)])
+          .when(correct({ onsetOn: '2025-01-09' }))
+          .thenThrows('ONSET_BEFORE_ENROLLMENT', 'rule').field,
+      ).toBe('changes.onsetOn');
+      expect(
+        spec
+          .given([reported(amputation)])
+          .when(correct({ onsetOn: '2025-07-01' }))
+          .thenThrows('DATE_IN_FUTURE', 'rule').field,
+      ).toBe('changes.onsetOn');
+      expect(
+        spec
+          .given([reported(amputation)])
+          .when(correct({ onsetOn: '2025-05-16' }, withdrewOnMay15))
+          .thenThrows('PATIENT_WITHDRAWN', 'rule').field,
+      ).toBe('changes.onsetOn');
     });
 
     it('refuses a kind change to TVR of an event without a limb', () => {
-      const error = spec.given([reported(other)]).when(correct({ kind: 'tvr', 'tvr.clinicallyDriven': true })).thenThrows('LIMB_REQUIRED', 'rule');
+      const error = spec
+        .given([reported(other)])
+        .when(correct({ kind: 'tvr', 'tvr.clinicallyDriven': true }))
+        .thenThrows('LIMB_REQUIRED', 'rule');
       expect(error.field).toBe('changes.limb');
     });
 
     it('refuses a kind change to amputation without amputation details', () => {
-      const error = spec.given([reported(other)]).when(correct({ kind: 'amputation', limb: 'index' })).thenThrows('AMPUTATION_DETAILS_REQUIRED', 'rule');
+      const error = spec
+        .given([reported(other)])
+        .when(correct({ kind: 'amputation', limb: 'index' }))
+        .thenThrows('AMPUTATION_DETAILS_REQUIRED', 'rule');
       expect(error.field).toBe('changes.amputation');
     });
 
     it('refuses a kind change to TVR without TVR details', () => {
-      const error = spec.given([reported(amputation)]).when(correct({ kind: 'tvr' })).thenThrows('TVR_DETAILS_REQUIRED', 'rule');
+      const error = spec
+        .given([reported(amputation)])
+        .when(correct({ kind: 'tvr' }))
+        .thenThrows('TVR_DETAILS_REQUIRED', 'rule');
       expect(error.field).toBe('changes.tvr');
     });
 
     it('refuses a correction of a retracted event', () => {
-      spec.given([reported(amputation), retracted]).when(correct({ onsetOn: '2025-05-02' })).thenThrows('ADVERSE_EVENT_RETRACTED', 'rule');
+      spec
+        .given([reported(amputation), retracted])
+        .when(correct({ onsetOn: '2025-05-02' }))
+        .thenThrows('ADVERSE_EVENT_RETRACTED', 'rule');
     });
 
     describe('sees earlier corrections', () => {
@@ -261,7 +335,10 @@ describe('adverse event decider', () => {
       ]);
 
       it('refuses correcting the onset again to the value it was corrected to', () => {
-        spec.given([reported(amputation), onsetCorrected]).when(correct({ onsetOn: '2025-05-02' })).thenThrows('CORRECTION_UNCHANGED');
+        spec
+          .given([reported(amputation), onsetCorrected])
+          .when(correct({ onsetOn: '2025-05-02' }))
+          .thenThrows('CORRECTION_UNCHANGED');
       });
 
       it('records the corrected value as previous for the next correction', () => {
@@ -272,7 +349,10 @@ describe('adverse event decider', () => {
       });
 
       it('knows the new kind and its details after a kind change', () => {
-        spec.given([reported(amputation), becameTvr]).when(correct({ 'tvr.clinicallyDriven': false })).thenThrows('CORRECTION_UNCHANGED');
+        spec
+          .given([reported(amputation), becameTvr])
+          .when(correct({ 'tvr.clinicallyDriven': false }))
+          .thenThrows('CORRECTION_UNCHANGED');
         spec
           .given([reported(amputation), becameTvr])
           .when(correct({ 'tvr.clinicallyDriven': true }))
@@ -280,7 +360,10 @@ describe('adverse event decider', () => {
       });
 
       it('has dropped the old kind details after a kind change', () => {
-        spec.given([reported(amputation), becameTvr]).when(correct({ kind: 'amputation' })).thenThrows('AMPUTATION_DETAILS_REQUIRED');
+        spec
+          .given([reported(amputation), becameTvr])
+          .when(correct({ kind: 'amputation' }))
+          .thenThrows('AMPUTATION_DETAILS_REQUIRED');
         spec
           .given([reported(amputation), becameTvr])
           .when(correct({ kind: 'amputation', 'amputation.level': 'major', 'amputation.planned': false }))
@@ -296,11 +379,17 @@ describe('adverse event decider', () => {
     });
 
     it('refuses details of a kind the report does not have', () => {
-      spec.given([reported(tvr)]).when(correct({ 'amputation.level': 'minor' })).thenThrows('INVALID_CORRECTION');
+      spec
+        .given([reported(tvr)])
+        .when(correct({ 'amputation.level': 'minor' }))
+        .thenThrows('INVALID_CORRECTION');
     });
 
     it('refuses a kind change that also edits the details of the old kind', () => {
-      spec.given([reported(amputation)]).when(correct({ kind: 'tvr', 'tvr.clinicallyDriven': true, 'amputation.level': 'minor' })).thenThrows('DETAILS_MISMATCH');
+      spec
+        .given([reported(amputation)])
+        .when(correct({ kind: 'tvr', 'tvr.clinicallyDriven': true, 'amputation.level': 'minor' }))
+        .thenThrows('DETAILS_MISMATCH');
     });
   });
 
@@ -310,15 +399,24 @@ describe('adverse event decider', () => {
     });
 
     it('retracts a reported event', () => {
-      spec.given([reported(death)]).when(retract).then([retracted]);
+      spec
+        .given([reported(death)])
+        .when(retract)
+        .then([retracted]);
     });
 
     it('retracts a corrected event', () => {
-      spec.given([reported(amputation), corrected([{ field: 'onsetOn', previous: '2025-05-01', value: '2025-05-02' }])]).when(retract).then([retracted]);
+      spec
+        .given([reported(amputation), corrected([{ field: 'onsetOn', previous: '2025-05-01', value: '2025-05-02' }])])
+        .when(retract)
+        .then([retracted]);
     });
 
     it('refuses a second retraction', () => {
-      spec.given([reported(death), retracted]).when(retract).thenThrows('ADVERSE_EVENT_RETRACTED', 'conflict');
+      spec
+        .given([reported(death), retracted])
+        .when(retract)
+        .thenThrows('ADVERSE_EVENT_RETRACTED', 'conflict');
     });
   });
 });

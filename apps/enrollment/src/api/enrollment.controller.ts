@@ -67,7 +67,11 @@ export class EnrollmentController {
 
   @Post(':t/committee-members')
   @Roles('trial-admin')
-  addCommitteeMember(@Param('t', IdParamPipe) t: string, @Body() body: AddCommitteeMemberDto, @Ctx() ctx: CommandContext): Promise<CommandResult> {
+  addCommitteeMember(
+    @Param('t', IdParamPipe) t: string,
+    @Body() body: AddCommitteeMemberDto,
+    @Ctx() ctx: CommandContext,
+  ): Promise<CommandResult> {
     return this.commands.execute(new AddCommitteeMember(t, body, ctx));
   }
 
@@ -89,19 +93,34 @@ export class EnrollmentController {
 
   @Post(':t/patients/:p/corrections')
   @Roles('site-investigator')
-  correct(@Param('t', IdParamPipe) t: string, @Param('p', IdParamPipe) p: string, @Body() body: CorrectionDto, @Ctx() ctx: CommandContext): Promise<CommandResult> {
+  correct(
+    @Param('t', IdParamPipe) t: string,
+    @Param('p', IdParamPipe) p: string,
+    @Body() body: CorrectionDto,
+    @Ctx() ctx: CommandContext,
+  ): Promise<CommandResult> {
     return this.commands.execute(new CorrectPatientData(t, p, body, ctx));
   }
 
   @Post(':t/patients/:p/visits')
   @Roles('site-investigator')
-  recordVisit(@Param('t', IdParamPipe) t: string, @Param('p', IdParamPipe) p: string, @Body() body: RecordVisitDto, @Ctx() ctx: CommandContext): Promise<CommandResult> {
+  recordVisit(
+    @Param('t', IdParamPipe) t: string,
+    @Param('p', IdParamPipe) p: string,
+    @Body() body: RecordVisitDto,
+    @Ctx() ctx: CommandContext,
+  ): Promise<CommandResult> {
     return this.commands.execute(new RecordVisit(t, p, body, ctx));
   }
 
   @Post(':t/patients/:p/withdrawal')
   @Roles('site-investigator')
-  withdraw(@Param('t', IdParamPipe) t: string, @Param('p', IdParamPipe) p: string, @Body() body: WithdrawPatientDto, @Ctx() ctx: CommandContext): Promise<CommandResult> {
+  withdraw(
+    @Param('t', IdParamPipe) t: string,
+    @Param('p', IdParamPipe) p: string,
+    @Body() body: WithdrawPatientDto,
+    @Ctx() ctx: CommandContext,
+  ): Promise<CommandResult> {
     return this.commands.execute(new WithdrawPatient(t, p, body, ctx));
   }
 }

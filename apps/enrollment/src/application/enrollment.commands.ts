@@ -21,28 +21,62 @@ import { patientDecider, type EnrolledPatient, type PatientCommand, type TrialFa
 import { trialDecider, type TrialCommand, type TrialState } from '../domain/trial.decider';
 
 export class RegisterTrial {
-  constructor(readonly body: RegisterTrialBody, readonly context: CommandContext) {}
+  constructor(
+    readonly body: RegisterTrialBody,
+    readonly context: CommandContext,
+  ) {}
 }
 export class PublishCharter {
-  constructor(readonly trialId: string, readonly body: PublishCharterBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly body: PublishCharterBody,
+    readonly context: CommandContext,
+  ) {}
 }
 export class AddSite {
-  constructor(readonly trialId: string, readonly body: AddSiteBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly body: AddSiteBody,
+    readonly context: CommandContext,
+  ) {}
 }
 export class AddCommitteeMember {
-  constructor(readonly trialId: string, readonly body: AddCommitteeMemberBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly body: AddCommitteeMemberBody,
+    readonly context: CommandContext,
+  ) {}
 }
 export class EnrollPatient {
-  constructor(readonly trialId: string, readonly body: EnrollPatientBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly body: EnrollPatientBody,
+    readonly context: CommandContext,
+  ) {}
 }
 export class CorrectPatientData {
-  constructor(readonly trialId: string, readonly patientId: string, readonly body: CorrectionBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly patientId: string,
+    readonly body: CorrectionBody,
+    readonly context: CommandContext,
+  ) {}
 }
 export class RecordVisit {
-  constructor(readonly trialId: string, readonly patientId: string, readonly body: RecordVisitBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly patientId: string,
+    readonly body: RecordVisitBody,
+    readonly context: CommandContext,
+  ) {}
 }
 export class WithdrawPatient {
-  constructor(readonly trialId: string, readonly patientId: string, readonly body: WithdrawPatientBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly patientId: string,
+    readonly body: WithdrawPatientBody,
+    readonly context: CommandContext,
+  ) {}
 }
 
 const SITE_ROLE: Role[] = ['site-investigator'];
@@ -81,8 +115,20 @@ abstract class EnrollmentHandler {
     return commandResult(id, await executeCommand(this.store, trialStream(trialId), trialDecider, command, commandOptions(context)));
   }
 
-  protected async onPatient(trialId: string, patientId: string, command: PatientCommand, context: CommandContext, options: { reason?: string; id?: string } = {}): Promise<CommandResult> {
-    const outcome = await executeCommand(this.store, patientStream(trialId, patientId), patientDecider, command, commandOptions(context, { reason: options.reason }));
+  protected async onPatient(
+    trialId: string,
+    patientId: string,
+    command: PatientCommand,
+    context: CommandContext,
+    options: { reason?: string; id?: string } = {},
+  ): Promise<CommandResult> {
+    const outcome = await executeCommand(
+      this.store,
+      patientStream(trialId, patientId),
+      patientDecider,
+      command,
+      commandOptions(context, { reason: options.reason }),
+    );
     return commandResult(options.id ?? patientId, outcome);
   }
 }
@@ -120,7 +166,12 @@ export class EnrollPatientHandler extends EnrollmentHandler implements ICommandH
   async execute({ trialId, body, context }: EnrollPatient): Promise<CommandResult> {
     const trial = await this.trialFacts(trialId);
     assertSiteAccess(principalOf(context), body.siteId, SITE_ROLE);
-    return this.onPatient(trialId, body.patientId, { type: 'EnrollPatient', data: { ...body, trialId }, trial, today: this.today() }, context);
+    return this.onPatient(
+      trialId,
+      body.patientId,
+      { type: 'EnrollPatient', data: { ...body, trialId }, trial, today: this.today() },
+      context,
+    );
   }
 }
 
@@ -130,7 +181,9 @@ export class CorrectPatientDataHandler extends EnrollmentHandler implements ICom
     validateCorrection(body.changes, correctablePatientFields);
     await this.patientInScope(trialId, patientId, context);
     const trial = await this.trialFacts(trialId);
-    return this.onPatient(trialId, patientId, { type: 'CorrectPatientData', data: body, trial, today: this.today() }, context, { reason: body.reason });
+    return this.onPatient(trialId, patientId, { type: 'CorrectPatientData', data: body, trial, today: this.today() }, context, {
+      reason: body.reason,
+    });
   }
 }
 
@@ -146,7 +199,9 @@ export class RecordVisitHandler extends EnrollmentHandler implements ICommandHan
 export class WithdrawPatientHandler extends EnrollmentHandler implements ICommandHandler<WithdrawPatient, CommandResult> {
   async execute({ trialId, patientId, body, context }: WithdrawPatient): Promise<CommandResult> {
     await this.patientInScope(trialId, patientId, context);
-    return this.onPatient(trialId, patientId, { type: 'WithdrawPatient', data: body, today: this.today() }, context, { reason: body.reason });
+    return this.onPatient(trialId, patientId, { type: 'WithdrawPatient', data: body, today: this.today() }, context, {
+      reason: body.reason,
+    });
   }
 }
 

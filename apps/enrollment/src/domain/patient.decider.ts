@@ -48,8 +48,10 @@ export function notInFuture(date: string, today: string, field: string): void {
 }
 
 function checkArm(arm: string | undefined, trial: TrialFacts, field: string): void {
-  if (trial.arms.length === 0 && arm !== undefined) throw new DomainError('ARM_NOT_APPLICABLE', 'this trial is a single-arm registry', 'rule', field);
-  if (trial.arms.length > 0 && arm === undefined) throw new DomainError('ARM_REQUIRED', `arm must be one of ${trial.arms.join(', ')}`, 'rule', field);
+  if (trial.arms.length === 0 && arm !== undefined)
+    throw new DomainError('ARM_NOT_APPLICABLE', 'this trial is a single-arm registry', 'rule', field);
+  if (trial.arms.length > 0 && arm === undefined)
+    throw new DomainError('ARM_REQUIRED', `arm must be one of ${trial.arms.join(', ')}`, 'rule', field);
   if (arm !== undefined && trial.arms.length > 0 && !trial.arms.includes(arm)) {
     throw new DomainError('UNKNOWN_ARM', `arm must be one of ${trial.arms.join(', ')}`, 'rule', field);
   }
@@ -59,8 +61,10 @@ export function decidePatient(command: PatientCommand, state: PatientState): Pat
   switch (command.type) {
     case 'EnrollPatient': {
       const { data, trial } = command;
-      if (state.status !== 'absent') throw new DomainError('PATIENT_ALREADY_ENROLLED', `patient ${data.patientId} is already enrolled`, 'conflict', 'patientId');
-      if (!trial.siteIds.includes(data.siteId)) throw new DomainError('UNKNOWN_SITE', `site ${data.siteId} is not a site of this trial`, 'rule', 'siteId');
+      if (state.status !== 'absent')
+        throw new DomainError('PATIENT_ALREADY_ENROLLED', `patient ${data.patientId} is already enrolled`, 'conflict', 'patientId');
+      if (!trial.siteIds.includes(data.siteId))
+        throw new DomainError('UNKNOWN_SITE', `site ${data.siteId} is not a site of this trial`, 'rule', 'siteId');
       checkArm(data.arm, trial, 'arm');
       notInFuture(data.enrolledOn, command.today, 'enrolledOn');
       return [{ type: 'PatientEnrolled', data: { ...data } }];
@@ -73,20 +77,44 @@ export function decidePatient(command: PatientCommand, state: PatientState): Pat
       if ('enrolledOn' in command.data.changes) {
         notInFuture(result.enrolledOn, command.today, 'changes.enrolledOn');
         if (patient.withdrawal && result.enrolledOn > patient.withdrawal.withdrawnOn) {
-          throw new DomainError('WITHDRAWAL_BEFORE_ENROLLMENT', `enrolledOn cannot follow the withdrawal on ${patient.withdrawal.withdrawnOn}`, 'rule', 'changes.enrolledOn');
+          throw new DomainError(
+            'WITHDRAWAL_BEFORE_ENROLLMENT',
+            `enrolledOn cannot follow the withdrawal on ${patient.withdrawal.withdrawnOn}`,
+            'rule',
+            'changes.enrolledOn',
+          );
         }
-        const earliestVisit = Object.values(patient.visits).map((v) => v.visitOn).sort()[0];
+        const earliestVisit = Object.values(patient.visits)
+          .map((v) => v.visitOn)
+          .sort()[0];
         if (earliestVisit !== undefined && result.enrolledOn > earliestVisit) {
-          throw new DomainError('ENROLLMENT_AFTER_VISIT', `enrolledOn cannot follow the visit of ${earliestVisit}`, 'rule', 'changes.enrolledOn');
+          throw new DomainError(
+            'ENROLLMENT_AFTER_VISIT',
+            `enrolledOn cannot follow the visit of ${earliestVisit}`,
+            'rule',
+            'changes.enrolledOn',
+          );
         }
       }
-      return [{ type: 'PatientDataCorrected', data: { trialId: patient.trialId, patientId: patient.patientId, changes, reason: command.data.reason } }];
+      return [
+        {
+          type: 'PatientDataCorrected',
+          data: { trialId: patient.trialId, patientId: patient.patientId, changes, reason: command.data.reason },
+        },
+      ];
     }
     case 'RecordVisit': {
       const patient = enrolled(state);
       const { visitId, visit, visitOn } = command.data;
-      if (byId(patient.visits, visitId)) throw new DomainError('VISIT_ALREADY_RECORDED', `visit ${visitId} is already recorded`, 'conflict', 'visitId');
-      if (visitOn < patient.enrolledOn) throw new DomainError('VISIT_BEFORE_ENROLLMENT', `visitOn ${visitOn} precedes enrolment on ${patient.enrolledOn}`, 'rule', 'visitOn');
+      if (byId(patient.visits, visitId))
+        throw new DomainError('VISIT_ALREADY_RECORDED', `visit ${visitId} is already recorded`, 'conflict', 'visitId');
+      if (visitOn < patient.enrolledOn)
+        throw new DomainError(
+          'VISIT_BEFORE_ENROLLMENT',
+          `visitOn ${visitOn} precedes enrolment on ${patient.enrolledOn}`,
+          'rule',
+          'visitOn',
+        );
       if (patient.withdrawal && visitOn > patient.withdrawal.withdrawnOn) {
         throw new DomainError('PATIENT_WITHDRAWN', `the patient withdrew on ${patient.withdrawal.withdrawnOn}`, 'rule', 'visitOn');
       }
@@ -95,10 +123,20 @@ export function decidePatient(command: PatientCommand, state: PatientState): Pat
     }
     case 'WithdrawPatient': {
       const patient = enrolled(state);
-      if (patient.withdrawal) throw new DomainError('PATIENT_ALREADY_WITHDRAWN', `the patient withdrew on ${patient.withdrawal.withdrawnOn}`, 'conflict');
+      if (patient.withdrawal)
+        throw new DomainError('PATIENT_ALREADY_WITHDRAWN', `the patient withdrew on ${patient.withdrawal.withdrawnOn}`, 'conflict');
       const { withdrawnOn, reason } = command.data;
-      if (withdrawnOn < patient.enrolledOn) throw new DomainError('WITHDRAWAL_BEFORE_ENROLLMENT', `withdrawnOn precedes enrolment on ${patient.enrolledOn}`, 'rule', 'withdrawnOn');
-      const lastVisit = Object.values(patient.visits).map((v) => v.visitOn).sort().pop();
+      if (withdrawnOn < patient.enrolledOn)
+        throw new DomainError(
+          'WITHDRAWAL_BEFORE_ENROLLMENT',
+          `withdrawnOn precedes enrolment on ${patient.enrolledOn}`,
+          'rule',
+          'withdrawnOn',
+        );
+      const lastVisit = Object.values(patient.visits)
+        .map((v) => v.visitOn)
+        .sort()
+        .pop();
       if (lastVisit !== undefined && withdrawnOn < lastVisit) {
         throw new DomainError('VISIT_AFTER_WITHDRAWAL', `a visit is recorded on ${lastVisit}, after withdrawnOn`, 'rule', 'withdrawnOn');
       }
@@ -120,14 +158,19 @@ export function evolvePatient(state: PatientState, event: PatientEvent): Patient
     }
     case 'PatientDataCorrected': {
       if (state.status !== 'enrolled') return state;
-      return { ...state, ...applyRecordedChanges({ enrolledOn: state.enrolledOn, arm: state.arm, baseline: state.baseline }, event.data.changes) };
+      return {
+        ...state,
+        ...applyRecordedChanges({ enrolledOn: state.enrolledOn, arm: state.arm, baseline: state.baseline }, event.data.changes),
+      };
     }
     case 'VisitRecorded':
       return state.status === 'enrolled'
         ? { ...state, visits: { ...state.visits, [event.data.visitId]: { visit: event.data.visit, visitOn: event.data.visitOn } } }
         : state;
     case 'PatientWithdrawn':
-      return state.status === 'enrolled' ? { ...state, withdrawal: { withdrawnOn: event.data.withdrawnOn, reason: event.data.reason } } : state;
+      return state.status === 'enrolled'
+        ? { ...state, withdrawal: { withdrawnOn: event.data.withdrawnOn, reason: event.data.reason } }
+        : state;
     default:
       return state;
   }

@@ -15,8 +15,14 @@ const enrolled = (enrolledOn = '2025-01-10', arm: string | null = 'DCB'): Patien
   type: 'PatientEnrolled',
   data: { trialId, patientId, siteId: 'S1', enrolledOn, ...(arm !== null ? { arm } : {}), baseline },
 });
-const visited = (visitId: string, visitOn: string): PatientEvent => ({ type: 'VisitRecorded', data: { trialId, patientId, visitId, visit: '30d', visitOn } });
-const withdrawn = (withdrawnOn: string): PatientEvent => ({ type: 'PatientWithdrawn', data: { trialId, patientId, withdrawnOn, reason: 'consent withdrawn' } });
+const visited = (visitId: string, visitOn: string): PatientEvent => ({
+  type: 'VisitRecorded',
+  data: { trialId, patientId, visitId, visit: '30d', visitOn },
+});
+const withdrawn = (withdrawnOn: string): PatientEvent => ({
+  type: 'PatientWithdrawn',
+  data: { trialId, patientId, withdrawnOn, reason: 'consent withdrawn' },
+});
 const corrected = (changes: Array<{ field: string; previous: unknown; value: unknown }>): PatientEvent => ({
   type: 'PatientDataCorrected',
   data: { trialId, patientId, changes, reason: 'source data verification' },
@@ -34,8 +40,16 @@ const correct = (changes: Record<string, unknown>, trial = randomised): PatientC
   trial,
   today,
 });
-const recordVisit = (visitId: string, visitOn: string): PatientCommand => ({ type: 'RecordVisit', data: { visitId, visit: '30d', visitOn }, today });
-const withdraw = (withdrawnOn: string): PatientCommand => ({ type: 'WithdrawPatient', data: { withdrawnOn, reason: 'consent withdrawn' }, today });
+const recordVisit = (visitId: string, visitOn: string): PatientCommand => ({
+  type: 'RecordVisit',
+  data: { visitId, visit: '30d', visitOn },
+  today,
+});
+const withdraw = (withdrawnOn: string): PatientCommand => ({
+  type: 'WithdrawPatient',
+  data: { withdrawnOn, reason: 'consent withdrawn' },
+  today,
+});
 
 describe('patient decider', () => {
   describe('EnrollPatient', () => {
@@ -46,12 +60,20 @@ describe('patient decider', () => {
     it('enrols a patient in a single-arm registry without an arm', () => {
       spec
         .given([])
-        .when({ type: 'EnrollPatient', data: { trialId, patientId, siteId: 'S1', enrolledOn: '2025-01-10', baseline }, trial: singleArm, today })
+        .when({
+          type: 'EnrollPatient',
+          data: { trialId, patientId, siteId: 'S1', enrolledOn: '2025-01-10', baseline },
+          trial: singleArm,
+          today,
+        })
         .then([enrolled('2025-01-10', null)]);
     });
 
     it('accepts an enrolment dated today', () => {
-      spec.given([]).when(enroll({ enrolledOn: today })).then([enrolled(today)]);
+      spec
+        .given([])
+        .when(enroll({ enrolledOn: today }))
+        .then([enrolled(today)]);
     });
 
     it('refuses a patient already enrolled', () => {
@@ -60,37 +82,57 @@ describe('patient decider', () => {
     });
 
     it('refuses a site that is not a site of the trial', () => {
-      const error = spec.given([]).when(enroll({ siteId: 'S9' })).thenThrows('UNKNOWN_SITE', 'rule');
+      const error = spec
+        .given([])
+        .when(enroll({ siteId: 'S9' }))
+        .thenThrows('UNKNOWN_SITE', 'rule');
       expect(error.field).toBe('siteId');
     });
 
     it('refuses a randomised enrolment without an arm', () => {
       const error = spec
         .given([])
-        .when({ type: 'EnrollPatient', data: { trialId, patientId, siteId: 'S1', enrolledOn: '2025-01-10', baseline }, trial: randomised, today })
+        .when({
+          type: 'EnrollPatient',
+          data: { trialId, patientId, siteId: 'S1', enrolledOn: '2025-01-10', baseline },
+          trial: randomised,
+          today,
+        })
         .thenThrows('ARM_REQUIRED', 'rule');
       expect(error.field).toBe('arm');
     });
 
     it('refuses an arm the trial does not have', () => {
-      const error = spec.given([]).when(enroll({ arm: 'DES' })).thenThrows('UNKNOWN_ARM', 'rule');
+      const error = spec
+        .given([])
+        .when(enroll({ arm: 'DES' }))
+        .thenThrows('UNKNOWN_ARM', 'rule');
       expect(error.field).toBe('arm');
     });
 
     it('refuses an arm in a single-arm registry', () => {
-      const error = spec.given([]).when(enroll({ arm: 'DCB' }, singleArm)).thenThrows('ARM_NOT_APPLICABLE', 'rule');
+      const error = spec
+        .given([])
+        .when(enroll({ arm: 'DCB' }, singleArm))
+        .thenThrows('ARM_NOT_APPLICABLE', 'rule');
       expect(error.field).toBe('arm');
     });
 
     it('refuses an enrolment dated after today', () => {
-      const error = spec.given([]).when(enroll({ enrolledOn: '2025-07-01' })).thenThrows('DATE_IN_FUTURE', 'rule');
+      const error = spec
+        .given([])
+        .when(enroll({ enrolledOn: '2025-07-01' }))
+        .thenThrows('DATE_IN_FUTURE', 'rule');
       expect(error.field).toBe('enrolledOn');
     });
   });
 
   describe('CorrectPatientData', () => {
     it('refuses a correction of a patient not enrolled', () => {
-      spec.given([]).when(correct({ 'baseline.diabetes': true })).thenThrows('PATIENT_NOT_FOUND', 'not_found');
+      spec
+        .given([])
+        .when(correct({ 'baseline.diabetes': true }))
+        .thenThrows('PATIENT_NOT_FOUND', 'not_found');
     });
 
     it('corrects a baseline field by dotted path, recording previous and value', () => {
@@ -114,21 +156,33 @@ describe('patient decider', () => {
     });
 
     it('refuses a value equal to the current one', () => {
-      const error = spec.given([enrolled()]).when(correct({ 'baseline.sex': 'F' })).thenThrows('CORRECTION_UNCHANGED', 'rule');
+      const error = spec
+        .given([enrolled()])
+        .when(correct({ 'baseline.sex': 'F' }))
+        .thenThrows('CORRECTION_UNCHANGED', 'rule');
       expect(error.field).toBe('changes.baseline.sex');
     });
 
     it('refuses an arm the trial does not have', () => {
-      const error = spec.given([enrolled()]).when(correct({ arm: 'DES' })).thenThrows('UNKNOWN_ARM', 'rule');
+      const error = spec
+        .given([enrolled()])
+        .when(correct({ arm: 'DES' }))
+        .thenThrows('UNKNOWN_ARM', 'rule');
       expect(error.field).toBe('changes.arm');
     });
 
     it('refuses removing the arm of a randomised patient', () => {
-      spec.given([enrolled()]).when(correct({ arm: undefined })).thenThrows('ARM_REQUIRED', 'rule');
+      spec
+        .given([enrolled()])
+        .when(correct({ arm: undefined }))
+        .thenThrows('ARM_REQUIRED', 'rule');
     });
 
     it('refuses giving an arm to a patient of a single-arm registry', () => {
-      spec.given([enrolled('2025-01-10', null)]).when(correct({ arm: 'DCB' }, singleArm)).thenThrows('ARM_NOT_APPLICABLE', 'rule');
+      spec
+        .given([enrolled('2025-01-10', null)])
+        .when(correct({ arm: 'DCB' }, singleArm))
+        .thenThrows('ARM_NOT_APPLICABLE', 'rule');
     });
 
     it('does not check the arm when the correction does not name it', () => {
@@ -140,7 +194,10 @@ describe('patient decider', () => {
     });
 
     it('refuses an enrolment date after today', () => {
-      const error = spec.given([enrolled()]).when(correct({ enrolledOn: '2025-07-01' })).thenThrows('DATE_IN_FUTURE', 'rule');
+      const error = spec
+        .given([enrolled()])
+        .when(correct({ enrolledOn: '2025-07-01' }))
+        .thenThrows('DATE_IN_FUTURE', 'rule');
       expect(error.field).toBe('changes.enrolledOn');
     });
 
@@ -162,7 +219,10 @@ describe('patient decider', () => {
 
     it('sees earlier corrections: the same value again is unchanged, and previous is the corrected value', () => {
       const history = [enrolled(), corrected([{ field: 'baseline.diabetes', previous: false, value: true }])];
-      spec.given(history).when(correct({ 'baseline.diabetes': true })).thenThrows('CORRECTION_UNCHANGED');
+      spec
+        .given(history)
+        .when(correct({ 'baseline.diabetes': true }))
+        .thenThrows('CORRECTION_UNCHANGED');
       spec
         .given(history)
         .when(correct({ 'baseline.diabetes': false }))
@@ -171,8 +231,14 @@ describe('patient decider', () => {
 
     it('sees a corrected arm', () => {
       const history = [enrolled(), corrected([{ field: 'arm', previous: 'DCB', value: 'PTA' }])];
-      spec.given(history).when(correct({ arm: 'PTA' })).thenThrows('CORRECTION_UNCHANGED');
-      spec.given(history).when(correct({ arm: 'DCB' })).then([corrected([{ field: 'arm', previous: 'PTA', value: 'DCB' }])]);
+      spec
+        .given(history)
+        .when(correct({ arm: 'PTA' }))
+        .thenThrows('CORRECTION_UNCHANGED');
+      spec
+        .given(history)
+        .when(correct({ arm: 'DCB' }))
+        .then([corrected([{ field: 'arm', previous: 'PTA', value: 'DCB' }])]);
     });
 
     it('refuses an enrolment date after the withdrawal', () => {
@@ -189,16 +255,28 @@ describe('patient decider', () => {
     });
 
     it('records a visit', () => {
-      spec.given([enrolled()]).when(recordVisit('v1', '2025-02-10')).then([visited('v1', '2025-02-10')]);
+      spec
+        .given([enrolled()])
+        .when(recordVisit('v1', '2025-02-10'))
+        .then([visited('v1', '2025-02-10')]);
     });
 
     it('records visits on the day of enrolment and today', () => {
-      spec.given([enrolled()]).when(recordVisit('v0', '2025-01-10')).then([visited('v0', '2025-01-10')]);
-      spec.given([enrolled()]).when(recordVisit('v9', today)).then([visited('v9', today)]);
+      spec
+        .given([enrolled()])
+        .when(recordVisit('v0', '2025-01-10'))
+        .then([visited('v0', '2025-01-10')]);
+      spec
+        .given([enrolled()])
+        .when(recordVisit('v9', today))
+        .then([visited('v9', today)]);
     });
 
     it('refuses a visit id already recorded', () => {
-      const error = spec.given([enrolled(), visited('v1', '2025-02-10')]).when(recordVisit('v1', '2025-03-10')).thenThrows('VISIT_ALREADY_RECORDED', 'conflict');
+      const error = spec
+        .given([enrolled(), visited('v1', '2025-02-10')])
+        .when(recordVisit('v1', '2025-03-10'))
+        .thenThrows('VISIT_ALREADY_RECORDED', 'conflict');
       expect(error.field).toBe('visitId');
     });
 
@@ -215,12 +293,18 @@ describe('patient decider', () => {
     });
 
     it('refuses a visit after the withdrawal', () => {
-      const error = spec.given([enrolled(), withdrawn('2025-03-01')]).when(recordVisit('v1', '2025-03-02')).thenThrows('PATIENT_WITHDRAWN', 'rule');
+      const error = spec
+        .given([enrolled(), withdrawn('2025-03-01')])
+        .when(recordVisit('v1', '2025-03-02'))
+        .thenThrows('PATIENT_WITHDRAWN', 'rule');
       expect(error.field).toBe('visitOn');
     });
 
     it('accepts a visit on the day of the withdrawal', () => {
-      spec.given([enrolled(), withdrawn('2025-03-01')]).when(recordVisit('v1', '2025-03-01')).then([visited('v1', '2025-03-01')]);
+      spec
+        .given([enrolled(), withdrawn('2025-03-01')])
+        .when(recordVisit('v1', '2025-03-01'))
+        .then([visited('v1', '2025-03-01')]);
     });
 
     it('refuses a visit dated after today', () => {
@@ -235,16 +319,28 @@ describe('patient decider', () => {
     });
 
     it('withdraws a patient', () => {
-      spec.given([enrolled(), visited('v1', '2025-02-10')]).when(withdraw('2025-03-01')).then([withdrawn('2025-03-01')]);
+      spec
+        .given([enrolled(), visited('v1', '2025-02-10')])
+        .when(withdraw('2025-03-01'))
+        .then([withdrawn('2025-03-01')]);
     });
 
     it('accepts a withdrawal on the day of enrolment and today', () => {
-      spec.given([enrolled()]).when(withdraw('2025-01-10')).then([withdrawn('2025-01-10')]);
-      spec.given([enrolled()]).when(withdraw(today)).then([withdrawn(today)]);
+      spec
+        .given([enrolled()])
+        .when(withdraw('2025-01-10'))
+        .then([withdrawn('2025-01-10')]);
+      spec
+        .given([enrolled()])
+        .when(withdraw(today))
+        .then([withdrawn(today)]);
     });
 
     it('refuses a second withdrawal', () => {
-      spec.given([enrolled(), withdrawn('2025-03-01')]).when(withdraw('2025-04-01')).thenThrows('PATIENT_ALREADY_WITHDRAWN', 'conflict');
+      spec
+        .given([enrolled(), withdrawn('2025-03-01')])
+        .when(withdraw('2025-04-01'))
+        .thenThrows('PATIENT_ALREADY_WITHDRAWN', 'conflict');
     });
 
     it('refuses a withdrawal before enrolment', () => {
@@ -265,7 +361,10 @@ describe('patient decider', () => {
     });
 
     it('refuses a withdrawal dated before a recorded visit', () => {
-      spec.given([enrolled(), visited('v1', '2025-04-01')]).when(withdraw('2025-03-01')).thenThrows('VISIT_AFTER_WITHDRAWAL');
+      spec
+        .given([enrolled(), visited('v1', '2025-04-01')])
+        .when(withdraw('2025-03-01'))
+        .thenThrows('VISIT_AFTER_WITHDRAWAL');
     });
   });
 });

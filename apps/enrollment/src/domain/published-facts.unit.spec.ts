@@ -1,5 +1,12 @@
 import fc from 'fast-check';
-import { evolvePatientFacts, evolveTrialFacts, type PatientEvent, type PatientFacts, type TrialEvent, type TrialFacts } from '@app/contracts';
+import {
+  evolvePatientFacts,
+  evolveTrialFacts,
+  type PatientEvent,
+  type PatientFacts,
+  type TrialEvent,
+  type TrialFacts,
+} from '@app/contracts';
 import { patientDecider, type PatientCommand, type PatientState } from './patient.decider';
 import { trialDecider, type TrialCommand, type TrialState } from './trial.decider';
 
@@ -14,8 +21,12 @@ const today = '2026-12-31';
 
 const patientCommand: fc.Arbitrary<PatientCommand> = fc.oneof(
   day.map((d) => ({ type: 'CorrectPatientData' as const, data: { changes: { enrolledOn: d }, reason: 'r' }, trial, today })),
-  fc.constantFrom('DCB', 'PTA').map((arm) => ({ type: 'CorrectPatientData' as const, data: { changes: { arm }, reason: 'r' }, trial, today })),
-  fc.tuple(fc.string({ minLength: 1, maxLength: 3 }), day).map(([visitId, visitOn]) => ({ type: 'RecordVisit' as const, data: { visitId, visit: '6m' as const, visitOn }, today })),
+  fc
+    .constantFrom('DCB', 'PTA')
+    .map((arm) => ({ type: 'CorrectPatientData' as const, data: { changes: { arm }, reason: 'r' }, trial, today })),
+  fc
+    .tuple(fc.string({ minLength: 1, maxLength: 3 }), day)
+    .map(([visitId, visitOn]) => ({ type: 'RecordVisit' as const, data: { visitId, visit: '6m' as const, visitOn }, today })),
   day.map((withdrawnOn) => ({ type: 'WithdrawPatient' as const, data: { withdrawnOn, reason: 'r' }, today })),
 );
 
@@ -61,15 +72,29 @@ describe("published facts agree with enrollment's own state", () => {
   });
 
   it('for any trial set-up', () => {
-    const member = fc.record({ userId: fc.constantFrom('u1', 'u2', 'u3'), role: fc.constantFrom('cec-reviewer' as const, 'cec-chair' as const), site: fc.constantFrom('S1', 'S2', 'S9') });
+    const member = fc.record({
+      userId: fc.constantFrom('u1', 'u2', 'u3'),
+      role: fc.constantFrom('cec-reviewer' as const, 'cec-chair' as const),
+      site: fc.constantFrom('S1', 'S2', 'S9'),
+    });
     const trialCommand: fc.Arbitrary<TrialCommand> = fc.oneof(
-      fc.constantFrom('S1', 'S2').map((siteId) => ({ type: 'AddSite' as const, data: { trialId: 'T1', siteId, name: siteId, country: 'DE' } })),
-      member.map((m) => ({ type: 'AddCommitteeMember' as const, data: { trialId: 'T1', userId: m.userId, name: m.userId, role: m.role, affiliatedSiteIds: [m.site] } })),
-      fc.constantFrom('1', '2', '3').map((version) => ({ type: 'PublishCharter' as const, data: { trialId: 'T1', version, endpoints: [] } })),
+      fc
+        .constantFrom('S1', 'S2')
+        .map((siteId) => ({ type: 'AddSite' as const, data: { trialId: 'T1', siteId, name: siteId, country: 'DE' } })),
+      member.map((m) => ({
+        type: 'AddCommitteeMember' as const,
+        data: { trialId: 'T1', userId: m.userId, name: m.userId, role: m.role, affiliatedSiteIds: [m.site] },
+      })),
+      fc
+        .constantFrom('1', '2', '3')
+        .map((version) => ({ type: 'PublishCharter' as const, data: { trialId: 'T1', version, endpoints: [] } })),
     );
     fc.assert(
       fc.property(fc.array(trialCommand, { maxLength: 12 }), (commands) => {
-        const register: TrialCommand = { type: 'RegisterTrial', data: { trialId: 'T1', title: 't', protocolVersion: '1', arms: ['DCB', 'PTA'] } };
+        const register: TrialCommand = {
+          type: 'RegisterTrial',
+          data: { trialId: 'T1', title: 't', protocolVersion: '1', arms: ['DCB', 'PTA'] },
+        };
         const events = run<TrialState, TrialCommand, TrialEvent>(trialDecider, [register, ...commands]);
         const state = events.reduce(trialDecider.evolve, trialDecider.initialState());
         const facts = events.reduce<TrialFacts | undefined>(evolveTrialFacts, undefined);

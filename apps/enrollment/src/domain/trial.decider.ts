@@ -46,30 +46,48 @@ function registered(state: TrialState): Extract<TrialState, { status: 'registere
 export function decideTrial(command: TrialCommand, state: TrialState): TrialEvent[] {
   switch (command.type) {
     case 'RegisterTrial': {
-      if (state.status !== 'absent') throw new DomainError('TRIAL_ALREADY_EXISTS', `trial ${command.data.trialId} already exists`, 'conflict', 'trialId');
+      if (state.status !== 'absent')
+        throw new DomainError('TRIAL_ALREADY_EXISTS', `trial ${command.data.trialId} already exists`, 'conflict', 'trialId');
       const { trialId, title, protocolVersion, arms } = command.data;
       return [{ type: 'TrialRegistered', data: { trialId, title, protocolVersion, arms: arms ?? [] } }];
     }
     case 'PublishCharter': {
       const trial = registered(state);
       if (trial.charters.some((c) => c.version === command.data.version)) {
-        throw new DomainError('CHARTER_VERSION_EXISTS', `charter version ${command.data.version} already exists; publish a new version`, 'conflict', 'version');
+        throw new DomainError(
+          'CHARTER_VERSION_EXISTS',
+          `charter version ${command.data.version} already exists; publish a new version`,
+          'conflict',
+          'version',
+        );
       }
-      return [{ type: 'CharterVersionPublished', data: { trialId: trial.trialId, version: command.data.version, endpoints: command.data.endpoints } }];
+      return [
+        {
+          type: 'CharterVersionPublished',
+          data: { trialId: trial.trialId, version: command.data.version, endpoints: command.data.endpoints },
+        },
+      ];
     }
     case 'AddSite': {
       const trial = registered(state);
-      if (byId(trial.sites, command.data.siteId)) throw new DomainError('SITE_ALREADY_EXISTS', `site ${command.data.siteId} already exists`, 'conflict', 'siteId');
+      if (byId(trial.sites, command.data.siteId))
+        throw new DomainError('SITE_ALREADY_EXISTS', `site ${command.data.siteId} already exists`, 'conflict', 'siteId');
       const { siteId, name, country } = command.data;
       return [{ type: 'SiteAdded', data: { trialId: trial.trialId, siteId, name, country } }];
     }
     case 'AddCommitteeMember': {
       const trial = registered(state);
       const { userId, name, role, affiliatedSiteIds } = command.data;
-      if (byId(trial.committee, userId)) throw new DomainError('COMMITTEE_MEMBER_EXISTS', `${userId} is already on the committee`, 'conflict', 'userId');
+      if (byId(trial.committee, userId))
+        throw new DomainError('COMMITTEE_MEMBER_EXISTS', `${userId} is already on the committee`, 'conflict', 'userId');
       const unknown = affiliatedSiteIds.filter((siteId) => !byId(trial.sites, siteId));
       if (unknown.length > 0) throw new DomainError('UNKNOWN_SITE', `unknown site(s): ${unknown.join(', ')}`, 'rule', 'affiliatedSiteIds');
-      return [{ type: 'CommitteeMemberAdded', data: { trialId: trial.trialId, userId, name, role, affiliatedSiteIds: [...new Set(affiliatedSiteIds)] } }];
+      return [
+        {
+          type: 'CommitteeMemberAdded',
+          data: { trialId: trial.trialId, userId, name, role, affiliatedSiteIds: [...new Set(affiliatedSiteIds)] },
+        },
+      ];
     }
     default: {
       const unhandled: never = command;
@@ -83,9 +101,13 @@ export function evolveTrial(state: TrialState, event: TrialEvent): TrialState {
     case 'TrialRegistered':
       return { status: 'registered', ...event.data, sites: {}, committee: {}, charters: [] };
     case 'CharterVersionPublished':
-      return state.status === 'registered' ? { ...state, charters: [...state.charters, { version: event.data.version, endpoints: event.data.endpoints }] } : state;
+      return state.status === 'registered'
+        ? { ...state, charters: [...state.charters, { version: event.data.version, endpoints: event.data.endpoints }] }
+        : state;
     case 'SiteAdded':
-      return state.status === 'registered' ? { ...state, sites: { ...state.sites, [event.data.siteId]: { name: event.data.name, country: event.data.country } } } : state;
+      return state.status === 'registered'
+        ? { ...state, sites: { ...state.sites, [event.data.siteId]: { name: event.data.name, country: event.data.country } } }
+        : state;
     case 'CommitteeMemberAdded': {
       if (state.status !== 'registered') return state;
       const { userId, name, role, affiliatedSiteIds } = event.data;
@@ -96,4 +118,8 @@ export function evolveTrial(state: TrialState, event: TrialEvent): TrialState {
   }
 }
 
-export const trialDecider: Decider<TrialState, TrialCommand, TrialEvent> = { initialState: initialTrialState, decide: decideTrial, evolve: evolveTrial };
+export const trialDecider: Decider<TrialState, TrialCommand, TrialEvent> = {
+  initialState: initialTrialState,
+  decide: decideTrial,
+  evolve: evolveTrial,
+};

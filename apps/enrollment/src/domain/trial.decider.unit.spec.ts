@@ -6,10 +6,18 @@ const spec = deciderSpec({ decide: decideTrial, evolve: evolveTrial, initialStat
 
 const trialId = 'T1';
 const endpoints: EndpointDefinition[] = [
-  { id: 'freedom-from-cd-tvr', label: 'Freedom from CD-TVR', horizonDays: 180, events: [{ kind: 'tvr', clinicallyDriven: true, limb: 'index' }] },
+  {
+    id: 'freedom-from-cd-tvr',
+    label: 'Freedom from CD-TVR',
+    horizonDays: 180,
+    events: [{ kind: 'tvr', clinicallyDriven: true, limb: 'index' }],
+  },
 ];
 
-const registered: TrialEvent = { type: 'TrialRegistered', data: { trialId, title: 'DCB vs PTA', protocolVersion: '1.0', arms: ['DCB', 'PTA'] } };
+const registered: TrialEvent = {
+  type: 'TrialRegistered',
+  data: { trialId, title: 'DCB vs PTA', protocolVersion: '1.0', arms: ['DCB', 'PTA'] },
+};
 const siteAdded = (siteId: string): TrialEvent => ({ type: 'SiteAdded', data: { trialId, siteId, name: `Site ${siteId}`, country: 'DE' } });
 const charterPublished = (version: string): TrialEvent => ({ type: 'CharterVersionPublished', data: { trialId, version, endpoints } });
 const memberAdded: TrialEvent = {
@@ -44,11 +52,17 @@ describe('trial decider', () => {
 
   describe('PublishCharter', () => {
     it('refuses a charter for an unknown trial', () => {
-      spec.given([]).when({ type: 'PublishCharter', data: { trialId, version: '1', endpoints } }).thenThrows('TRIAL_NOT_FOUND', 'not_found');
+      spec
+        .given([])
+        .when({ type: 'PublishCharter', data: { trialId, version: '1', endpoints } })
+        .thenThrows('TRIAL_NOT_FOUND', 'not_found');
     });
 
     it('publishes a charter version', () => {
-      spec.given([registered]).when({ type: 'PublishCharter', data: { trialId, version: '1', endpoints } }).then([charterPublished('1')]);
+      spec
+        .given([registered])
+        .when({ type: 'PublishCharter', data: { trialId, version: '1', endpoints } })
+        .then([charterPublished('1')]);
     });
 
     it('publishes a new version next to the old one', () => {
@@ -69,11 +83,17 @@ describe('trial decider', () => {
 
   describe('AddSite', () => {
     it('refuses a site for an unknown trial', () => {
-      spec.given([]).when({ type: 'AddSite', data: { trialId, siteId: 'S1', name: 'Site S1', country: 'DE' } }).thenThrows('TRIAL_NOT_FOUND', 'not_found');
+      spec
+        .given([])
+        .when({ type: 'AddSite', data: { trialId, siteId: 'S1', name: 'Site S1', country: 'DE' } })
+        .thenThrows('TRIAL_NOT_FOUND', 'not_found');
     });
 
     it('adds a site', () => {
-      spec.given([registered]).when({ type: 'AddSite', data: { trialId, siteId: 'S1', name: 'Site S1', country: 'DE' } }).then([siteAdded('S1')]);
+      spec
+        .given([registered])
+        .when({ type: 'AddSite', data: { trialId, siteId: 'S1', name: 'Site S1', country: 'DE' } })
+        .then([siteAdded('S1')]);
     });
 
     it('names the trial of the stream in the event', () => {
@@ -96,35 +116,57 @@ describe('trial decider', () => {
     it('refuses a member for an unknown trial', () => {
       spec
         .given([])
-        .when({ type: 'AddCommitteeMember', data: { trialId, userId: 'rev-1', name: 'Dr. Reviewer', role: 'cec-reviewer', affiliatedSiteIds: [] } })
+        .when({
+          type: 'AddCommitteeMember',
+          data: { trialId, userId: 'rev-1', name: 'Dr. Reviewer', role: 'cec-reviewer', affiliatedSiteIds: [] },
+        })
         .thenThrows('TRIAL_NOT_FOUND', 'not_found');
     });
 
     it('adds a member affiliated with known sites', () => {
       spec
         .given([registered, siteAdded('S1')])
-        .when({ type: 'AddCommitteeMember', data: { trialId, userId: 'rev-1', name: 'Dr. Reviewer', role: 'cec-reviewer', affiliatedSiteIds: ['S1'] } })
+        .when({
+          type: 'AddCommitteeMember',
+          data: { trialId, userId: 'rev-1', name: 'Dr. Reviewer', role: 'cec-reviewer', affiliatedSiteIds: ['S1'] },
+        })
         .then([memberAdded]);
     });
 
     it('adds a member with no affiliation', () => {
       spec
         .given([registered])
-        .when({ type: 'AddCommitteeMember', data: { trialId, userId: 'chair', name: 'Dr. Chair', role: 'cec-chair', affiliatedSiteIds: [] } })
-        .then([{ type: 'CommitteeMemberAdded', data: { trialId, userId: 'chair', name: 'Dr. Chair', role: 'cec-chair', affiliatedSiteIds: [] } }]);
+        .when({
+          type: 'AddCommitteeMember',
+          data: { trialId, userId: 'chair', name: 'Dr. Chair', role: 'cec-chair', affiliatedSiteIds: [] },
+        })
+        .then([
+          { type: 'CommitteeMemberAdded', data: { trialId, userId: 'chair', name: 'Dr. Chair', role: 'cec-chair', affiliatedSiteIds: [] } },
+        ]);
     });
 
     it('records each affiliated site once', () => {
       spec
         .given([registered, siteAdded('S1'), siteAdded('S2')])
-        .when({ type: 'AddCommitteeMember', data: { trialId, userId: 'rev-2', name: 'Dr. Two', role: 'cec-reviewer', affiliatedSiteIds: ['S2', 'S1', 'S2'] } })
-        .then([{ type: 'CommitteeMemberAdded', data: { trialId, userId: 'rev-2', name: 'Dr. Two', role: 'cec-reviewer', affiliatedSiteIds: ['S2', 'S1'] } }]);
+        .when({
+          type: 'AddCommitteeMember',
+          data: { trialId, userId: 'rev-2', name: 'Dr. Two', role: 'cec-reviewer', affiliatedSiteIds: ['S2', 'S1', 'S2'] },
+        })
+        .then([
+          {
+            type: 'CommitteeMemberAdded',
+            data: { trialId, userId: 'rev-2', name: 'Dr. Two', role: 'cec-reviewer', affiliatedSiteIds: ['S2', 'S1'] },
+          },
+        ]);
     });
 
     it('refuses a user already on the committee, whatever the new role', () => {
       const error = spec
         .given([registered, siteAdded('S1'), memberAdded])
-        .when({ type: 'AddCommitteeMember', data: { trialId, userId: 'rev-1', name: 'Dr. Reviewer', role: 'cec-chair', affiliatedSiteIds: [] } })
+        .when({
+          type: 'AddCommitteeMember',
+          data: { trialId, userId: 'rev-1', name: 'Dr. Reviewer', role: 'cec-chair', affiliatedSiteIds: [] },
+        })
         .thenThrows('COMMITTEE_MEMBER_EXISTS', 'conflict');
       expect(error.field).toBe('userId');
     });
@@ -132,7 +174,10 @@ describe('trial decider', () => {
     it('refuses an affiliation with a site the trial does not have, naming each unknown site', () => {
       const error = spec
         .given([registered, siteAdded('S1')])
-        .when({ type: 'AddCommitteeMember', data: { trialId, userId: 'rev-1', name: 'Dr. Reviewer', role: 'cec-reviewer', affiliatedSiteIds: ['S1', 'S7', 'S9'] } })
+        .when({
+          type: 'AddCommitteeMember',
+          data: { trialId, userId: 'rev-1', name: 'Dr. Reviewer', role: 'cec-reviewer', affiliatedSiteIds: ['S1', 'S7', 'S9'] },
+        })
         .thenThrows('UNKNOWN_SITE', 'rule');
       expect(error.field).toBe('affiliatedSiteIds');
       expect(error.message).toContain('S7, S9');
@@ -144,7 +189,10 @@ describe('trial decider', () => {
         data: { trialId, userId: 'rev-1', name: 'Dr. Reviewer', role: 'cec-reviewer', affiliatedSiteIds: ['S1'] },
       };
       spec.given([registered]).when(addReviewer).thenThrows('UNKNOWN_SITE');
-      spec.given([registered, siteAdded('S1')]).when(addReviewer).then([memberAdded]);
+      spec
+        .given([registered, siteAdded('S1')])
+        .when(addReviewer)
+        .then([memberAdded]);
     });
   });
 });

@@ -15,7 +15,12 @@ export class ProceduresController {
   /** The first procedure recorded for a patient is the index procedure. */
   @Post()
   @Roles('site-investigator')
-  record(@Param('t', IdParamPipe) t: string, @Param('p', IdParamPipe) p: string, @Body() body: RecordProcedureDto, @Ctx() ctx: CommandContext): Promise<RecordProcedureResult> {
+  record(
+    @Param('t', IdParamPipe) t: string,
+    @Param('p', IdParamPipe) p: string,
+    @Body() body: RecordProcedureDto,
+    @Ctx() ctx: CommandContext,
+  ): Promise<RecordProcedureResult> {
     return this.commands.execute(new RecordProcedure(t, p, body, ctx));
   }
 }

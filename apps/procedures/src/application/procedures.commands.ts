@@ -7,7 +7,12 @@ import { EnrollmentFacts } from '@app/runtime';
 import { proceduresDecider } from '../domain/procedures.decider';
 
 export class RecordProcedure {
-  constructor(readonly trialId: string, readonly patientId: string, readonly body: RecordProcedureBody, readonly context: CommandContext) {}
+  constructor(
+    readonly trialId: string,
+    readonly patientId: string,
+    readonly body: RecordProcedureBody,
+    readonly context: CommandContext,
+  ) {}
 }
 
 export type RecordProcedureResult = CommandResult & { index: boolean };

@@ -25,17 +25,29 @@ export function decideProcedures(command: ProceduresCommand, state: ProceduresSt
   switch (command.type) {
     case 'RecordProcedure': {
       const { data, patient, today } = command;
-      if (byId(state.procedures, data.procedureId)) throw new DomainError('PROCEDURE_ALREADY_RECORDED', `procedure ${data.procedureId} is already recorded`, 'conflict', 'procedureId');
+      if (byId(state.procedures, data.procedureId))
+        throw new DomainError('PROCEDURE_ALREADY_RECORDED', `procedure ${data.procedureId} is already recorded`, 'conflict', 'procedureId');
       if (data.performedOn < patient.enrolledOn) {
-        throw new DomainError('PROCEDURE_BEFORE_ENROLLMENT', `performedOn ${data.performedOn} precedes enrolment on ${patient.enrolledOn}`, 'rule', 'performedOn');
+        throw new DomainError(
+          'PROCEDURE_BEFORE_ENROLLMENT',
+          `performedOn ${data.performedOn} precedes enrolment on ${patient.enrolledOn}`,
+          'rule',
+          'performedOn',
+        );
       }
       if (patient.withdrawnOn !== undefined && data.performedOn > patient.withdrawnOn) {
         throw new DomainError('PATIENT_WITHDRAWN', `the patient withdrew on ${patient.withdrawnOn}`, 'rule', 'performedOn');
       }
-      if (data.performedOn > today) throw new DomainError('DATE_IN_FUTURE', `performedOn ${data.performedOn} is after today (${today})`, 'rule', 'performedOn');
+      if (data.performedOn > today)
+        throw new DomainError('DATE_IN_FUTURE', `performedOn ${data.performedOn} is after today (${today})`, 'rule', 'performedOn');
       const indexDate = state.indexProcedureId ? byId(state.procedures, state.indexProcedureId)?.performedOn : undefined;
       if (indexDate !== undefined && data.performedOn < indexDate) {
-        throw new DomainError('PROCEDURE_BEFORE_INDEX', `the index procedure was performed on ${indexDate}; a later procedure cannot precede it`, 'rule', 'performedOn');
+        throw new DomainError(
+          'PROCEDURE_BEFORE_INDEX',
+          `the index procedure was performed on ${indexDate}; a later procedure cannot precede it`,
+          'rule',
+          'performedOn',
+        );
       }
       return [{ type: 'ProcedureRecorded', data: { ...data, index: state.indexProcedureId === undefined } }];
     }

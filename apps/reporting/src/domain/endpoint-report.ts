@@ -148,17 +148,15 @@ export function endpointCurve(input: ReportInput, endpointId: string): EndpointC
     groups: groupObservations(cohort, endpoint).map(({ key, observations }) => {
       const fit = kaplanMeier(observations.map((o) => ({ time: o.time, event: o.status === 1 })));
       const origin: CurvePoint = { time: 0, survival: 1, lower: 1, upper: 1, atRisk: fit.n, events: 0, censored: 0 };
-      const steps = fit.steps.map(
-        (s): CurvePoint => ({
-          time: s.time,
-          survival: round4(s.survival),
-          lower: round4(s.lower),
-          upper: round4(s.upper),
-          atRisk: s.nRisk,
-          events: s.nEvent,
-          censored: s.nCensor,
-        }),
-      );
+      const steps = fit.steps.map((s): CurvePoint => ({
+        time: s.time,
+        survival: round4(s.survival),
+        lower: round4(s.lower),
+        upper: round4(s.upper),
+        atRisk: s.nRisk,
+        events: s.nEvent,
+        censored: s.nCensor,
+      }));
       return { key, n: fit.n, points: [origin, ...steps] };
     }),
   };
@@ -249,7 +247,9 @@ function buildCohort(input: ReportInput): Cohort {
             isEndpointEvent: adjudication.outcome.isEndpointEvent,
             classification: fromOutcome(
               adjudication.outcome,
-              adjudication.outcome.onsetOn === undefined ? siteReported.day : dayNumber(adjudication.outcome.onsetOn, 'adjudicated onset of {id}', ae.eventId),
+              adjudication.outcome.onsetOn === undefined
+                ? siteReported.day
+                : dayNumber(adjudication.outcome.onsetOn, 'adjudicated onset of {id}', ae.eventId),
             ),
           }
         : undefined;
@@ -421,10 +421,7 @@ function groupObservations(cohort: Cohort, endpoint: EndpointDefinition): GroupO
 function summarize(key: GroupKey, observations: Observation[], endpoint: EndpointDefinition): EndpointReportGroup {
   const horizon = endpoint.horizonDays;
   const events = observations.filter((o) => o.status === 1).length;
-  const km = kmAt(
-    kaplanMeier(observations.map((o) => ({ time: o.time, event: o.status === 1 }))),
-    horizon,
-  );
+  const km = kmAt(kaplanMeier(observations.map((o) => ({ time: o.time, event: o.status === 1 }))), horizon);
   const eventsByHorizon = observations.filter((o) => o.status === 1 && o.time <= horizon).length;
   const evaluable = observations.filter((o) => (o.status === 1 && o.time <= horizon) || o.time >= horizon).length;
   const crude = clopperPearson(evaluable - eventsByHorizon, evaluable);

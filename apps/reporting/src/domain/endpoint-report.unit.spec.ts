@@ -46,17 +46,15 @@ function concordantOutcome(report: AdverseEventFactsReport): Outcome {
 /** The seed cohort (scripts/demo-cohort.ts) as report facts; every case in the state asked for. */
 function seedFacts(cases: 'none' | 'pending' | 'finalized' = 'none'): Facts {
   const cohort = legDebBtkCohort();
-  const patients = cohort.patients.map(
-    (p): PatientFacts => ({
-      patientId: p.enrollment.patientId,
-      siteId: p.enrollment.siteId,
-      arm: p.enrollment.arm,
-      diabetes: p.enrollment.baseline.diabetes,
-      presentation: p.enrollment.baseline.presentation,
-      indexProcedure: { performedOn: p.procedure.performedOn, segments: p.procedure.lesions.map((l) => l.segment) },
-      visitDates: p.visits.map((v) => v.visitOn),
-    }),
-  );
+  const patients = cohort.patients.map((p): PatientFacts => ({
+    patientId: p.enrollment.patientId,
+    siteId: p.enrollment.siteId,
+    arm: p.enrollment.arm,
+    diabetes: p.enrollment.baseline.diabetes,
+    presentation: p.enrollment.baseline.presentation,
+    indexProcedure: { performedOn: p.procedure.performedOn, segments: p.procedure.lesions.map((l) => l.segment) },
+    visitDates: p.visits.map((v) => v.visitOn),
+  }));
   const adverseEvents = cohort.patients.flatMap((p) =>
     p.adverseEvents.map((ae): AdverseEventFacts => {
       const report: AdverseEventFactsReport = { kind: ae.kind, onsetOn: ae.onsetOn, limb: ae.limb, amputation: ae.amputation, tvr: ae.tvr };
@@ -97,7 +95,12 @@ function patient(patientId: string, extra: Partial<PatientFacts> = {}): PatientF
   };
 }
 
-function adverseEvent(eventId: string, patientId: string, report: AdverseEventFactsReport, extra: Partial<AdverseEventFacts> = {}): AdverseEventFacts {
+function adverseEvent(
+  eventId: string,
+  patientId: string,
+  report: AdverseEventFactsReport,
+  extra: Partial<AdverseEventFacts> = {},
+): AdverseEventFacts {
   return { eventId, patientId, report, retracted: false, ...extra };
 }
 
@@ -107,7 +110,12 @@ const majorAmputation = (onsetDay: number): AdverseEventFactsReport => ({
   limb: 'index',
   amputation: { level: 'major', planned: false },
 });
-const cdTvr = (onsetDay: number): AdverseEventFactsReport => ({ kind: 'tvr', onsetOn: day(onsetDay), limb: 'index', tvr: { clinicallyDriven: true } });
+const cdTvr = (onsetDay: number): AdverseEventFactsReport => ({
+  kind: 'tvr',
+  onsetOn: day(onsetDay),
+  limb: 'index',
+  tvr: { clinicallyDriven: true },
+});
 const death = (onsetDay: number): AdverseEventFactsReport => ({ kind: 'death', onsetOn: day(onsetDay) });
 
 function input(facts: Facts, overrides: Partial<ReportInput> = {}): ReportInput {
@@ -221,12 +229,20 @@ describe('computeEndpointReport on the seed cohort (LEG-DEB BTK)', () => {
     for (const id of ['amputation-free-survival', 'survival']) {
       expect(onlyGroup(report, id)).not.toHaveProperty('cumulativeIncidence');
       // No major amputation and no death in the cohort; nobody is followed for 365 days.
-      expect(onlyGroup(report, id)).toMatchObject({ key: {}, n: 36, events: 0, km: { survival: 1 }, crude: { evaluable: 0, eventFree: null } });
+      expect(onlyGroup(report, id)).toMatchObject({
+        key: {},
+        n: 36,
+        events: 0,
+        km: { survival: 1 },
+        crude: { evaluable: 0, eventFree: null },
+      });
     }
   });
 
   it('excludes planned amputations with a matcher planned: false', () => {
-    const report = computeEndpointReport(seedInput({ charter: charter(amputationEndpoint([{ kind: 'amputation', limb: 'index', planned: false }])) }));
+    const report = computeEndpointReport(
+      seedInput({ charter: charter(amputationEndpoint([{ kind: 'amputation', limb: 'index', planned: false }])) }),
+    );
 
     expect(eventFreeCounts(report, 'freedom-from-amputation')).toEqual(EXPECTED_EXCLUDING_PLANNED_MINOR);
     expect(endpoint(report, 'freedom-from-amputation').groups.map((g) => g.km.survival)).toEqual([0.95, 1]);
@@ -250,7 +266,12 @@ describe('computeEndpointReport on the seed cohort (LEG-DEB BTK)', () => {
     // minor ones are excluded, but dropped by the single matcher planned: false.
     const withPlannedMajor = seedInput();
     withPlannedMajor.adverseEvents.push(
-      adverseEvent('BTK-001-AE9', 'BTK-001', { kind: 'amputation', onsetOn: addDays('2025-01-08', 30), limb: 'index', amputation: { level: 'major', planned: true } }),
+      adverseEvent('BTK-001-AE9', 'BTK-001', {
+        kind: 'amputation',
+        onsetOn: addDays('2025-01-08', 30),
+        limb: 'index',
+        amputation: { level: 'major', planned: true },
+      }),
     );
     const nonDiabetic = (def: EndpointDefinition): ExpectedGroup | undefined =>
       eventFreeCounts(computeEndpointReport({ ...withPlannedMajor, charter: charter(def) }), 'freedom-from-amputation')[0];
@@ -279,7 +300,9 @@ describe('computeEndpointReport on the seed cohort (LEG-DEB BTK)', () => {
       [{ diabetes: false }, 0, 0, 1],
       [{ diabetes: true }, 0, 2, 1],
     ]);
-    expect(endpoint(report, 'freedom-from-amputation').groups.map((g) => [g.key, g.events, g.pendingAdjudication, g.crude.eventFree])).toEqual([
+    expect(
+      endpoint(report, 'freedom-from-amputation').groups.map((g) => [g.key, g.events, g.pendingAdjudication, g.crude.eventFree]),
+    ).toEqual([
       [{ diabetes: false }, 0, 1, 1],
       [{ diabetes: true }, 0, 4, 1],
     ]);
@@ -305,7 +328,10 @@ describe('computeEndpointReport: which events qualify', () => {
     const before = { patients: [patient('P1')], adverseEvents: [adverseEvent('E1', 'P1', cdTvr(60))] };
     const corrected = { patients: [patient('P1')], adverseEvents: [adverseEvent('E1', 'P1', { ...cdTvr(60), onsetOn: '2026-07-15' })] };
 
-    expect(onlyGroup(computeEndpointReport(input(before, { charter: cdTvrOnly })), 'freedom-from-cd-tvr')).toMatchObject({ events: 1, pendingAdjudication: 1 });
+    expect(onlyGroup(computeEndpointReport(input(before, { charter: cdTvrOnly })), 'freedom-from-cd-tvr')).toMatchObject({
+      events: 1,
+      pendingAdjudication: 1,
+    });
     expect(onlyGroup(computeEndpointReport(input(corrected, { charter: cdTvrOnly })), 'freedom-from-cd-tvr')).toMatchObject({
       events: 0,
       censored: 1,
@@ -349,14 +375,30 @@ describe('computeEndpointReport: which events qualify', () => {
       patients: ['P1', 'P2', 'P3', 'P4'].map((id) => patient(id)),
       adverseEvents: [
         // Reported minor, adjudicated major, on another day.
-        adverseEvent('E1', 'P1', { ...majorAmputation(40), amputation: { level: 'minor', planned: false } }, {
-          adjudication: finalized({ isEndpointEvent: true, kind: 'amputation', onsetOn: day(45), limb: 'index', amputation: { level: 'major', planned: false } }),
-        }),
+        adverseEvent(
+          'E1',
+          'P1',
+          { ...majorAmputation(40), amputation: { level: 'minor', planned: false } },
+          {
+            adjudication: finalized({
+              isEndpointEvent: true,
+              kind: 'amputation',
+              onsetOn: day(45),
+              limb: 'index',
+              amputation: { level: 'major', planned: false },
+            }),
+          },
+        ),
         // Reported major, adjudicated as no endpoint event.
         adverseEvent('E2', 'P2', majorAmputation(50), { adjudication: finalized({ isEndpointEvent: false, kind: 'none' }) }),
         // Adjudicated major without an onset of its own: the report's day 70 holds.
         adverseEvent('E3', 'P3', majorAmputation(70), {
-          adjudication: finalized({ isEndpointEvent: true, kind: 'amputation', limb: 'index', amputation: { level: 'major', planned: false } }),
+          adjudication: finalized({
+            isEndpointEvent: true,
+            kind: 'amputation',
+            limb: 'index',
+            amputation: { level: 'major', planned: false },
+          }),
         }),
         // Reported major, case still open.
         adverseEvent('E4', 'P4', majorAmputation(80), { adjudication: { finalized: false } }),
@@ -368,7 +410,10 @@ describe('computeEndpointReport: which events qualify', () => {
     expect(onlyGroup(report, 'freedom-from-major-amputation')).toMatchObject({ n: 4, events: 2, pendingAdjudication: 1 });
     expect(curve.groups[0]?.points.filter((p) => p.events > 0).map((p) => p.time)).toEqual([45, 70]);
     // Site-reported: three majors (days 40 is minor), the pending one included.
-    expect(onlyGroup(computeEndpointReport(input(facts)), 'freedom-from-major-amputation')).toMatchObject({ events: 3, pendingAdjudication: 1 });
+    expect(onlyGroup(computeEndpointReport(input(facts)), 'freedom-from-major-amputation')).toMatchObject({
+      events: 3,
+      pendingAdjudication: 1,
+    });
   });
 });
 
@@ -384,7 +429,11 @@ describe('computeEndpointReport: follow-up', () => {
       ],
       adverseEvents: [adverseEvent('E2', 'P2', cdTvr(10)), adverseEvent('E4', 'P4', { ...cdTvr(0), onsetOn: '2026-07-01' })],
     };
-    expect(onlyGroup(computeEndpointReport(input(facts)), 'freedom-from-cd-tvr')).toMatchObject({ n: 2, events: 0, pendingAdjudication: 0 });
+    expect(onlyGroup(computeEndpointReport(input(facts)), 'freedom-from-cd-tvr')).toMatchObject({
+      n: 2,
+      events: 0,
+      pendingAdjudication: 0,
+    });
   });
 
   it('ends follow-up at a withdrawal: no longer evaluable, an event after it not counted', () => {
@@ -410,7 +459,11 @@ describe('computeEndpointReport: follow-up', () => {
   it('censors at a death for endpoints without death, and counts it for amputation-free survival and survival', () => {
     const facts: Facts = {
       patients: ['P1', 'P2', 'P3', 'P4'].map((id) => patient(id, { visitDates: [day(30), day(182), day(370)] })),
-      adverseEvents: [adverseEvent('D1', 'P1', death(90)), adverseEvent('A2', 'P2', majorAmputation(200)), adverseEvent('D2', 'P2', death(250))],
+      adverseEvents: [
+        adverseEvent('D1', 'P1', death(90)),
+        adverseEvent('A2', 'P2', majorAmputation(200)),
+        adverseEvent('D2', 'P2', death(250)),
+      ],
     };
     const report = computeEndpointReport(input(facts));
 
@@ -421,7 +474,12 @@ describe('computeEndpointReport: follow-up', () => {
       // P1 died at day 90: follow-up < 365 without an event, not evaluable.
       crude: { evaluable: 3, eventFree: 0.6667 },
     });
-    expect(onlyGroup(report, 'amputation-free-survival')).toMatchObject({ events: 2, censored: 2, km: { survival: 0.5 }, crude: { evaluable: 4, eventFree: 0.5 } });
+    expect(onlyGroup(report, 'amputation-free-survival')).toMatchObject({
+      events: 2,
+      censored: 2,
+      km: { survival: 0.5 },
+      crude: { evaluable: 4, eventFree: 0.5 },
+    });
     expect(onlyGroup(report, 'survival')).toMatchObject({ events: 2, censored: 2, km: { survival: 0.5 }, pendingAdjudication: 2 });
   });
 
@@ -437,21 +495,33 @@ describe('computeEndpointReport: follow-up', () => {
         adverseEvent('A4', 'P4', majorAmputation(200)),
       ],
     };
-    const major180 = charter({ id: 'major-180', label: 'Major amputation, 6 months', horizonDays: 180, events: [{ kind: 'amputation', amputationLevel: 'major' }] });
+    const major180 = charter({
+      id: 'major-180',
+      label: 'Major amputation, 6 months',
+      horizonDays: 180,
+      events: [{ kind: 'amputation', amputationLevel: 'major' }],
+    });
     const group = onlyGroup(computeEndpointReport(input(facts, { charter: major180 })), 'major-180');
 
     // R: f <- cuminc(c(10,20,50,60,200,100,182,182,182,182), c(2,1,1,2,1,0,0,0,0,0)); timepoints(f, 180),
     // CI est^exp(∓1.96·sqrt(var)/(est·log(est))). Kaplan-Meier censors the deaths: 1 − 0.7778 > 0.2.
     expect(group.cumulativeIncidence).toEqual({ estimate: 0.2, lower: 0.0259, upper: 0.4923 });
     expect(group.km).toEqual({ survival: 0.7778, lower: 0.3648, upper: 0.9393, standardError: 0.1386 });
-    expect(group).toMatchObject({ n: 10, events: 3, censored: 7, crude: { evaluable: 7, eventFree: 0.7143, lower: 0.2904, upper: 0.9633 } });
+    expect(group).toMatchObject({
+      n: 10,
+      events: 3,
+      censored: 7,
+      crude: { evaluable: 7, eventFree: 0.7143, lower: 0.2904, upper: 0.9633 },
+    });
   });
 
   it('knows a death under the adjudicated basis only from a finalized outcome of kind death', () => {
     const facts: Facts = {
       patients: [patient('P1', { visitDates: [] }), patient('P2', { visitDates: [] })],
       adverseEvents: [
-        adverseEvent('D1', 'P1', death(90), { adjudication: { finalized: true, outcome: { isEndpointEvent: false, kind: 'death', onsetOn: day(90) } } }),
+        adverseEvent('D1', 'P1', death(90), {
+          adjudication: { finalized: true, outcome: { isEndpointEvent: false, kind: 'death', onsetOn: day(90) } },
+        }),
         adverseEvent('D2', 'P2', death(95), { adjudication: { finalized: false } }),
       ],
     };
@@ -469,7 +539,12 @@ describe('computeEndpointReport: follow-up', () => {
 
   it('leaves the crude proportion null when no patient is evaluable yet', () => {
     const facts: Facts = { patients: [patient('P1', { visitDates: [day(30)] })], adverseEvents: [] };
-    expect(onlyGroup(computeEndpointReport(input(facts)), 'freedom-from-cd-tvr').crude).toEqual({ evaluable: 0, eventFree: null, lower: null, upper: null });
+    expect(onlyGroup(computeEndpointReport(input(facts)), 'freedom-from-cd-tvr').crude).toEqual({
+      evaluable: 0,
+      eventFree: null,
+      lower: null,
+      upper: null,
+    });
   });
 });
 
@@ -485,7 +560,10 @@ describe('computeEndpointReport: groups and determinism', () => {
           diabetes: i % 3 === 0,
           siteId: `S${i % 4}`,
           presentation: i % 5 === 0 ? 'claudication' : 'cli',
-          indexProcedure: { performedOn: day(i), segments: i % 6 === 0 ? ['btk', 'femoropopliteal'] : i % 2 === 0 ? ['btk'] : ['femoropopliteal'] },
+          indexProcedure: {
+            performedOn: day(i),
+            segments: i % 6 === 0 ? ['btk', 'femoropopliteal'] : i % 2 === 0 ? ['btk'] : ['femoropopliteal'],
+          },
           visitDates: [day(i + 30), day(i + 182 + (i % 7))],
         }),
       );
@@ -590,7 +668,9 @@ describe('endpointCurve', () => {
   });
 
   it('refuses an endpoint the charter does not have', () => {
-    expect(() => endpointCurve(seedInput(), 'no-such-endpoint')).toThrow(expect.objectContaining({ code: 'ENDPOINT_NOT_FOUND', kind: 'not_found' }));
+    expect(() => endpointCurve(seedInput(), 'no-such-endpoint')).toThrow(
+      expect.objectContaining({ code: 'ENDPOINT_NOT_FOUND', kind: 'not_found' }),
+    );
   });
 });
 

@@ -84,7 +84,11 @@ export function renderKaplanMeierSvg(groups: CurveGroup[], options: KmPlotOption
   // Layout, top to bottom: title, subtitle, legend, horizon label, plot, x axis, at-risk table.
   const hasSubtitle = options.subtitle !== undefined && options.subtitle !== '';
   const legendTop = hasSubtitle ? 84 : 62;
-  const legend = layoutLegend(curves.map((c) => legendText(c.label, c.points.length === 0)), 16, WIDTH - RIGHT_MARGIN);
+  const legend = layoutLegend(
+    curves.map((c) => legendText(c.label, c.points.length === 0)),
+    16,
+    WIDTH - RIGHT_MARGIN,
+  );
   const plotTop = legendTop + legend.rows * 20 + 16;
   const tableRows = curves.length === 0 ? 0 : curves.length + 1;
   const below = 70 + tableRows * TABLE_ROW + 12;
@@ -95,8 +99,7 @@ export function renderKaplanMeierSvg(groups: CurveGroup[], options: KmPlotOption
   const plotLeft = Math.max(90, 16 + tableLabelWidth + 26);
   const plotRight = WIDTH - RIGHT_MARGIN;
   const sx = (t: number): number => plotLeft + (Math.min(Math.max(t, 0), x.end) / x.end) * (plotRight - plotLeft);
-  const sy = (v: number): number =>
-    plotBottom - ((Math.min(Math.max(v, yMin), 1) - yMin) / (1 - yMin)) * (plotBottom - plotTop);
+  const sy = (v: number): number => plotBottom - ((Math.min(Math.max(v, yMin), 1) - yMin) / (1 - yMin)) * (plotBottom - plotTop);
 
   const yLabel = options.yLabel ?? 'Event-free probability';
   const xLabel = options.xLabel ?? 'Days since index procedure';
@@ -225,7 +228,9 @@ export function renderKaplanMeierSvg(groups: CurveGroup[], options: KmPlotOption
           `${esc(fitText(c.label, 12, labelWidthCap))}</text>`,
       );
       for (const t of riskTimes) {
-        out.push(`<text class="at-risk" x="${f(sx(t))}" y="${f(ry)}" text-anchor="middle">${formatCount(numberAtRisk(c.points, t))}</text>`);
+        out.push(
+          `<text class="at-risk" x="${f(sx(t))}" y="${f(ry)}" text-anchor="middle">${formatCount(numberAtRisk(c.points, t))}</text>`,
+        );
       }
       out.push('</g>');
     });
@@ -373,12 +378,17 @@ function fitText(text: string, fontSize: number, maxWidth: number): string {
 
 function describe(curves: readonly Curve[], options: KmPlotOptions, horizon: number | undefined, yMin: number): string {
   const subtitle = options.subtitle ?? '';
-  const parts = [subtitle === '' || /[.!?]$/.test(subtitle) ? subtitle : `${subtitle}.`, `Kaplan-Meier curves with 95% confidence bands; y axis from ${Math.round(yMin * 100)}% to 100%.`];
+  const parts = [
+    subtitle === '' || /[.!?]$/.test(subtitle) ? subtitle : `${subtitle}.`,
+    `Kaplan-Meier curves with 95% confidence bands; y axis from ${Math.round(yMin * 100)}% to 100%.`,
+  ];
   if (horizon !== undefined) parts.push(`Dashed line at ${formatDays(horizon)} days.`);
   for (const c of curves) {
     const n = c.points[0]?.atRisk ?? 0;
     const events = c.points.reduce((sum, p) => sum + (Number.isFinite(p.events) ? p.events : 0), 0);
-    parts.push(c.points.length === 0 ? `${c.label}: no patients.` : `${c.label}: ${formatCount(n)} at risk at start, ${formatCount(events)} events.`);
+    parts.push(
+      c.points.length === 0 ? `${c.label}: no patients.` : `${c.label}: ${formatCount(n)} at risk at start, ${formatCount(events)} events.`,
+    );
   }
   return parts.filter((p) => p !== '').join(' ');
 }

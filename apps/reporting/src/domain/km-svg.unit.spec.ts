@@ -113,9 +113,14 @@ describe('renderKaplanMeierSvg', () => {
   });
 
   it('gives the numbers at risk at the default x ticks (every 30 days to 150)', () => {
-    expect([...svg.matchAll(/<g class="x-ticks"[^>]*>([\s\S]*?)<\/g>/g)][0]?.[1]?.match(/>(\d+)</g)).toEqual(
-      ['>0<', '>30<', '>60<', '>90<', '>120<', '>150<'],
-    );
+    expect([...svg.matchAll(/<g class="x-ticks"[^>]*>([\s\S]*?)<\/g>/g)][0]?.[1]?.match(/>(\d+)</g)).toEqual([
+      '>0<',
+      '>30<',
+      '>60<',
+      '>90<',
+      '>120<',
+      '>150<',
+    ]);
     expect(svg).toContain('>No. at risk<');
     expect(atRiskRows(svg)).toEqual([
       [5, 5, 3, 2, 1, 0],
@@ -188,13 +193,22 @@ describe('renderKaplanMeierSvg', () => {
     expect(out).toContain('class="y-axis-break"');
     expect(count(out, 'class="censor-tick"')).toBe(1);
     // The x axis reaches the last time (182), rounded up to the next 30-day tick.
-    expect(out.match(/<g class="x-ticks"[^>]*>([\s\S]*?)<\/g>/)?.[1]?.match(/>(\d+)</g)?.at(-1)).toBe('>210<');
+    expect(
+      out
+        .match(/<g class="x-ticks"[^>]*>([\s\S]*?)<\/g>/)?.[1]
+        ?.match(/>(\d+)</g)
+        ?.at(-1),
+    ).toBe('>210<');
   });
 
   it('renders a curve reaching 0 on a 0-100% axis labelled every 20%', () => {
     const dying: CurveGroup = {
       label: 'All events',
-      points: [start(2), { ...point(30, 0.5, 2, 1, 0, 0.4) }, { time: 60, survival: 0, lower: 0, upper: 0, atRisk: 1, events: 1, censored: 0 }],
+      points: [
+        start(2),
+        { ...point(30, 0.5, 2, 1, 0, 0.4) },
+        { time: 60, survival: 0, lower: 0, upper: 0, atRisk: 1, events: 1, censored: 0 },
+      ],
     };
     const out = renderKaplanMeierSvg([dying], { title: 'To zero', horizonDays: 180 });
     assertWellFormed(out);

@@ -23,7 +23,11 @@ export function deciderSpec<State, Command, Event>(decider: DeciderUnderTest<Sta
     given: (events: Event[]) => ({
       when: (command: Command): DeciderThen<Event> => {
         // The state is rebuilt through evolve, so every test also exercises the fold.
-        const decide = () => decider.decide(command, events.reduce((state, event) => decider.evolve(state, event), decider.initialState()));
+        const decide = () =>
+          decider.decide(
+            command,
+            events.reduce((state, event) => decider.evolve(state, event), decider.initialState()),
+          );
         const refusal = (): DomainError => {
           let emitted: Event[];
           try {
@@ -40,7 +44,10 @@ export function deciderSpec<State, Command, Event>(decider: DeciderUnderTest<Sta
           },
           thenThrows: (code, kind) => {
             const error = refusal();
-            expect({ code: error.code, ...(kind !== undefined ? { kind: error.kind } : {}) }).toEqual({ code, ...(kind !== undefined ? { kind } : {}) });
+            expect({ code: error.code, ...(kind !== undefined ? { kind: error.kind } : {}) }).toEqual({
+              code,
+              ...(kind !== undefined ? { kind } : {}),
+            });
             return error;
           },
           thenRefuses: refusal,

@@ -402,7 +402,10 @@ export class KurrentDbEventStore implements EventStore {
   }
 
   /** Appends must see the leader's head: a lagging follower would turn into false conflicts. */
-  private async lastRecord(streamId: string, requiresLeader: boolean): Promise<{ record: StoredRecord; resolved: ResolvedEvent } | undefined> {
+  private async lastRecord(
+    streamId: string,
+    requiresLeader: boolean,
+  ): Promise<{ record: StoredRecord; resolved: ResolvedEvent } | undefined> {
     const [last] = await this.readRecords(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1, requiresLeader });
     return last;
   }

@@ -127,7 +127,9 @@ async function claim(path: string, staleAfterMs: number, depth: number): Promise
       removeIfMine(tokenPath, token.record.nonce);
     }
   }
-  throw new Error(`could not take the lock ${path}${lastHolder ? ` (last found held by dead process ${lastHolder.pid})` : ''}: too many processes are contending for it; try again`);
+  throw new Error(
+    `could not take the lock ${path}${lastHolder ? ` (last found held by dead process ${lastHolder.pid})` : ''}: too many processes are contending for it; try again`,
+  );
 }
 
 type Verdict = 'alive' | 'dead' | 'changed';
@@ -225,7 +227,8 @@ function parseRecord(text: string): LockHolder | undefined {
   // A PID ≤ 0 would make process.kill address a process group.
   if (!Number.isSafeInteger(r.pid) || (r.pid as number) <= 0) return undefined;
   // The nonce names takeover tokens, so it must be safe in a file name.
-  if (!isText(r.hostname) || !isText(r.command) || !isText(r.nonce) || !/^[a-f0-9]{8,64}$/.test(r.nonce) || !isText(r.startedAt)) return undefined;
+  if (!isText(r.hostname) || !isText(r.command) || !isText(r.nonce) || !/^[a-f0-9]{8,64}$/.test(r.nonce) || !isText(r.startedAt))
+    return undefined;
   if (!isOptionalText(r.processStart) || !isOptionalText(r.bootId) || !isOptionalText(r.pidNamespace)) return undefined;
   return r as unknown as LockHolder;
 }
@@ -310,7 +313,9 @@ const timer = setInterval(() => {
 function holdLock(directory: string, path: string, record: LockHolder, heartbeatMs: number): DataDirLock {
   const heartbeat = new Worker(HEARTBEAT, { eval: true, workerData: { path, nonce: record.nonce, heartbeatMs } });
   heartbeat.unref();
-  heartbeat.on('message', (why: string) => process.emitWarning(`lost the lock on data directory ${directory}: ${why}; another process may now open it`));
+  heartbeat.on('message', (why: string) =>
+    process.emitWarning(`lost the lock on data directory ${directory}: ${why}; another process may now open it`),
+  );
   heartbeat.on('error', (error) => process.emitWarning(`the heartbeat of the lock on ${directory} failed: ${error.message}`));
   let released = false;
   const release = (): void => {

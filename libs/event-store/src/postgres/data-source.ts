@@ -8,7 +8,11 @@ import { acquireDataDirLock, type DataDirLock } from './data-dir-lock';
 import { pgliteDriver } from './pglite-pool';
 
 /** The event store's own migrations; apps append theirs (read models) after these. */
-export const eventStoreMigrations: Array<new () => MigrationInterface> = [EventStore1764000000000, AppendInOneUpdate1764000000200, IdempotentAppend1764000000800];
+export const eventStoreMigrations: Array<new () => MigrationInterface> = [
+  EventStore1764000000000,
+  AppendInOneUpdate1764000000200,
+  IdempotentAppend1764000000800,
+];
 
 export interface DatabaseOptions {
   /** A PostgreSQL server; absent → embedded PGlite. */

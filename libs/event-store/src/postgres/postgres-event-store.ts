@@ -157,7 +157,7 @@ export class PostgresEventStore implements EventStore {
     // One statement, so one snapshot: the version and the events are those of the same moment.
     // (Read apart, a command could fold N events, see version N+1 and append on a state it never
     // decided on.) The stream row comes first so a range past the end still reports the version.
-    const rows = (await this.dataSource.query<Array<EventRow & { head: string | number }>>(
+    const rows = await this.dataSource.query<Array<EventRow & { head: string | number }>>(
       `SELECT s.version AS head, e.* FROM es_streams s
          LEFT JOIN LATERAL (
            SELECT ${EVENT_COLUMNS} FROM es_events
@@ -166,7 +166,7 @@ export class PostgresEventStore implements EventStore {
         WHERE s.stream_id = $1
         ORDER BY e.stream_version`,
       [streamId, from, limit],
-    ));
+    );
     const events = rows.filter((row) => row.event_id !== null).map(toRecorded);
     return { streamVersion: Number(rows[0]?.head ?? 0), events };
   }
@@ -193,22 +193,25 @@ export class PostgresEventStore implements EventStore {
    */
   async countAfter(after: Checkpoint | undefined): Promise<number> {
     const from = after ? decodeCheckpoint(after) : { transactionId: '0', globalPosition: '0' };
-    const [row] = (await this.dataSource.query<Array<{ n: string | number }>>(
+    const [row] = await this.dataSource.query<Array<{ n: string | number }>>(
       `SELECT count(*) AS n FROM es_events e WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint)`,
       [from.transactionId, from.globalPosition],
-    ));
+    );
     return Number(row!.n);
   }
 
   /** The first transaction id not yet assigned: everything committed now has a lower one. */
   async horizon(): Promise<string> {
-    const [row] = (await this.dataSource.query<Array<{ mark: string }>>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS mark'));
+    const [row] = await this.dataSource.query<Array<{ mark: string }>>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS mark');
     return row!.mark;
   }
 
   /** True once no transaction older than the mark is still running, so readAll sees all of them. */
   async settled(mark: string): Promise<boolean> {
-    const [row] = (await this.dataSource.query<Array<{ settled: boolean }>>('SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8 AS settled', [mark]));
+    const [row] = await this.dataSource.query<Array<{ settled: boolean }>>(
+      'SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8 AS settled',
+      [mark],
+    );
     return row!.settled === true;
   }
 

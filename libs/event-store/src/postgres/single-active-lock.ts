@@ -40,7 +40,9 @@ export class SingleActiveLock {
     }
     const runner = this.dataSource.createQueryRunner();
     try {
-      const [row] = (await runner.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [this.key])) as Array<{ locked: boolean }>;
+      const [row] = (await runner.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [this.key])) as Array<{
+        locked: boolean;
+      }>;
       if (row?.locked) {
         this.runner = runner;
         return true;

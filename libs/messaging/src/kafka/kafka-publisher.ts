@@ -83,7 +83,11 @@ export class KafkaPublisher implements MessagePublisher {
  * Creates the integration topics and their dead-letter topics when missing (a no-op for those
  * that exist). Partitions bound consumers' parallelism; keys keep per-stream order whatever the count.
  */
-export async function ensureTopics(kafka: Kafka, topics: string[], options: { numPartitions?: number; replicationFactor?: number } = {}): Promise<void> {
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: string[],
+  options: { numPartitions?: number; replicationFactor?: number } = {},
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -92,7 +96,11 @@ export async function ensureTopics(kafka: Kafka, topics: string[], options: { nu
     if (missing.length === 0) return;
     await admin.createTopics({
       waitForLeaders: true,
-      topics: missing.map((topic) => ({ topic, numPartitions: options.numPartitions ?? 6, replicationFactor: options.replicationFactor ?? -1 })),
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: options.numPartitions ?? 6,
+        replicationFactor: options.replicationFactor ?? -1,
+      })),
     });
   } finally {
     await admin.disconnect();

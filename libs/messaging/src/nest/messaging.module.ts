@@ -1,5 +1,13 @@
 import { DATA_SOURCE, EVENT_STORE, type EventStore } from '@app/event-store';
-import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { logLevel as KafkaLogLevel } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -14,7 +22,10 @@ export const MessagingOptions = z
     kafkaBrokers: z.array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'a broker is host:port')).optional(),
     clientId: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, dash, underscore'),
     /** Create missing integration and dead-letter topics at start (development; production provisions them). */
-    createTopics: z.object({ numPartitions: z.number().int().min(1), replicationFactor: z.number().int().min(-1) }).strict().optional(),
+    createTopics: z
+      .object({ numPartitions: z.number().int().min(1), replicationFactor: z.number().int().min(-1) })
+      .strict()
+      .optional(),
     batchSize: z.number().int().min(1).max(10_000).optional(),
     pollIntervalMs: z.number().int().min(1).optional(),
     maxBackoffMs: z.number().int().min(1).optional(),
@@ -75,7 +86,8 @@ export class MessagingRelay implements OnApplicationBootstrap, OnApplicationShut
       pollIntervalMs: this.options.pollIntervalMs,
       maxBackoffMs: this.options.maxBackoffMs,
       wakeOn: (listener) => this.store.onAppended(listener),
-      onError: (error) => this.logger.warn(`outbox relay batch failed, backing off: ${error instanceof Error ? error.message : String(error)}`),
+      onError: (error) =>
+        this.logger.warn(`outbox relay batch failed, backing off: ${error instanceof Error ? error.message : String(error)}`),
     });
     // Capture starts here, before the first publish: an unreachable broker only grows the backlog.
     await this.relay.start();

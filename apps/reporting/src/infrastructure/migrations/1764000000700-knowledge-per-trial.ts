@@ -36,7 +36,9 @@ export class KnowledgePerTrial1764000000700 implements MigrationInterface {
                     WHEN e.stream_id ~ '^(patient|procedures|adverse-event|case)/[^/]+/[^/]+$' THEN split_part(e.stream_id, '/', 2)
                   END AS trial_id) t) r
          WHERE k.seq = r.seq`);
-      await runner.query(`UPDATE rpt_knowledge k SET patient_id = v.patient_id, visit_on = v.visit_on FROM rpt_visits v WHERE v.seq = k.seq`);
+      await runner.query(
+        `UPDATE rpt_knowledge k SET patient_id = v.patient_id, visit_on = v.visit_on FROM rpt_visits v WHERE v.seq = k.seq`,
+      );
     }
     await runner.query(`
       DROP TABLE rpt_visits;
