@@ -127,6 +127,52 @@ describe('export manifest', () => {
   it('orders checkpoints as (transaction, position) tuples', () => {
     expect(compareDeliveryOrder({ checkpoint: '9:20', globalPosition: 20 }, { checkpoint: '10:3', globalPosition: 3 })).toBeLessThan(0);
     expect(compareDeliveryOrder({ checkpoint: '10:3', globalPosition: 3 }, { checkpoint: '10:3', globalPosition: 3 })).toBe(0);
+    expect(compareDeliveryOrder({ checkpoint: '10:3', globalPosition: 3 }, { checkpoint: '9:20', globalPosition: 20 })).toBeGreaterThan(0);
+  });
+
+  it('orders KurrentDB checkpoints as (commit, prepare) pairs: one append shares its commit position', () => {
+    const at = (commit: number, prepare: number) => ({ checkpoint: `${commit}/${prepare}`, globalPosition: commit });
+    expect(compareDeliveryOrder(at(1000, 1000), at(1000, 1180))).toBeLessThan(0);
+    expect(compareDeliveryOrder(at(1000, 1180), at(1000, 1000))).toBeGreaterThan(0);
+    expect(compareDeliveryOrder(at(1000, 1180), at(1000, 1180))).toBe(0);
+    expect(compareDeliveryOrder(at(1000, 1180), at(1400, 1400))).toBeLessThan(0);
+    expect(compareDeliveryOrder(at(1400, 1400), at(1000, 1180))).toBeGreaterThan(0);
+  });
+});
+
+/** log() as the KurrentDB adapter records it: the two events of trial/T1's first append share commit position 1000. */
+function kurrentLog(): RecordedEvent[] {
+  const positions: Array<[number, number]> = [
+    [1000, 1000],
+    [1000, 1180],
+    [1400, 1400],
+    [1700, 1700],
+    [2000, 2000],
+    [2300, 2300],
+  ];
+  return log().map((event, i) => {
+    const [commit, prepare] = positions[i]!;
+    return { ...event, globalPosition: commit, checkpoint: `${commit}/${prepare}` };
+  });
+}
+
+describe('verifyExport of a KurrentDB export', () => {
+  it('accepts events of one append, which share a commit position (no false "reordered")', () => {
+    expect(verifyExport(exportLines('T1', kurrentLog()))).toMatchObject({ ok: true, count: 6, lastPosition: 2300 });
+  });
+
+  it('still reports events reordered across appends', () => {
+    const l = exportLines('T1', kurrentLog());
+    [l[2], l[3]] = [l[3]!, l[2]!];
+    expect(failure(verifyExport(l))).toMatchObject({ line: 4, eventId: 'e3', problem: expect.stringContaining('position') });
+  });
+
+  it('still reports a prepare position stepping back within one commit (positions edited)', () => {
+    const events = kurrentLog();
+    // Chains intact (the hash does not cover positions), but the pair order of the append is inverted.
+    const edited = [{ ...events[0]!, checkpoint: '1000/1180' }, { ...events[1]!, checkpoint: '1000/1000' }, ...events.slice(2)];
+    const l = [...edited.map(eventLine), JSON.stringify(buildManifest('T1', edited))];
+    expect(failure(verifyExport(l))).toMatchObject({ line: 2, eventId: 'e2', problem: expect.stringContaining('position') });
   });
 });
 

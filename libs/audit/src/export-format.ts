@@ -109,20 +109,30 @@ const ManifestSchema = z
   })
   .strict();
 
-/** Delivery order of two checkpoints: "transactionId:globalPosition" tuples, else global positions. */
+/**
+ * A checkpoint as the ordered pair its store issues: PostgreSQL's "transactionId:globalPosition"
+ * and KurrentDB's "commit/prepare" (events of one append share the commit position, so the pair,
+ * not the commit alone, orders them). The separator tells the two forms apart.
+ */
+function checkpointPair(checkpoint: string): { form: ':' | '/'; first: bigint; second: bigint } | undefined {
+  const match = /^(\d+)([:/])(\d+)$/.exec(checkpoint);
+  if (!match) return undefined;
+  return { form: match[2] as ':' | '/', first: BigInt(match[1] as string), second: BigInt(match[3] as string) };
+}
+
+/**
+ * Delivery order of two events by their checkpoints, compared as pairs when both are of one store's
+ * form; else (a foreign or mixed export) by global position.
+ */
 export function compareDeliveryOrder(
   a: Pick<RecordedEvent, 'checkpoint' | 'globalPosition'>,
   b: Pick<RecordedEvent, 'checkpoint' | 'globalPosition'>,
 ): number {
-  const pa = /^(\d+):(\d+)$/.exec(a.checkpoint);
-  const pb = /^(\d+):(\d+)$/.exec(b.checkpoint);
-  if (pa && pb) {
-    const ta = BigInt(pa[1] as string);
-    const tb = BigInt(pb[1] as string);
-    if (ta !== tb) return ta < tb ? -1 : 1;
-    const ga = BigInt(pa[2] as string);
-    const gb = BigInt(pb[2] as string);
-    return ga === gb ? 0 : ga < gb ? -1 : 1;
+  const pa = checkpointPair(a.checkpoint);
+  const pb = checkpointPair(b.checkpoint);
+  if (pa && pb && pa.form === pb.form) {
+    if (pa.first !== pb.first) return pa.first < pb.first ? -1 : 1;
+    return pa.second === pb.second ? 0 : pa.second < pb.second ? -1 : 1;
   }
   return a.globalPosition - b.globalPosition;
 }
