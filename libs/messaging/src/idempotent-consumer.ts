@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { deadLetterTopic, INTEGRATION_SCHEMA, IntegrationEventV1 } from './integration-event';
 import { DLQ_HEADERS, type InboundMessage, type MessagePublisher } from './message-publisher.port';
 import { errorText } from './error-text';
+import { isTransientInfrastructureError } from './transient-error';
 
 /** Applies one integration event through `manager`, inside the transaction that records it as processed. */
 export type IntegrationEventHandler = (event: IntegrationEventV1, manager: EntityManager) => Promise<void>;
@@ -25,6 +26,26 @@ export interface IdempotentConsumerOptions {
   maxAttempts?: number;
   /** Errors that retrying cannot cure; default: NonRetryableError. */
   isNonRetryable?: (error: unknown) => boolean;
+  /**
+   * Errors of the infrastructure, not of the message (the database unreachable, restarting or out
+   * of connections); default: isTransientInfrastructureError. They never count as attempts: the
+   * consumer waits and tries again instead, so an outage cannot dead-letter good messages.
+   */
+  isTransient?: (error: unknown) => boolean;
+  /** First wait after a transient error; doubles per consecutive one up to `transientMaxBackoffMs`. Default 250 ms. */
+  transientBackoffMs?: number;
+  /** Default 5 s: short enough to notice recovery at once, and below Kafka's session timeout between heartbeats. */
+  transientMaxBackoffMs?: number;
+  /**
+   * How long one handle() keeps waiting out transient errors before it rejects (still uncounted),
+   * handing the message back to the transport to deliver again. Default 60 s.
+   */
+  transientWaitLimitMs?: number;
+}
+
+/** What the transport offers while a message is in hand (Kafka: a heartbeat keeps the group membership during a long wait). */
+export interface HandleContext {
+  heartbeat?: () => Promise<void>;
 }
 
 export type ConsumeOutcome = 'processed' | 'duplicate' | 'dead-lettered';
@@ -37,7 +58,8 @@ type DeadLetterReason = 'invalid-envelope' | 'non-retryable' | 'retries-exhauste
  * and is acknowledged without effect. Poison messages (an envelope that fails the schema, a
  * non-retryable error, or `maxAttempts` failures) go to `<topic>.dlq` and are then acknowledged,
  * so one bad message does not stall its partition forever. Attempts are counted in memory: a
- * restart grants a failing message another `maxAttempts`.
+ * restart grants a failing message another `maxAttempts`. Transient infrastructure errors (see
+ * `isTransient`) are not attempts: the message waits, with backoff, until the database answers.
  */
 export class IdempotentConsumer {
   private readonly maxAttempts: number;
@@ -58,27 +80,42 @@ export class IdempotentConsumer {
    * rejects when it should be delivered again (a retryable failure below `maxAttempts`, or the
    * dead-letter topic unreachable).
    */
-  async handle(message: InboundMessage): Promise<ConsumeOutcome> {
+  async handle(message: InboundMessage, context: HandleContext = {}): Promise<ConsumeOutcome> {
     const parsed = parseEnvelope(message);
     if (!parsed.ok) {
       await this.deadLetter(message, 'invalid-envelope', parsed.error, 1);
       return 'dead-lettered';
     }
     const where = `${message.topic}/${message.partition}/${message.offset}`;
-    try {
-      const outcome = await this.apply(parsed.event);
-      this.attempts.delete(where);
-      return outcome;
-    } catch (error) {
-      const attempts = (this.attempts.get(where) ?? 0) + 1;
-      const nonRetryable = (this.options.isNonRetryable ?? ((e) => e instanceof NonRetryableError))(error);
-      if (!nonRetryable && attempts < this.maxAttempts) {
-        this.attempts.set(where, attempts);
-        throw error;
+    const started = Date.now();
+    for (let transientFailures = 0; ;) {
+      try {
+        const outcome = await this.apply(parsed.event);
+        this.attempts.delete(where);
+        return outcome;
+      } catch (error) {
+        if ((this.options.isTransient ?? isTransientInfrastructureError)(error)) {
+          transientFailures += 1;
+          const wait = Math.min(
+            this.options.transientMaxBackoffMs ?? 5000,
+            (this.options.transientBackoffMs ?? 250) * 2 ** Math.min(transientFailures - 1, 20),
+          );
+          // Past the limit the transport gets the message back, uncounted, and delivers it again.
+          if (Date.now() + wait - started > (this.options.transientWaitLimitMs ?? 60_000)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          await context.heartbeat?.();
+          continue;
+        }
+        const attempts = (this.attempts.get(where) ?? 0) + 1;
+        const nonRetryable = (this.options.isNonRetryable ?? ((e) => e instanceof NonRetryableError))(error);
+        if (!nonRetryable && attempts < this.maxAttempts) {
+          this.attempts.set(where, attempts);
+          throw error;
+        }
+        await this.deadLetter(message, nonRetryable ? 'non-retryable' : 'retries-exhausted', error, attempts);
+        this.attempts.delete(where);
+        return 'dead-lettered';
       }
-      await this.deadLetter(message, nonRetryable ? 'non-retryable' : 'retries-exhausted', error, attempts);
-      this.attempts.delete(where);
-      return 'dead-lettered';
     }
   }
 

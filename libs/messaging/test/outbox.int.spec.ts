@@ -1,4 +1,5 @@
 import { WrongExpectedVersionError } from '@app/event-store';
+import type { DataSource } from 'typeorm';
 import {
   disableMessaging,
   DLQ_HEADERS,
@@ -8,6 +9,8 @@ import {
   isMessagingEnabled,
   NonRetryableError,
   OutboxRelay,
+  REPLAYED_FROM_HEADER,
+  replayDeadLetters,
   topicForStream,
   TOPICS,
   type InboundMessage,
@@ -421,6 +424,172 @@ describe.each(backends)('messaging outbox on %s', (_name, databaseUrl) => {
       await expect(consumer.handle(message)).resolves.toBe('dead-lettered');
       expect(calls).toBe(3);
       expect(dlq.log[0]!.headers).toMatchObject({ [DLQ_HEADERS.reason]: 'retries-exhausted', [DLQ_HEADERS.attempts]: '3' });
+    });
+
+    /** The transport's side: a rejected message is delivered again, as Kafka does, until handle() resolves. */
+    const deliverUntilAcknowledged = async (consumer: IdempotentConsumer, message: InboundMessage, limit = 50): Promise<string> => {
+      for (let delivery = 1; ; delivery += 1) {
+        try {
+          return await consumer.handle(message);
+        } catch (error) {
+          if (delivery >= limit) throw error;
+        }
+      }
+    };
+
+    /** The database as seen during an outage: its first `failures` transactions fail as a lost server makes them fail. */
+    const outage = (failures: number): DataSource => {
+      const errors = [
+        () => new Error('Connection terminated unexpectedly'),
+        () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+        () =>
+          Object.assign(new Error('terminating connection due to administrator command'), {
+            driverError: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+          }),
+      ];
+      let calls = 0;
+      const real = fixture.dataSource;
+      return new Proxy(real, {
+        get(target, property, receiver) {
+          if (property !== 'transaction') return Reflect.get(target, property, receiver) as unknown;
+          return (...args: unknown[]) => {
+            calls += 1;
+            if (calls <= failures) return Promise.reject(errors[calls % errors.length]!());
+            return (target.transaction as (...a: unknown[]) => Promise<unknown>)(...args);
+          };
+        },
+      });
+    };
+
+    it('does not count a database outage as attempts: the message waits it out and is processed, not dead-lettered', async () => {
+      const message = await inbound();
+      const dlq = new ScriptedBroker();
+      const applied: string[] = [];
+      const consumer = new IdempotentConsumer({
+        name: 'case-opener',
+        dataSource: outage(12),
+        deadLetters: dlq,
+        maxAttempts: 3,
+        transientBackoffMs: 1,
+        transientMaxBackoffMs: 4,
+        handler: async (envelope) => {
+          applied.push(envelope.messageId);
+        },
+      });
+      await expect(deliverUntilAcknowledged(consumer, message)).resolves.toBe('processed');
+      expect(dlq.log).toHaveLength(0);
+      expect(applied).toEqual([envelopeOf(message).messageId]);
+      expect(await consumer.hasProcessed(envelopeOf(message).messageId)).toBe(true);
+    });
+
+    it('hands a message back uncounted when an outage outlasts the wait, and processes it once the database is back', async () => {
+      const message = await inbound();
+      const dlq = new ScriptedBroker();
+      const consumer = new IdempotentConsumer({
+        name: 'case-opener',
+        dataSource: outage(40),
+        deadLetters: dlq,
+        maxAttempts: 2,
+        transientBackoffMs: 1,
+        transientMaxBackoffMs: 2,
+        transientWaitLimitMs: 5,
+        handler: async () => undefined,
+      });
+      let rejected = 0;
+      for (;;) {
+        try {
+          expect(await consumer.handle(message)).toBe('processed');
+          break;
+        } catch (error) {
+          expect(String(error)).toMatch(/Connection terminated|ECONNREFUSED|administrator command/);
+          rejected += 1;
+        }
+      }
+      // Far more deliveries than maxAttempts failed, and none was counted.
+      expect(rejected).toBeGreaterThan(2);
+      expect(dlq.log).toHaveLength(0);
+    });
+
+    it('still dead-letters a real handler error after maxAttempts, transient errors in between not counted', async () => {
+      const message = await inbound();
+      const dlq = new ScriptedBroker();
+      let calls = 0;
+      const consumer = new IdempotentConsumer({
+        name: 'edc',
+        dataSource: fixture.dataSource,
+        deadLetters: dlq,
+        maxAttempts: 3,
+        transientBackoffMs: 1,
+        handler: async () => {
+          calls += 1;
+          // Every other call the database connection drops; the others fail on the message itself.
+          if (calls % 2 === 1) throw new Error('Connection terminated unexpectedly');
+          throw new Error('warehouse rejected the row');
+        },
+      });
+      await expect(deliverUntilAcknowledged(consumer, message)).resolves.toBe('dead-lettered');
+      expect(calls).toBe(6);
+      expect(dlq.log).toHaveLength(1);
+      expect(dlq.log[0]!.headers).toMatchObject({ [DLQ_HEADERS.reason]: 'retries-exhausted', [DLQ_HEADERS.attempts]: '3' });
+      expect(String(dlq.log[0]!.headers[DLQ_HEADERS.error])).toBe('Error: warehouse rejected the row');
+    });
+
+    it('replays a dead-letter topic into the consumer: processed once the cause is gone, a duplicate when replayed again', async () => {
+      const message = await inbound();
+      const dlq = new ScriptedBroker();
+      let broken = true;
+      const applied: string[] = [];
+      const consumer = new IdempotentConsumer({
+        name: 'case-opener',
+        dataSource: fixture.dataSource,
+        deadLetters: dlq,
+        maxAttempts: 1,
+        handler: async (envelope) => {
+          if (broken) throw new Error('charter not loaded');
+          applied.push(envelope.messageId);
+        },
+      });
+      expect(await consumer.handle(message)).toBe('dead-lettered');
+      // Beside it in the dead-letter topic: a malformed envelope, and a letter of another consumer.
+      expect(await consumer.handle({ ...message, offset: '42', value: '{oops' })).toBe('dead-lettered');
+      await new IdempotentConsumer({
+        name: 'edc',
+        dataSource: fixture.dataSource,
+        deadLetters: dlq,
+        handler: async () => {
+          throw new NonRetryableError('unknown site');
+        },
+      }).handle({ ...message, offset: '43' });
+      expect(dlq.log.map((m) => m.topic)).toEqual(Array(3).fill(`${TOPICS.adjudication}.dlq`));
+
+      broken = false;
+      const topic = new ScriptedBroker();
+      const decisions: string[] = [];
+      const report = await replayDeadLetters(dlq.topic(`${TOPICS.adjudication}.dlq`), topic, {
+        consumer: 'case-opener',
+        onMessage: (_m, decision) => decisions.push(decision.replay ? `replay to ${decision.to}` : decision.why),
+      });
+      expect(report).toEqual({ read: 3, replayed: 1, skipped: 2 });
+      expect(decisions).toEqual([`replay to ${TOPICS.adjudication}`, 'invalid-envelope', 'other-consumer']);
+      const [replayed] = topic.log;
+      expect(replayed).toMatchObject({ topic: TOPICS.adjudication, key: message.key, value: message.value });
+      // The original headers travel again; the dead-letter ones do not, and the replay says where it came from.
+      expect(replayed!.headers).toEqual({
+        ...message.headers,
+        [REPLAYED_FROM_HEADER]: `${TOPICS.adjudication}.dlq/${dlq.log[0]!.partition}/${dlq.log[0]!.offset}`,
+      });
+
+      // The transport delivers it to the consumer again.
+      expect(await consumer.handle(replayed!)).toBe('processed');
+      expect(applied).toEqual([envelopeOf(message).messageId]);
+      await replayDeadLetters(dlq.topic(`${TOPICS.adjudication}.dlq`), topic, { consumer: 'case-opener' });
+      expect(await consumer.handle(topic.log[1]!)).toBe('duplicate');
+      expect(applied).toHaveLength(1);
+
+      // A dry run publishes nothing.
+      const untouched = new ScriptedBroker();
+      expect(await replayDeadLetters(dlq.log, untouched, { dryRun: true })).toEqual({ read: 3, replayed: 2, skipped: 1 });
+      expect(untouched.log).toHaveLength(0);
     });
 
     it('does not acknowledge a poison message while the dead-letter topic is unreachable', async () => {

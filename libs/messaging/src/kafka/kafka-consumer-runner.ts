@@ -1,9 +1,10 @@
 import type { Consumer, Kafka } from 'kafkajs';
+import type { HandleContext } from '../idempotent-consumer';
 import type { InboundMessage } from '../message-publisher.port';
 
 /** What the runner hands each message to; resolving acknowledges it, rejecting has it delivered again. */
 export interface MessageHandler {
-  handle(message: InboundMessage): Promise<unknown>;
+  handle(message: InboundMessage, context?: HandleContext): Promise<unknown>;
 }
 
 export interface KafkaConsumerRunnerOptions {
@@ -39,15 +40,13 @@ export class KafkaConsumerRunner {
     await this.consumer.run({
       autoCommit: true,
       partitionsConsumedConcurrently: 1,
-      eachMessage: async ({ topic, partition, message }) => {
-        await this.options.handler.handle({
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key,
-          value: message.value,
-          headers: message.headers,
-        });
+      eachMessage: async (payload) => {
+        const { topic, partition, message } = payload;
+        await this.options.handler.handle(
+          { topic, partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers },
+          // A handler waiting out a database outage keeps the group membership meanwhile.
+          { heartbeat: () => payload.heartbeat() },
+        );
       },
     });
   }
