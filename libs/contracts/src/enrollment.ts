@@ -38,10 +38,27 @@ export const EndpointDefinition = z
   });
 export type EndpointDefinition = z.infer<typeof EndpointDefinition>;
 
+/**
+ * How a withdrawal ends follow-up (api.md "Endpoint report", semantics 3): censored at the
+ * withdrawal date (the patient's status was known when they withdrew), or at the last known contact
+ * on or before it.
+ */
+export const WithdrawalCensoring = z.enum(['withdrawal-date', 'last-contact']);
+export type WithdrawalCensoring = z.infer<typeof WithdrawalCensoring>;
+export const CensoringRule = z.object({ withdrawal: WithdrawalCensoring }).strict();
+export type CensoringRule = z.infer<typeof CensoringRule>;
+
+/**
+ * The rule of a charter that names none, a charter version published before the option existed
+ * included (api.md: default `withdrawal-date`). A fresh copy on each call.
+ */
+export const defaultCensoring = (): CensoringRule => ({ withdrawal: 'withdrawal-date' });
+
 export const PublishCharterBody = z
   .object({
     version: Id,
     endpoints: z.array(EndpointDefinition).min(1).max(50),
+    censoring: CensoringRule.optional(),
   })
   .strict()
   .refine((c) => new Set(c.endpoints.map((e) => e.id)).size === c.endpoints.length, {
@@ -145,6 +162,8 @@ export interface CharterVersionPublished {
   trialId: string;
   version: string;
   endpoints: EndpointDefinition[];
+  /** As the trial admin gave it; absent (every event before the option existed) = defaultCensoring(). */
+  censoring?: CensoringRule;
 }
 export interface SiteAdded {
   trialId: string;

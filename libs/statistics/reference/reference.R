@@ -1,8 +1,9 @@
 # Reference values for libs/statistics, computed by R itself.
 #
 # Reads datasets.json (beside this file) and writes reference.json, which
-# statistics.unit.spec.ts compares with our TypeScript to 1e-6. CI has no R: it only reads
-# the committed JSON. Re-run after changing datasets.json:
+# statistics.unit.spec.ts compares with our TypeScript to 1e-6 (datasets, binomial), and
+# apps/reporting's endpoint-report.unit.spec.ts and test/reports.e2e.spec.ts with the endpoint
+# report to 1e-4, its rounding (cohorts). CI has no R: it only reads the committed JSON. Re-run after changing datasets.json:
 #
 #   apt-get install -y --no-install-recommends r-base-core r-cran-survival r-cran-cmprsk r-cran-jsonlite
 #   Rscript libs/statistics/reference/reference.R
@@ -135,6 +136,88 @@ binomial_reference <- function(b) {
   list(x = b$x, n = b$n, estimate = unname(test$estimate), lower = test$conf.int[1], upper = test$conf.int[2])
 }
 
+# --- cohorts: per-patient follow-up under api.md "Endpoint report" semantics 1-3, then the report ---
+#
+# Written from the contract's text, not from our TypeScript: for each withdrawal censoring rule a
+# patient's time is the first qualifying event; else a competing death (death not part of the
+# endpoint); else censored at the last known contact <= cutoff (index procedure, visits, onsets of
+# any adverse event). A withdrawal <= cutoff ends follow-up: censored at the withdrawal date
+# ("withdrawal-date") or at the last contact on or before it ("last-contact"); an event or death on
+# the withdrawal day still counts, one after it does not.
+
+derive_patient <- function(p, cutoff, endpoint, rule) {
+  index <- p$index
+  at <- function(day) index + as.numeric(day)
+  withdrawal <- if (!is.null(p$withdrawn) && at(p$withdrawn) <= cutoff) at(p$withdrawn) else Inf
+  kinds <- unlist(endpoint$kinds)
+  first_event <- Inf
+  first_death <- Inf
+  onsets <- numeric(0)
+  for (e in p$events) {
+    day <- at(e$day)
+    onsets <- c(onsets, day)
+    if (day < index || day > cutoff) next
+    if (e$kind %in% kinds || (isTRUE(endpoint$includesDeath) && e$kind == "death")) {
+      first_event <- min(first_event, day)
+    } else if (e$kind == "death") {
+      first_death <- min(first_death, day)
+    }
+  }
+  if (is.finite(first_event) && first_event <= min(withdrawal, first_death)) return(list(time = first_event - index, status = 1L))
+  if (is.finite(first_death) && first_death <= withdrawal) return(list(time = first_death - index, status = 2L))
+  contacts <- c(index, vapply(p$visits, at, numeric(1)), onsets)
+  limit <- if (is.finite(withdrawal)) withdrawal else cutoff
+  end <- if (is.finite(withdrawal) && rule == "withdrawal-date") withdrawal else max(contacts[contacts <= limit], -Inf)
+  list(time = max(index, end) - index, status = 0L)
+}
+
+crude_reference <- function(d, horizon) {
+  events <- sum(d$status == 1 & d$time <= horizon)
+  evaluable <- sum((d$status == 1 & d$time <= horizon) | d$time >= horizon)
+  if (evaluable == 0) return(list(evaluable = 0L, eventFree = 0L, estimate = NA, lower = NA, upper = NA))
+  b <- binom.test(evaluable - events, evaluable, conf.level = 0.95)
+  list(
+    evaluable = evaluable, eventFree = evaluable - events,
+    estimate = unname(b$estimate), lower = b$conf.int[1], upper = b$conf.int[2]
+  )
+}
+
+cohort_endpoint_reference <- function(cohort, endpoint, rule) {
+  derived <- lapply(cohort$patients, function(p) c(list(id = p$id, group = p$group), derive_patient(p, cohort$cutoff, endpoint, rule)))
+  d <- data.frame(
+    time = vapply(derived, function(o) o$time, numeric(1)),
+    status = vapply(derived, function(o) o$status, integer(1)),
+    group = vapply(derived, function(o) o$group, character(1)),
+    stringsAsFactors = FALSE
+  )
+  horizon <- as.numeric(endpoint$horizonDays)
+  subset_reference <- function(name, sub, fit, curve) {
+    out <- list(
+      subset = name, n = nrow(sub), events = sum(sub$status == 1), censored = sum(sub$status != 1),
+      km = km_reference(sub, horizon),
+      crude = crude_reference(sub, horizon)
+    )
+    if (!isTRUE(endpoint$includesDeath)) out$cuminc <- cuminc_reference(fit, curve, max(sub$time), horizon)[[1]]
+    out
+  }
+  subsets <- list(subset_reference("pooled", d, cuminc(d$time, d$status, cencode = 0), "1 1"))
+  grouped <- cuminc(d$time, d$status, group = d$group, cencode = 0)
+  for (g in sort(unique(d$group))) {
+    subsets[[length(subsets) + 1]] <- subset_reference(g, d[d$group == g, ], grouped, paste(g, 1))
+  }
+  list(id = endpoint$id, horizonDays = horizon, patients = derived, subsets = subsets)
+}
+
+cohort_reference <- function(cohort) {
+  list(
+    name = cohort$name,
+    rules = lapply(cohort$rules, function(rule) list(
+      withdrawal = rule,
+      endpoints = lapply(cohort$endpoints, function(e) cohort_endpoint_reference(cohort, e, rule))
+    ))
+  )
+}
+
 out <- list(
   generatedBy = "libs/statistics/reference/reference.R",
   versions = list(
@@ -145,7 +228,8 @@ out <- list(
   ),
   z = z,
   datasets = lapply(input$datasets, dataset_reference),
-  binomial = lapply(input$binomial, binomial_reference)
+  binomial = lapply(input$binomial, binomial_reference),
+  cohorts = lapply(input$cohorts, cohort_reference)
 )
 
 writeLines(

@@ -2,7 +2,9 @@ import type { Decider } from '@app/event-store';
 import {
   DomainError,
   byId,
+  defaultCensoring,
   type AddCommitteeMemberBody,
+  type CensoringRule,
   type AddSiteBody,
   type EndpointDefinition,
   type PublishCharterBody,
@@ -27,7 +29,8 @@ export type TrialState =
       arms: string[];
       sites: Record<string, { name: string; country: string }>;
       committee: Record<string, CommitteeMember>;
-      charters: Array<{ version: string; endpoints: EndpointDefinition[] }>;
+      /** Every published version, each with the censoring rule it applies (absent in its event = the default). */
+      charters: Array<{ version: string; endpoints: EndpointDefinition[]; censoring: CensoringRule }>;
     };
 
 export type TrialCommand =
@@ -61,10 +64,12 @@ export function decideTrial(command: TrialCommand, state: TrialState): TrialEven
           'version',
         );
       }
+      const { version, endpoints, censoring } = command.data;
       return [
         {
           type: 'CharterVersionPublished',
-          data: { trialId: trial.trialId, version: command.data.version, endpoints: command.data.endpoints },
+          // The rule as given: an event without one means the default, like every event before the option existed.
+          data: { trialId: trial.trialId, version, endpoints, ...(censoring !== undefined ? { censoring } : {}) },
         },
       ];
     }
@@ -102,7 +107,13 @@ export function evolveTrial(state: TrialState, event: TrialEvent): TrialState {
       return { status: 'registered', ...event.data, sites: {}, committee: {}, charters: [] };
     case 'CharterVersionPublished':
       return state.status === 'registered'
-        ? { ...state, charters: [...state.charters, { version: event.data.version, endpoints: event.data.endpoints }] }
+        ? {
+            ...state,
+            charters: [
+              ...state.charters,
+              { version: event.data.version, endpoints: event.data.endpoints, censoring: event.data.censoring ?? defaultCensoring() },
+            ],
+          }
         : state;
     case 'SiteAdded':
       return state.status === 'registered'

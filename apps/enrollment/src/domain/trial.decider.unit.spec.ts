@@ -1,6 +1,6 @@
 import type { EndpointDefinition, TrialEvent } from '@app/contracts';
 import { deciderSpec } from '../../../../libs/contracts/src/testing/decider-spec';
-import { decideTrial, evolveTrial, initialTrialState, type TrialCommand } from './trial.decider';
+import { decideTrial, evolveTrial, initialTrialState, type TrialCommand, type TrialState } from './trial.decider';
 
 const spec = deciderSpec({ decide: decideTrial, evolve: evolveTrial, initialState: initialTrialState });
 
@@ -78,6 +78,29 @@ describe('trial decider', () => {
         .when({ type: 'PublishCharter', data: { trialId, version: '1', endpoints } })
         .thenThrows('CHARTER_VERSION_EXISTS', 'conflict');
       expect(error.field).toBe('version');
+    });
+  });
+
+  describe('PublishCharter: the censoring rule of a withdrawal (api.md semantics 3)', () => {
+    it('publishes the rule given with the version', () => {
+      spec
+        .given([registered, charterPublished('1')])
+        .when({ type: 'PublishCharter', data: { trialId, version: '2', endpoints, censoring: { withdrawal: 'last-contact' } } })
+        .then([{ type: 'CharterVersionPublished', data: { trialId, version: '2', endpoints, censoring: { withdrawal: 'last-contact' } } }]);
+    });
+
+    it('keeps each version with its own rule; a version published without one applies the default, withdrawal-date', () => {
+      const state = [
+        registered,
+        charterPublished('1'),
+        { type: 'CharterVersionPublished', data: { trialId, version: '2', endpoints, censoring: { withdrawal: 'last-contact' } } },
+        { type: 'CharterVersionPublished', data: { trialId, version: '3', endpoints, censoring: { withdrawal: 'withdrawal-date' } } },
+      ].reduce<TrialState>((s, e) => evolveTrial(s, e as TrialEvent), initialTrialState());
+      expect(state.status === 'registered' && state.charters.map((c) => [c.version, c.censoring.withdrawal])).toEqual([
+        ['1', 'withdrawal-date'],
+        ['2', 'last-contact'],
+        ['3', 'withdrawal-date'],
+      ]);
     });
   });
 

@@ -3,7 +3,7 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, Roles, type Principal } from '@app/auth';
-import { DomainError } from '@app/contracts';
+import { DomainError, type WithdrawalCensoring } from '@app/contracts';
 import { IdParamPipe, ProblemException, fieldErrors } from '@app/http';
 import { RecordUnblindedView } from '../application/reporting.commands';
 import { computeEndpointReport, endpointCurve, type ReportInput } from '../domain/endpoint-report';
@@ -13,6 +13,12 @@ import { GetReportInput } from '../read-models/history';
 import { ReportParams, toReportQuery } from './reporting.dto';
 
 const ROLES_SEEING_ARMS = ['dsmb-member', 'auditor'];
+
+/** The plot names the withdrawal rule it applied (api.md: the censoring rule travels with the charter version). */
+const WITHDRAWAL_CENSORING_LABEL: Record<WithdrawalCensoring, string> = {
+  'withdrawal-date': 'withdrawals censored at the withdrawal date',
+  'last-contact': 'withdrawals censored at the last contact',
+};
 
 @ApiTags('reports')
 @ApiBearerAuth()
@@ -62,7 +68,7 @@ export class ReportingController {
       const groups = curve.groups.map((g) => ({ label: groupLabel(g.key), points: g.points }));
       const svg = renderKaplanMeierSvg(groups, {
         title: endpoint.label,
-        subtitle: `${t} · ${input.basis} · cut-off ${input.cutoff} · as of ${input.asOf.recordedAt} (position ${input.asOf.position}) · charter ${input.charter.version}`,
+        subtitle: `${t} · ${input.basis} · cut-off ${input.cutoff} · as of ${input.asOf.recordedAt} (position ${input.asOf.position}) · charter ${input.charter.version} · ${WITHDRAWAL_CENSORING_LABEL[input.charter.censoring.withdrawal]}`,
         horizonDays: endpoint.horizonDays,
       });
       res.type('image/svg+xml').send(svg);
@@ -75,6 +81,7 @@ export class ReportingController {
         cutoff: input.cutoff,
         basis: input.basis,
         charterVersion: input.charter.version,
+        censoring: { withdrawal: input.charter.censoring.withdrawal },
         ...curve,
       }),
     );

@@ -1,9 +1,11 @@
-import type { EndpointDefinition } from '@app/contracts';
+import { defaultCensoring, type CensoringRule, type EndpointDefinition } from '@app/contracts';
 
-/** A charter version: the endpoint definitions a report applies. */
+/** A charter version: the endpoint definitions a report applies and how it censors a withdrawal. */
 export interface Charter {
   version: string;
   endpoints: EndpointDefinition[];
+  /** api.md "Endpoint report": travels with the version, so a report as of older knowledge applies the older rule. */
+  censoring: CensoringRule;
 }
 
 /** The version of the charter a trial without its own charter is reported under (api.md). */
@@ -16,6 +18,7 @@ export const DEFAULT_CHARTER_VERSION = 'default-1';
 export function defaultCharter(): Charter {
   return {
     version: DEFAULT_CHARTER_VERSION,
+    censoring: defaultCensoring(),
     endpoints: [
       {
         id: 'freedom-from-cd-tvr',

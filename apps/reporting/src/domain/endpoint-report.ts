@@ -1,4 +1,4 @@
-import { DomainError, type EndpointDefinition, type EventMatcher, type Outcome } from '@app/contracts';
+import { DomainError, type CensoringRule, type EndpointDefinition, type EventMatcher, type Outcome } from '@app/contracts';
 import {
   clopperPearson,
   cumulativeIncidence,
@@ -61,7 +61,8 @@ export interface ReportInput {
   cutoff: string;
   basis: ReportBasis;
   groupBy: GroupField[];
-  charter: { version: string; endpoints: EndpointDefinition[] };
+  /** The charter version the report applies: its endpoints and its censoring rule (api.md "Endpoint report"). */
+  charter: { version: string; endpoints: EndpointDefinition[]; censoring: CensoringRule };
   patients: PatientFacts[];
   adverseEvents: AdverseEventFacts[];
 }
@@ -96,6 +97,8 @@ export interface EndpointReport {
   cutoff: string;
   basis: ReportBasis;
   charterVersion: string;
+  /** The censoring rule of that version: it "travels with it" (api.md), so the answer says how a withdrawal was censored. */
+  censoring: CensoringRule;
   endpoints: EndpointReportEndpoint[];
 }
 
@@ -121,6 +124,7 @@ export function computeEndpointReport(input: ReportInput): EndpointReport {
     cutoff: input.cutoff,
     basis: input.basis,
     charterVersion: input.charter.version,
+    censoring: { withdrawal: input.charter.censoring.withdrawal },
     endpoints: input.charter.endpoints.map((endpoint) => ({
       id: endpoint.id,
       label: endpoint.label,
@@ -162,6 +166,35 @@ export function endpointCurve(input: ReportInput, endpointId: string): EndpointC
   };
 }
 
+/** One patient's observation of one endpoint: days from the index procedure and how follow-up ended. */
+export interface PatientFollowUp {
+  patientId: string;
+  key: GroupKey;
+  time: number;
+  /** 1 the endpoint event, 2 a death that is not part of the endpoint (competing), 0 censored. */
+  status: CompetingRiskStatus;
+}
+
+/**
+ * Each counted patient's (time, status) for one endpoint, by patient id: what the estimators of the
+ * report and the curve are given, for checking the derivation itself (api.md semantics 1-3).
+ */
+export function patientFollowUp(input: ReportInput, endpointId: string): PatientFollowUp[] {
+  const endpoint = input.charter.endpoints.find((e) => e.id === endpointId);
+  if (!endpoint) {
+    throw new DomainError('ENDPOINT_NOT_FOUND', `charter ${input.charter.version} has no endpoint ${endpointId}`, 'not_found');
+  }
+  const cohort = buildCohort(input);
+  return cohort.groups
+    .flatMap((g) =>
+      g.patients.map((p) => {
+        const { patientId, time, status } = observe(cohort, endpoint, p);
+        return { patientId, key: g.key, time, status };
+      }),
+    )
+    .sort((a, b) => compareStrings(a.patientId, b.patientId));
+}
+
 // --- the cohort: patients who count, with their adverse events, in day numbers ---
 
 /** An adverse event classified as the basis sees it (or as the site reported it), in days since the epoch. */
@@ -183,12 +216,13 @@ interface CohortEvent {
 }
 
 interface CohortPatient {
+  patientId: string;
   key: GroupKey;
   keyValues: Array<string | boolean | null>;
   indexDay: number;
-  /** Last known contact ≤ cutoff, before withdrawal is applied. */
-  lastContactDay: number;
-  /** Withdrawal ≤ cutoff, if any. */
+  /** Where follow-up ends without an event or a competing death: last contact ≤ cutoff, or as the withdrawal rule says. */
+  censorDay: number;
+  /** Withdrawal ≤ cutoff, if any: no event or death after it counts. */
   withdrawalDay?: number;
   /** Non-retracted adverse events with onset (as reported) in [index date, cutoff]. */
   events: CohortEvent[];
@@ -255,21 +289,16 @@ function buildCohort(input: ReportInput): Cohort {
         : undefined;
       events.push({ siteReported, adjudicated, finalized: adjudication?.finalized === true });
     }
-    const lastContactDay = Math.max(...contacts.filter((d) => d <= cutoffDay));
-    const withdrawalDay = p.withdrawnOn === undefined ? undefined : dayNumber(p.withdrawnOn, 'patient {id} withdrawal', p.patientId);
+    const withdrawnOn = p.withdrawnOn === undefined ? undefined : dayNumber(p.withdrawnOn, 'patient {id} withdrawal', p.patientId);
+    // api.md rule 3: a withdrawal after the cutoff is not one yet.
+    const withdrawalDay = withdrawnOn !== undefined && withdrawnOn <= cutoffDay ? withdrawnOn : undefined;
+    const censorDay = followUpEnd(input.charter.censoring, indexDay, contacts, cutoffDay, withdrawalDay);
     const keyValues = fields.map((field) => groupValue(p, field));
     const key: GroupKey = {};
     fields.forEach((field, i) => {
       key[field] = keyValues[i] ?? null;
     });
-    patients.push({
-      key,
-      keyValues,
-      indexDay,
-      lastContactDay,
-      withdrawalDay: withdrawalDay !== undefined && withdrawalDay <= cutoffDay ? withdrawalDay : undefined,
-      events,
-    });
+    patients.push({ patientId: p.patientId, key, keyValues, indexDay, censorDay, withdrawalDay, events });
   }
   const groups = new Map<string, CohortGroup>();
   for (const p of patients) {
@@ -279,6 +308,48 @@ function buildCohort(input: ReportInput): Cohort {
     else groups.set(id, { key: p.key, keyValues: p.keyValues, patients: [p] });
   }
   return { basis: input.basis, cutoffDay, groups: [...groups.values()].sort((a, b) => compareKeys(a.keyValues, b.keyValues)) };
+}
+
+/**
+ * The day follow-up ends for a patient without an event or a competing death (api.md "Endpoint
+ * report", semantics 3): the last known contact ≤ cutoff; after a withdrawal ≤ cutoff, the withdrawal
+ * date itself (the patient's status was known when they withdrew) or, when the charter says
+ * `censoring: {withdrawal: "last-contact"}`, the last contact on or before the withdrawal. A contact
+ * after the withdrawal never extends follow-up.
+ */
+function followUpEnd(
+  rule: CensoringRule,
+  indexDay: number,
+  contacts: number[],
+  cutoffDay: number,
+  withdrawalDay: number | undefined,
+): number {
+  let end: number;
+  if (withdrawalDay === undefined) end = lastOnOrBefore(contacts, cutoffDay);
+  else {
+    const withdrawal = rule.withdrawal;
+    switch (withdrawal) {
+      case 'withdrawal-date':
+        end = withdrawalDay;
+        break;
+      case 'last-contact':
+        end = lastOnOrBefore(contacts, withdrawalDay);
+        break;
+      default: {
+        const unknown: never = withdrawal;
+        throw new RangeError(`unknown withdrawal censoring ${String(unknown)}`);
+      }
+    }
+  }
+  // Decision: a withdrawal dated before the index procedure leaves follow-up 0, not negative.
+  return Math.max(indexDay, end);
+}
+
+/** The latest day ≤ `limit`, or -Infinity when there is none. */
+function lastOnOrBefore(days: number[], limit: number): number {
+  let latest = -Infinity;
+  for (const d of days) if (d <= limit && d > latest) latest = d;
+  return latest;
 }
 
 /**
@@ -335,6 +406,7 @@ function fromOutcome(outcome: Outcome, day: number): Classification {
 // --- per endpoint: one observation per patient ---
 
 interface Observation {
+  patientId: string;
   /** Days from the index procedure to the event, the competing death or the end of follow-up. */
   time: number;
   /** 1 the endpoint event, 2 a death that is not part of the endpoint, 0 censored. */
@@ -392,14 +464,14 @@ function observe(cohort: Cohort, endpoint: EndpointDefinition, p: CohortPatient)
     else if (seen.kind === 'death') firstDeath = Math.min(firstDeath, seen.day);
   }
   const withdrawal = p.withdrawalDay ?? Infinity;
-  // An event on the day of the withdrawal or of a competing death still counts.
+  // api.md rule 3: an event on the day of the withdrawal or of a competing death still counts, under
+  // either censoring rule: its own date is the patient's time.
   if (Number.isFinite(firstEvent) && firstEvent <= Math.min(withdrawal, firstDeath)) {
-    return { time: firstEvent - p.indexDay, status: 1, pendingAdjudication };
+    return { patientId: p.patientId, time: firstEvent - p.indexDay, status: 1, pendingAdjudication };
   }
-  if (Number.isFinite(firstDeath) && firstDeath <= withdrawal) return { time: firstDeath - p.indexDay, status: 2, pendingAdjudication };
-  // Decision: a withdrawal dated before the index procedure leaves follow-up 0, not negative.
-  const end = Math.max(p.indexDay, Math.min(p.lastContactDay, withdrawal));
-  return { time: end - p.indexDay, status: 0, pendingAdjudication };
+  if (Number.isFinite(firstDeath) && firstDeath <= withdrawal)
+    return { patientId: p.patientId, time: firstDeath - p.indexDay, status: 2, pendingAdjudication };
+  return { patientId: p.patientId, time: p.censorDay - p.indexDay, status: 0, pendingAdjudication };
 }
 
 interface GroupObservations {

@@ -1,4 +1,15 @@
-import type { EndpointDefinition, Outcome } from '@app/contracts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import {
+  adverseEventStream,
+  patientStream,
+  proceduresStream,
+  trialStream,
+  type EndpointDefinition,
+  type Outcome,
+  type WithdrawalCensoring,
+} from '@app/contracts';
 import {
   addDays,
   amputationExcludingPlannedMinor,
@@ -8,9 +19,11 @@ import {
   type ExpectedGroup,
 } from '../../../../scripts/demo-cohort';
 import { defaultCharter, DEFAULT_CHARTER_VERSION } from './default-charter';
+import { replayReportInput, type ReplayedEvent } from './replay';
 import {
   computeEndpointReport,
   endpointCurve,
+  patientFollowUp,
   type AdverseEventFacts,
   type AdverseEventFactsReport,
   type EndpointReport,
@@ -153,7 +166,7 @@ function eventFreeCounts(report: EndpointReport, id: string): ExpectedGroup[] {
 }
 
 function charter(...endpoints: EndpointDefinition[]): ReportInput['charter'] {
-  return { version: 'test-1', endpoints };
+  return { version: 'test-1', endpoints, censoring: { withdrawal: 'withdrawal-date' } };
 }
 
 const amputationEndpoint = (events: EndpointDefinition['events']): EndpointDefinition => ({
@@ -691,3 +704,507 @@ describe('defaultCharter', () => {
     expect(defaultCharter().endpoints).toHaveLength(5);
   });
 });
+
+// --- withdrawal censoring (api.md "Endpoint report", semantics 3) ---
+
+/** The patient-level cohort `withdrawals` of libs/statistics/reference/datasets.json: days from the epoch / from the index procedure. */
+interface RCohortPatient {
+  id: string;
+  group: 'diabetic' | 'non-diabetic';
+  index: number;
+  visits: number[];
+  events: Array<{ kind: 'tvr' | 'death' | 'other'; day: number }>;
+  withdrawn?: number;
+}
+interface RCohort {
+  name: string;
+  epoch: string;
+  cutoff: number;
+  cutoffDate: string;
+  rules: WithdrawalCensoring[];
+  endpoints: Array<{ id: string; horizonDays: number; kinds: Array<'tvr'>; includesDeath: boolean }>;
+  patients: RCohortPatient[];
+}
+type Maybe = number | null;
+/** What reference.R computed from it: each patient's (time, status), then the report's figures per subset. */
+interface RCohortSubset {
+  subset: 'pooled' | 'diabetic' | 'non-diabetic';
+  n: number;
+  events: number;
+  censored: number;
+  km: {
+    steps: Array<{ time: number; nRisk: number; nEvent: number; nCensor: number; survival: number; lower: Maybe; upper: Maybe }>;
+    at: Array<{ time: number; survival: number; standardError: Maybe; lower: Maybe; upper: Maybe }>;
+  };
+  crude: { evaluable: number; eventFree: number; estimate: Maybe; lower: Maybe; upper: Maybe };
+  cuminc?: { estimate: Maybe; lower: Maybe; upper: Maybe };
+}
+interface RCohortReference {
+  name: string;
+  rules: Array<{
+    withdrawal: WithdrawalCensoring;
+    endpoints: Array<{
+      id: string;
+      horizonDays: number;
+      patients: Array<{ id: string; group: string; time: number; status: number }>;
+      subsets: RCohortSubset[];
+    }>;
+  }>;
+}
+
+const REFERENCE_DIR = join(__dirname, '..', '..', '..', '..', 'libs', 'statistics', 'reference');
+const readReference = <T>(file: string): T => JSON.parse(readFileSync(join(REFERENCE_DIR, file), 'utf8')) as T;
+function withdrawalsCohort(): { cohort: RCohort; r: RCohortReference } {
+  const cohort = readReference<{ cohorts: RCohort[] }>('datasets.json').cohorts.find((c) => c.name === 'withdrawals');
+  const r = readReference<{ cohorts: RCohortReference[] }>('reference.json').cohorts.find((c) => c.name === 'withdrawals');
+  if (!cohort || !r) throw new Error('no cohort "withdrawals" in libs/statistics/reference: run reference.R');
+  return { cohort, r };
+}
+
+function cohortReport(kind: 'tvr' | 'death' | 'other', onsetOn: string): AdverseEventFactsReport {
+  if (kind === 'tvr') return { kind, onsetOn, limb: 'index', tvr: { clinicallyDriven: true } };
+  return { kind, onsetOn };
+}
+
+/** The cohort as report facts, under one withdrawal rule: the same input R derived its observations from. */
+function cohortInput(cohort: RCohort, rule: WithdrawalCensoring, groupBy: ReportInput['groupBy']): ReportInput {
+  const at = (p: RCohortPatient, d: number) => addDays(cohort.epoch, p.index + d);
+  return {
+    trialId: 'W',
+    asOf: AS_OF,
+    cutoff: cohort.cutoffDate,
+    basis: 'site-reported',
+    groupBy,
+    charter: {
+      version: `w-${rule}`,
+      censoring: { withdrawal: rule },
+      endpoints: cohort.endpoints.map((e) => ({
+        id: e.id,
+        label: e.id,
+        horizonDays: e.horizonDays,
+        events: e.kinds.map(() => ({ kind: 'tvr' as const, clinicallyDriven: true, limb: 'index' as const })),
+        ...(e.includesDeath ? { includesDeath: true } : {}),
+      })),
+    },
+    patients: cohort.patients.map((p) => ({
+      patientId: p.id,
+      siteId: 'S1',
+      diabetes: p.group === 'diabetic',
+      presentation: 'cli',
+      indexProcedure: { performedOn: at(p, 0), segments: ['btk'] },
+      visitDates: p.visits.map((v) => at(p, v)),
+      ...(p.withdrawn !== undefined ? { withdrawnOn: at(p, p.withdrawn) } : {}),
+    })),
+    adverseEvents: cohort.patients.flatMap((p) =>
+      p.events.map((e, i) => adverseEvent(`${p.id}-E${i + 1}`, p.id, cohortReport(e.kind, at(p, e.day)))),
+    ),
+  };
+}
+
+/** Every figure against R's, counted; a failure lists every disagreement with where it is. */
+class AgainstR {
+  figures = 0;
+  counts = 0;
+  readonly mismatches: string[] = [];
+  /** To 1e-4: our figures are rounded to 4 decimals (api.md rule 7), R's are not. R's NA only where api.md gives `na`. */
+  close(label: string, ours: number | null | undefined, theirs: Maybe, na?: number): void {
+    this.figures += 1;
+    const expected = theirs ?? na;
+    if (expected === undefined || typeof ours !== 'number' || !(Math.abs(ours - expected) <= 1e-4 + 1e-12))
+      this.mismatches.push(`${label}: ours ${String(ours)}, R ${String(theirs)}`);
+  }
+  equal(label: string, ours: unknown, theirs: unknown): void {
+    this.counts += 1;
+    if (ours !== theirs) this.mismatches.push(`${label}: ours ${String(ours)}, R ${String(theirs)}`);
+  }
+}
+
+const subsetKey = (subset: RCohortSubset['subset']) => (subset === 'pooled' ? {} : { diabetes: subset === 'diabetic' });
+
+/** The report's group figures (api.md rules 4-6) against R's subset: counts, KM, crude, cumulative incidence. */
+function compareGroup(check: AgainstR, label: string, ours: EndpointReportGroup | undefined, r: RCohortSubset): void {
+  check.equal(`${label} n`, ours?.n, r.n);
+  check.equal(`${label} events`, ours?.events, r.events);
+  check.equal(`${label} censored`, ours?.censored, r.censored);
+  const km = r.km.at[0];
+  if (!km) throw new Error(`${label}: R has no KM at the horizon`);
+  // api.md rule 4: S = 1 has CI [1, 1] and standard error 0, where R's log-log CI is NA.
+  const one = km.survival === 1 ? 1 : undefined;
+  check.close(`${label} km.survival`, ours?.km.survival, km.survival);
+  check.close(`${label} km.standardError`, ours?.km.standardError, km.standardError, one && 0);
+  check.close(`${label} km.lower`, ours?.km.lower, km.lower, one);
+  check.close(`${label} km.upper`, ours?.km.upper, km.upper, one);
+  check.equal(`${label} crude.evaluable`, ours?.crude.evaluable, r.crude.evaluable);
+  check.close(`${label} crude.eventFree`, ours?.crude.eventFree, r.crude.estimate);
+  check.close(`${label} crude.lower`, ours?.crude.lower, r.crude.lower);
+  check.close(`${label} crude.upper`, ours?.crude.upper, r.crude.upper);
+  if (r.cuminc) {
+    check.close(`${label} cumulativeIncidence.estimate`, ours?.cumulativeIncidence?.estimate, r.cuminc.estimate);
+    check.close(`${label} cumulativeIncidence.lower`, ours?.cumulativeIncidence?.lower, r.cuminc.lower);
+    check.close(`${label} cumulativeIncidence.upper`, ours?.cumulativeIncidence?.upper, r.cuminc.upper);
+  } else {
+    check.equal(`${label} no cumulativeIncidence (death is part of the endpoint)`, ours?.cumulativeIncidence, undefined);
+  }
+}
+
+describe('withdrawal censoring against R (cohort "withdrawals" of libs/statistics/reference)', () => {
+  const { cohort, r } = withdrawalsCohort();
+
+  it('is the cohort R was given: both rules, withdrawn patients, an event on the withdrawal day, a withdrawal after the cut-off', () => {
+    expect(addDays(cohort.epoch, cohort.cutoff)).toBe(cohort.cutoffDate);
+    expect(r.rules.map((x) => x.withdrawal)).toEqual(['withdrawal-date', 'last-contact']);
+    const withdrawn = cohort.patients.filter((p) => p.withdrawn !== undefined);
+    expect(withdrawn.length).toBeGreaterThanOrEqual(10);
+    expect(withdrawn.some((p) => p.events.some((e) => e.kind === 'tvr' && e.day === p.withdrawn))).toBe(true);
+    expect(withdrawn.some((p) => p.events.some((e) => e.kind === 'death' && e.day === p.withdrawn))).toBe(true);
+    expect(withdrawn.some((p) => p.index + p.withdrawn! > cohort.cutoff)).toBe(true);
+  });
+
+  it.each(['withdrawal-date', 'last-contact'] as const)('derives each patient’s time and status as R does, under %s', (rule) => {
+    const check = new AgainstR();
+    const byRule = r.rules.find((x) => x.withdrawal === rule)!;
+    for (const endpoint of byRule.endpoints) {
+      const ours = new Map(patientFollowUp(cohortInput(cohort, rule, []), endpoint.id).map((o) => [o.patientId, o]));
+      expect(ours.size).toBe(endpoint.patients.length);
+      for (const p of endpoint.patients) {
+        check.equal(`${rule} ${endpoint.id} ${p.id} time`, ours.get(p.id)?.time, p.time);
+        check.equal(`${rule} ${endpoint.id} ${p.id} status`, ours.get(p.id)?.status, p.status);
+      }
+    }
+    expect(check.mismatches).toEqual([]);
+    expect(check.counts).toBe(2 * 2 * cohort.patients.length);
+  });
+
+  it('gives every report figure R gives, to 1e-4: KM with Greenwood SE and log-log CI, Clopper-Pearson, Aalen-Johansen', () => {
+    const check = new AgainstR();
+    for (const byRule of r.rules) {
+      const pooled = computeEndpointReport(cohortInput(cohort, byRule.withdrawal, []));
+      const byDiabetes = computeEndpointReport(cohortInput(cohort, byRule.withdrawal, ['diabetes']));
+      // The answer names the rule it applied (api.md: the censoring rule travels with the charter version).
+      expect(pooled.censoring).toEqual({ withdrawal: byRule.withdrawal });
+      for (const endpoint of byRule.endpoints) {
+        for (const subset of endpoint.subsets) {
+          const report = subset.subset === 'pooled' ? pooled : byDiabetes;
+          const group = report.endpoints
+            .find((e) => e.id === endpoint.id)
+            ?.groups.find((g) => JSON.stringify(g.key) === JSON.stringify(subsetKey(subset.subset)));
+          compareGroup(check, `${byRule.withdrawal} ${endpoint.id} ${subset.subset}`, group, subset);
+        }
+      }
+    }
+    expect(check.mismatches).toEqual([]);
+    // 2 rules × 3 subsets × (TVR: 4 KM + 3 crude + 3 cumulative incidence; survival: 4 KM + 3 crude).
+    expect(check.figures).toBe(2 * 3 * (10 + 7));
+  });
+
+  it('plots the curve R’s survfit gives: every step’s time, numbers at risk, events, censored, survival and log-log CI', () => {
+    const check = new AgainstR();
+    for (const byRule of r.rules) {
+      for (const endpoint of byRule.endpoints) {
+        const curve = endpointCurve(cohortInput(cohort, byRule.withdrawal, ['diabetes']), endpoint.id);
+        for (const subset of endpoint.subsets.filter((x) => x.subset !== 'pooled')) {
+          const points =
+            curve.groups.find((g) => JSON.stringify(g.key) === JSON.stringify(subsetKey(subset.subset)))?.points.slice(1) ?? [];
+          expect(points).toHaveLength(subset.km.steps.length);
+          subset.km.steps.forEach((step, i) => {
+            const label = `${byRule.withdrawal} ${endpoint.id} ${subset.subset} t=${step.time}`;
+            const point = points[i];
+            check.equal(`${label} time`, point?.time, step.time);
+            check.equal(`${label} atRisk`, point?.atRisk, step.nRisk);
+            check.equal(`${label} events`, point?.events, step.nEvent);
+            check.equal(`${label} censored`, point?.censored, step.nCensor);
+            const one = step.survival === 1 ? 1 : undefined;
+            check.close(`${label} survival`, point?.survival, step.survival);
+            check.close(`${label} lower`, point?.lower, step.lower, one);
+            check.close(`${label} upper`, point?.upper, step.upper, one);
+          });
+        }
+      }
+    }
+    expect(check.mismatches).toEqual([]);
+  });
+});
+
+describe('withdrawal censoring: each rule on its own (api.md semantics 3)', () => {
+  const withRule = (rule: WithdrawalCensoring, facts: Facts, overrides: Partial<ReportInput> = {}) =>
+    input(facts, { charter: { ...defaultCharter(), censoring: { withdrawal: rule } }, ...overrides });
+  const followUp = (rule: WithdrawalCensoring, facts: Facts, endpointId = 'freedom-from-cd-tvr') =>
+    patientFollowUp(withRule(rule, facts), endpointId).map((o) => [o.patientId, o.time, o.status]);
+
+  it('censors at the withdrawal date by default (default-1 says so), at the last contact on or before it under last-contact', () => {
+    expect(defaultCharter().censoring).toEqual({ withdrawal: 'withdrawal-date' });
+    const facts: Facts = {
+      // P2's last contact before the withdrawal is an adverse event of kind other, not a visit.
+      patients: [
+        patient('P1', { visitDates: [day(30)], withdrawnOn: day(100) }),
+        patient('P2', { visitDates: [day(30)], withdrawnOn: day(100) }),
+      ],
+      adverseEvents: [adverseEvent('O2', 'P2', { kind: 'other', onsetOn: day(70) })],
+    };
+    expect(followUp('withdrawal-date', facts)).toEqual([
+      ['P1', 100, 0],
+      ['P2', 100, 0],
+    ]);
+    expect(followUp('last-contact', facts)).toEqual([
+      ['P1', 30, 0],
+      ['P2', 70, 0],
+    ]);
+    expect(computeEndpointReport(input(facts)).censoring).toEqual({ withdrawal: 'withdrawal-date' });
+    expect(computeEndpointReport(withRule('last-contact', facts)).censoring).toEqual({ withdrawal: 'last-contact' });
+  });
+
+  it('never extends follow-up past the withdrawal by a later contact, under either rule', () => {
+    // A visit or an adverse event dated after the withdrawal (entered before it, or corrected) is no follow-up.
+    const facts: Facts = {
+      patients: [patient('P1', { visitDates: [day(30), day(182)], withdrawnOn: day(100) })],
+      adverseEvents: [adverseEvent('O1', 'P1', { kind: 'other', onsetOn: day(150) }), adverseEvent('T1', 'P1', cdTvr(120))],
+    };
+    expect(followUp('withdrawal-date', facts)).toEqual([['P1', 100, 0]]);
+    expect(followUp('last-contact', facts)).toEqual([['P1', 30, 0]]);
+  });
+
+  it('counts an event or a death on the withdrawal day under either rule', () => {
+    const facts: Facts = {
+      patients: [
+        patient('P1', { visitDates: [day(30)], withdrawnOn: day(100) }),
+        patient('P2', { visitDates: [day(30)], withdrawnOn: day(90) }),
+      ],
+      adverseEvents: [adverseEvent('T1', 'P1', cdTvr(100)), adverseEvent('D2', 'P2', death(90))],
+    };
+    for (const rule of ['withdrawal-date', 'last-contact'] as const) {
+      expect(followUp(rule, facts)).toEqual([
+        ['P1', 100, 1],
+        ['P2', 90, 2],
+      ]);
+      expect(followUp(rule, facts, 'survival')).toEqual([
+        ['P1', 100, 0],
+        ['P2', 90, 1],
+      ]);
+    }
+  });
+
+  it('ignores a withdrawal after the cut-off under either rule: censored at the last contact on or before the cut-off', () => {
+    const facts: Facts = { patients: [patient('P1', { visitDates: [day(30), day(182)], withdrawnOn: '2026-08-01' })], adverseEvents: [] };
+    for (const rule of ['withdrawal-date', 'last-contact'] as const) {
+      expect(followUp(rule, facts)).toEqual([['P1', 182, 0]]);
+      expect(followUp(rule, facts)).toEqual(
+        patientFollowUp(withRule(rule, { ...facts, patients: [patient('P1')] }), 'freedom-from-cd-tvr').map((o) => [
+          o.patientId,
+          o.time,
+          o.status,
+        ]),
+      );
+    }
+  });
+
+  it('leaves follow-up 0 for a withdrawal on or before the index procedure', () => {
+    const facts: Facts = {
+      patients: [patient('P1', { visitDates: [], withdrawnOn: day(0) }), patient('P2', { visitDates: [], withdrawnOn: day(-5) })],
+      adverseEvents: [],
+    };
+    for (const rule of ['withdrawal-date', 'last-contact'] as const)
+      expect(followUp(rule, facts)).toEqual([
+        ['P1', 0, 0],
+        ['P2', 0, 0],
+      ]);
+  });
+});
+
+// --- properties ---
+
+/** A patient of the properties: days after an index procedure on day 0 (2025-01-01). */
+interface GeneratedPatient {
+  visits: number[];
+  events: Array<{ kind: 'tvr' | 'death' | 'other'; day: number }>;
+  withdrawn?: number;
+}
+const generatedPatient = fc.record(
+  {
+    visits: fc.array(fc.integer({ min: 1, max: 500 }), { maxLength: 4 }),
+    events: fc.array(
+      fc.record({ kind: fc.constantFrom('tvr' as const, 'death' as const, 'other' as const), day: fc.integer({ min: 0, max: 500 }) }),
+      {
+        maxLength: 3,
+      },
+    ),
+    withdrawn: fc.integer({ min: 0, max: 500 }),
+  },
+  { requiredKeys: ['visits', 'events'] },
+);
+const rules = fc.constantFrom<WithdrawalCensoring>('withdrawal-date', 'last-contact');
+
+function generatedFacts(patients: GeneratedPatient[]): Facts {
+  return {
+    patients: patients.map((p, i) =>
+      patient(`G${i}`, { visitDates: p.visits.map(day), ...(p.withdrawn !== undefined ? { withdrawnOn: day(p.withdrawn) } : {}) }),
+    ),
+    adverseEvents: patients.flatMap((p, i) =>
+      p.events.map((e, j) => adverseEvent(`G${i}-E${j}`, `G${i}`, cohortReport(e.kind, day(e.day)))),
+    ),
+  };
+}
+
+/**
+ * api.md semantics 3 for one patient and the TVR endpoint, written again from the text: the
+ * oracle of the properties (time, status).
+ */
+function oracle(p: GeneratedPatient, rule: WithdrawalCensoring, cutoff: number): [number, number] {
+  const withdrawal = p.withdrawn !== undefined && p.withdrawn <= cutoff ? p.withdrawn : Infinity;
+  const inFollowUp = (d: number) => d <= cutoff;
+  const event = Math.min(...p.events.filter((e) => e.kind === 'tvr' && inFollowUp(e.day)).map((e) => e.day));
+  const death = Math.min(...p.events.filter((e) => e.kind === 'death' && inFollowUp(e.day)).map((e) => e.day));
+  if (Number.isFinite(event) && event <= Math.min(withdrawal, death)) return [event, 1];
+  if (Number.isFinite(death) && death <= withdrawal) return [death, 2];
+  const contacts = [0, ...p.visits, ...p.events.map((e) => e.day)];
+  const limit = Math.min(withdrawal, cutoff);
+  const end = Number.isFinite(withdrawal) && rule === 'withdrawal-date' ? withdrawal : Math.max(...contacts.filter((d) => d <= limit));
+  return [end, 0];
+}
+
+describe('withdrawal censoring: properties', () => {
+  it('follow-up never ends after the withdrawal nor the cut-off, is what api.md says under either rule, and last-contact never outlasts withdrawal-date', () => {
+    fc.assert(
+      fc.property(
+        fc.array(generatedPatient, { minLength: 1, maxLength: 5 }),
+        rules,
+        fc.integer({ min: 0, max: 500 }),
+        (patients, rule, cutoffDay) => {
+          const facts = generatedFacts(patients);
+          const cutoff = day(cutoffDay);
+          const ours = patientFollowUp(withCutoff(rule, facts, cutoff), 'freedom-from-cd-tvr');
+          const lastContact = patientFollowUp(withCutoff('last-contact', facts, cutoff), 'freedom-from-cd-tvr');
+          const withdrawalDate = patientFollowUp(withCutoff('withdrawal-date', facts, cutoff), 'freedom-from-cd-tvr');
+          patients.forEach((p, i) => {
+            const o = ours.find((x) => x.patientId === `G${i}`);
+            expect(o && [o.time, o.status]).toEqual(oracle(p, rule, cutoffDay));
+            expect(o!.time).toBeLessThanOrEqual(cutoffDay);
+            if (p.withdrawn !== undefined && p.withdrawn <= cutoffDay) expect(o!.time).toBeLessThanOrEqual(p.withdrawn);
+            const [lc, wd] = [lastContact[i]!, withdrawalDate[i]!];
+            expect(lc.time).toBeLessThanOrEqual(wd.time);
+            // The rule only moves the censoring of a withdrawn patient: events and deaths are the same.
+            expect(lc.status).toBe(wd.status);
+            if (lc.status !== 0) expect(lc.time).toBe(wd.time);
+          });
+        },
+      ),
+    );
+  });
+
+  it('an event on the withdrawal day counts under either rule, unless an earlier event or death came first', () => {
+    fc.assert(
+      fc.property(generatedPatient, fc.integer({ min: 0, max: 400 }), rules, (p, withdrawn, rule) => {
+        const earlier = p.events.filter((e) => e.kind !== 'other' && e.day < withdrawn);
+        const withEvent: GeneratedPatient = { ...p, withdrawn, events: [...p.events, { kind: 'tvr', day: withdrawn }] };
+        const [o] = patientFollowUp(withCutoff(rule, generatedFacts([withEvent]), day(450)), 'freedom-from-cd-tvr');
+        if (earlier.length === 0) expect(o && [o.time, o.status]).toEqual([withdrawn, 1]);
+        else expect(o!.time).toBeLessThan(withdrawn);
+      }),
+    );
+  });
+
+  it('a report as of older knowledge applies the rule of the charter version known then', () => {
+    const maybeRule = fc.option(rules, { nil: undefined });
+    fc.assert(
+      fc.property(fc.array(generatedPatient, { minLength: 1, maxLength: 4 }), maybeRule, maybeRule, (patients, first, second) => {
+        const log = charterLog(patients, first, second);
+        const beforeSecond =
+          log.find((e) => e.type === 'CharterVersionPublished' && (e.data as { version: string }).version === 'v2')!.globalPosition - 1;
+        const query = { asOfPosition: beforeSecond, cutoff: day(450), basis: 'site-reported' as const, groupBy: [] };
+        const older = replayReportInput('PT', log, query, defaultCharter());
+        const latest = replayReportInput('PT', log, { ...query, asOfPosition: undefined }, defaultCharter());
+        // An event without a rule is a version published before the option existed: the default.
+        expect(computeEndpointReport(older)).toMatchObject({ charterVersion: 'v1', censoring: { withdrawal: first ?? 'withdrawal-date' } });
+        expect(computeEndpointReport(latest)).toMatchObject({
+          charterVersion: 'v2',
+          censoring: { withdrawal: second ?? 'withdrawal-date' },
+        });
+        for (const [input, rule] of [
+          [older, first ?? 'withdrawal-date'],
+          [latest, second ?? 'withdrawal-date'],
+        ] as const) {
+          const observed = patientFollowUp(input, 'freedom-from-cd-tvr');
+          patients.forEach((p, i) => expect(observed.find((o) => o.patientId === `G${i}`)).toMatchObject(toObject(oracle(p, rule, 450))));
+        }
+      }),
+    );
+  });
+});
+
+const toObject = ([time, status]: [number, number]) => ({ time, status });
+
+function withCutoff(rule: WithdrawalCensoring, facts: Facts, cutoff: string): ReportInput {
+  return input(facts, { cutoff, charter: { ...defaultCharter(), censoring: { withdrawal: rule } } });
+}
+
+/** A trial's log: charter v1 (rule or none), every patient with visits, withdrawal and adverse events, then charter v2. */
+function charterLog(
+  patients: GeneratedPatient[],
+  first: WithdrawalCensoring | undefined,
+  second: WithdrawalCensoring | undefined,
+): ReplayedEvent[] {
+  const T = 'PT';
+  const events: Array<Omit<ReplayedEvent, 'globalPosition' | 'recordedAt'>> = [];
+  const charterEvent = (version: string, rule: WithdrawalCensoring | undefined) => ({
+    streamId: trialStream(T),
+    type: 'CharterVersionPublished',
+    data: {
+      trialId: T,
+      version,
+      endpoints: defaultCharter().endpoints,
+      ...(rule !== undefined ? { censoring: { withdrawal: rule } } : {}),
+    },
+  });
+  events.push({ streamId: trialStream(T), type: 'TrialRegistered', data: { trialId: T, title: 'P', protocolVersion: '1', arms: [] } });
+  events.push(charterEvent('v1', first));
+  patients.forEach((p, i) => {
+    const patientId = `G${i}`;
+    events.push({
+      streamId: patientStream(T, patientId),
+      type: 'PatientEnrolled',
+      data: {
+        trialId: T,
+        patientId,
+        siteId: 'S1',
+        enrolledOn: INDEX,
+        baseline: { ageYears: 70, sex: 'F', diabetes: false, presentation: 'cli', rutherfordClass: 4 },
+      },
+    });
+    events.push({
+      streamId: proceduresStream(T, patientId),
+      type: 'ProcedureRecorded',
+      data: {
+        trialId: T,
+        patientId,
+        procedureId: 'IDX',
+        performedOn: INDEX,
+        limb: 'left',
+        device: { kind: 'DCB', name: 'D' },
+        lesions: [{ segment: 'btk', lengthMm: 80, occlusion: false }],
+        technicalSuccess: true,
+        index: true,
+      },
+    });
+    p.visits.forEach((v, j) =>
+      events.push({
+        streamId: patientStream(T, patientId),
+        type: 'VisitRecorded',
+        data: { trialId: T, patientId, visitId: `V${j}`, visit: 'unscheduled', visitOn: day(v) },
+      }),
+    );
+    p.events.forEach((e, j) =>
+      events.push({
+        streamId: adverseEventStream(T, `${patientId}-E${j}`),
+        type: 'AdverseEventReported',
+        data: { trialId: T, patientId, siteId: 'S1', eventId: `${patientId}-E${j}`, description: 'd', ...cohortReport(e.kind, day(e.day)) },
+      }),
+    );
+    if (p.withdrawn !== undefined)
+      events.push({
+        streamId: patientStream(T, patientId),
+        type: 'PatientWithdrawn',
+        data: { trialId: T, patientId, withdrawnOn: day(p.withdrawn), reason: 'r' },
+      });
+  });
+  events.push(charterEvent('v2', second));
+  return events.map((e, i) => ({ ...e, globalPosition: i + 1, recordedAt: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString() }));
+}

@@ -1,5 +1,6 @@
 import {
   applyRecordedChanges,
+  defaultCensoring,
   parseStreamId,
   type AdverseEventEvent,
   type AdverseEventReport,
@@ -142,7 +143,8 @@ export function foldHistoryEvent(event: LoggedEvent, current: CurrentFacts): His
 function foldCharter(event: TrialEvent): Charter | undefined {
   switch (event.type) {
     case 'CharterVersionPublished':
-      return { version: event.data.version, endpoints: event.data.endpoints };
+      // A version published before the option existed carries no rule: it meant the default.
+      return { version: event.data.version, endpoints: event.data.endpoints, censoring: event.data.censoring ?? defaultCensoring() };
     case 'TrialRegistered':
     case 'SiteAdded':
     case 'CommitteeMemberAdded':
@@ -276,7 +278,7 @@ function unknownEvent(_event: never): undefined {
   return undefined;
 }
 
-/** A patient as a report reads it; undefined unless enrolled. `lastVisitOn` = latest visit ≤ cutoff. */
+/** A patient as a report reads it; undefined unless enrolled. `lastVisitOn` = latest visit ≤ cutoff and ≤ the withdrawal. */
 export function patientForReport(facts: PatientHistoryFacts, lastVisitOn: string | undefined): PatientFacts | undefined {
   const enrolment = facts.enrolment;
   if (!enrolment) return undefined;

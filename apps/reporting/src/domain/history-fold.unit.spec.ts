@@ -270,12 +270,58 @@ describe('history fold: published events into reporting’s own facts', () => {
     ]);
     expect(changes).toEqual([
       undefined,
-      { type: 'facts', trialId: T, kind: 'charter', entityId: 'c1', facts: { version: 'c1', endpoints } },
+      // Published before the charter had a censoring option: the default rule (api.md "Endpoint report").
+      {
+        type: 'facts',
+        trialId: T,
+        kind: 'charter',
+        entityId: 'c1',
+        facts: { version: 'c1', endpoints, censoring: { withdrawal: 'withdrawal-date' } },
+      },
       undefined,
       undefined,
       undefined,
     ]);
-    expect(history.snapshot(5, '2025-12-31').latestCharter).toEqual({ version: 'c1', endpoints });
+    expect(history.snapshot(5, '2025-12-31').latestCharter).toEqual({
+      version: 'c1',
+      endpoints,
+      censoring: { withdrawal: 'withdrawal-date' },
+    });
+  });
+
+  it('keeps a charter version’s censoring rule as published, each version its own', () => {
+    const endpoints = [{ id: 'survival', label: 'Survival', horizonDays: 365, events: [], includesDeath: true }];
+    const { history } = given([
+      [trialStream(T), { type: 'TrialRegistered', data: { trialId: T, title: 't', protocolVersion: '1', arms: [] } }],
+      [
+        trialStream(T),
+        { type: 'CharterVersionPublished', data: { trialId: T, version: 'c1', endpoints, censoring: { withdrawal: 'last-contact' } } },
+      ],
+      [trialStream(T), { type: 'CharterVersionPublished', data: { trialId: T, version: 'c2', endpoints } }],
+    ]);
+    expect(history.snapshot(2, '2025-12-31').latestCharter?.censoring).toEqual({ withdrawal: 'last-contact' });
+    expect(history.snapshot(3, '2025-12-31').latestCharter?.censoring).toEqual({ withdrawal: 'withdrawal-date' });
+  });
+
+  it('gives a report the latest visit on or before the withdrawal, not one after it', () => {
+    const { history } = given([
+      [patientStream(T, 'P1'), enrolled],
+      [
+        patientStream(T, 'P1'),
+        { type: 'VisitRecorded', data: { trialId: T, patientId: 'P1', visitId: 'V1', visit: '30d', visitOn: '2025-02-01' } },
+      ],
+      [
+        patientStream(T, 'P1'),
+        { type: 'VisitRecorded', data: { trialId: T, patientId: 'P1', visitId: 'V2', visit: '6m', visitOn: '2025-07-01' } },
+      ],
+      [
+        patientStream(T, 'P1'),
+        { type: 'PatientWithdrawn', data: { trialId: T, patientId: 'P1', withdrawnOn: '2025-05-01', reason: 'moved' } },
+      ],
+    ]);
+    expect(history.snapshot(3, '2025-12-31').patients[0]?.lastVisitOn).toBe('2025-07-01');
+    expect(history.snapshot(4, '2025-12-31').patients[0]?.lastVisitOn).toBe('2025-02-01');
+    expect(history.snapshot(4, '2025-03-01').patients[0]?.lastVisitOn).toBe('2025-02-01');
   });
 
   it('names the entity a batch must read before folding, by the one stream-id grammar', () => {

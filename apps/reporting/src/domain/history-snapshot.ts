@@ -118,12 +118,16 @@ export class TrialHistory {
     return best === -Infinity ? undefined : fromDay(best);
   }
 
-  /** The trial's facts valid at `seq`, with each patient's latest visit on or before `cutoff`. */
+  /** The trial's facts valid at `seq`, with each patient's latest visit on or before `cutoff` and before their withdrawal. */
   snapshot(seq: number, cutoff: string): HistorySnapshot {
     const cutoffDay = toDay(cutoff);
     const patients: HistorySnapshot['patients'] = [];
     for (const { entityId, facts } of this.validAt('patient', seq)) {
-      patients.push({ patientId: entityId, facts, lastVisitOn: this.lastVisit(entityId, seq, cutoffDay) });
+      // api.md rule 3: no contact after a withdrawal is follow-up, and the last one on or before it is
+      // where a `last-contact` charter censors: the latest visit up to the earlier of the two dates.
+      const withdrawnOn = facts.enrolment?.withdrawnOn;
+      const limit = withdrawnOn === undefined ? cutoffDay : Math.min(cutoffDay, toDay(withdrawnOn));
+      patients.push({ patientId: entityId, facts, lastVisitOn: this.lastVisit(entityId, seq, limit) });
     }
     const adverseEvents = [...this.validAt('adverse-event', seq)].map((v) => v.facts);
     let latest: { fromSeq: number; facts: Charter } | undefined;
@@ -149,7 +153,7 @@ export function reportInputAt(
     cutoff: reportCutoff(query, asOf),
     basis: query.basis,
     groupBy: query.groupBy,
-    charter: charter ? { version: charter.version, endpoints: charter.endpoints } : args.defaultCharter,
+    charter: charter ? { version: charter.version, endpoints: charter.endpoints, censoring: charter.censoring } : args.defaultCharter,
     patients: snapshot.patients.flatMap(({ facts, lastVisitOn }) => patientForReport(facts, lastVisitOn) ?? []),
     // Kept in the shape a report reads: retracted ones included, flagged (the report skips them).
     adverseEvents: snapshot.adverseEvents,

@@ -21,6 +21,7 @@ import { computeEndpointReport } from '../domain/endpoint-report';
 import type { ReportQuery } from '../domain/history-snapshot';
 import { replayReportInput } from '../domain/replay';
 import { ReportingOwnFacts1764000000900 } from '../infrastructure/migrations/1764000000900-reporting-own-facts';
+import { ChartersCensoring1764000001000 } from '../infrastructure/migrations/1764000001000-charter-censoring';
 import { reportingMigrations } from '../infrastructure/migrations/reporting-migrations';
 import { GetReportInput, GetReportInputHandler, HistoryProjection } from './history';
 
@@ -205,7 +206,11 @@ const steps: Array<Array<[string, Published | { type: string; data: unknown }]>>
     ],
     [
       trialStream(T),
-      { type: 'CharterVersionPublished', data: { trialId: T, version: 'c2', endpoints: defaultCharter().endpoints.slice(1, 4) } },
+      // A rule other than the default: reports before it censor P3's withdrawal at its date, after it at the last contact.
+      {
+        type: 'CharterVersionPublished',
+        data: { trialId: T, version: 'c2', endpoints: defaultCharter().endpoints.slice(1, 4), censoring: { withdrawal: 'last-contact' } },
+      },
     ],
     visit('P1', 'V2', '2025-07-01'),
   ],
@@ -301,13 +306,15 @@ describe.each(backends)('history read model on %s', (_name, databaseUrl) => {
     const own: Record<string, string[]> = {
       patient: ['enrolment', 'indexProcedure', 'patientId'],
       'adverse-event': ['adjudication', 'eventId', 'patientId', 'report', 'retracted'],
-      charter: ['endpoints', 'version'],
+      charter: ['censoring', 'endpoints', 'version'],
     };
     for (const row of rows) {
       for (const key of Object.keys(row.facts))
         expect({ kind: row.kind, key, own: own[row.kind]?.includes(key) }).toEqual({ kind: row.kind, key, own: true });
     }
-    const everyKey = keysDeep(rows.map((r) => r.facts));
+    // A charter's `censoring: {withdrawal}` is api.md's published charter, not enrollment's `withdrawal` state.
+    for (const row of rows.filter((r) => r.kind === 'charter')) expect(Object.keys(row.facts.censoring ?? {})).toEqual(['withdrawal']);
+    const everyKey = keysDeep(rows.map((r) => (r.kind === 'charter' ? { ...r.facts, censoring: undefined } : r.facts)));
     for (const foreign of FOREIGN_KEYS) expect({ foreign, stored: everyKey.has(foreign) }).toEqual({ foreign, stored: false });
   }
 
@@ -337,12 +344,17 @@ describe.each(backends)('history read model on %s', (_name, databaseUrl) => {
       adjudication: { finalized: false },
     });
     expect(facts['adverse-event/E6']).toMatchObject({ retracted: true });
-    expect(facts['charter/c2']).toEqual({ version: 'c2', endpoints: defaultCharter().endpoints.slice(1, 4) });
+    expect(facts['charter/c2']).toEqual({
+      version: 'c2',
+      endpoints: defaultCharter().endpoints.slice(1, 4),
+      censoring: { withdrawal: 'last-contact' },
+    });
 
     // when(query) / then: the API's input gives the replay's report, and it has something to say.
     const reports = new GetReportInputHandler(dataSource, clock, projection);
     const latest = computeEndpointReport(await reports.execute(new GetReportInput(T, { basis: 'adjudicated', groupBy: [] })));
     expect(latest.charterVersion).toBe('c2');
+    expect(latest.censoring).toEqual({ withdrawal: 'last-contact' });
     expect(latest.endpoints.map((e) => [e.id, e.groups[0]?.n, e.groups[0]?.events, e.groups[0]?.pendingAdjudication])).toEqual([
       ['freedom-from-amputation', 4, 1, 0],
       ['freedom-from-major-amputation', 4, 1, 0],
@@ -391,7 +403,7 @@ describe.each(backends)('history read model on %s', (_name, databaseUrl) => {
   );
 
   it('migration 900 rebuilds a read model holding other contexts’ decider state, which then answers as the replay does', async () => {
-    expect(reportingMigrations.at(-1)).toBe(ReportingOwnFacts1764000000900);
+    expect(reportingMigrations.slice(-2)).toEqual([ReportingOwnFacts1764000000900, ChartersCensoring1764000001000]);
     await open(reportingMigrations.filter((m) => m !== ReportingOwnFacts1764000000900));
     const log = await given();
     const projection = new HistoryProjection(store, dataSource);
@@ -434,5 +446,29 @@ describe.each(backends)('history read model on %s', (_name, databaseUrl) => {
     await projection.subscription.catchUp();
     await expectOnlyReportingShapes();
     await expectReportsAsReplayed(new GetReportInputHandler(dataSource, clock, projection), log);
+  });
+  it('migration 1000 rebuilds charter rows folded without their censoring rule, which then apply the rule published', async () => {
+    await open(reportingMigrations.filter((m) => m !== ChartersCensoring1764000001000));
+    const log = await given();
+    const projection = new HistoryProjection(store, dataSource);
+    await projection.subscription.catchUp();
+    // What the code before the rule stored of a charter version: its id and endpoints only.
+    await dataSource.query(`UPDATE rpt_facts SET facts = facts - 'censoring' WHERE kind = 'charter'`);
+
+    const runner = dataSource.createQueryRunner();
+    try {
+      await new ChartersCensoring1764000001000().up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect(await dataSource.query(`SELECT count(*)::int AS n FROM rpt_facts`)).toEqual([{ n: 0 }]);
+
+    await projection.subscription.catchUp();
+    expect((await currentFacts())['charter/c2']).toMatchObject({ censoring: { withdrawal: 'last-contact' } });
+    const reports = new GetReportInputHandler(dataSource, clock, projection);
+    expect(computeEndpointReport(await reports.execute(new GetReportInput(T, { basis: 'adjudicated', groupBy: [] }))).censoring).toEqual({
+      withdrawal: 'last-contact',
+    });
+    await expectReportsAsReplayed(reports, log);
   });
 });

@@ -244,7 +244,7 @@ export class HistoryCache {
     return [...this.trials.keys()];
   }
 
-  /** The trial's facts valid at `seq`, with each patient's latest visit on or before `cutoff`. */
+  /** The trial's facts valid at `seq`, with each patient's latest visit on or before `cutoff` and before their withdrawal. */
   async at(trialId: string, seq: number, cutoff: string): Promise<HistorySnapshot> {
     this.evictIdle(trialId);
     return (await this.synced(trialId, seq)).history.snapshot(seq, cutoff);
