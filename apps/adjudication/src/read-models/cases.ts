@@ -11,7 +11,7 @@ import {
   type EventStore,
   type RecordedEvent,
 } from '@app/event-store';
-import { caseView, type Viewer } from '../domain/case-view';
+import { caseView, type CaseHistoryEvent, type Viewer } from '../domain/case-view';
 import { caseDecider, type CaseStatus, type CaseState, type OpenCase } from '../domain/case.decider';
 import { committeeMetrics } from '../domain/metrics';
 import { CaseOpener } from '../infrastructure/case-opener';
@@ -199,15 +199,18 @@ export class CaseQueries {
   }
 
   /**
-   * The case view, from the case stream itself rather than the rows: it verifies each e-signature
-   * against exactly the stored content it was made for.
+   * The case view with its whole history, from the case stream itself rather than the rows: it
+   * verifies each e-signature against exactly the stored content it was made for, and dates each
+   * round's steps by when they were recorded.
    */
   async view(trialId: string, caseId: string, viewer: Viewer) {
     await this.opener.caughtUp();
     const { events } = await this.store.readStream(caseStream(trialId, caseId));
     if (events.length === 0) throw new DomainError('CASE_NOT_FOUND', `no case ${caseId} in trial ${trialId}`, 'not_found');
     return caseView(
-      events.map((e) => ({ type: e.type, data: e.data }) as CaseEvent),
+      events.map(
+        (e) => ({ type: e.type, data: e.data, recordedAt: e.recordedAt, recordedBy: e.metadata.actor?.userId }) as CaseHistoryEvent,
+      ),
       viewer,
     );
   }
