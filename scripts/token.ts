@@ -4,6 +4,8 @@
  *   npm run token -- --sub u1 --name "Dr. Jane Roe" --roles site-investigator --sites S01 [--expires 8h]
  *
  * The secret is JWT_SECRET, else the one the platform generated into <DATA_DIR or ./.data>/jwt-secret.
+ * Minting stands for a login: the token's auth_time is now, so it can sign reviews and rulings for
+ * SIGNATURE_MAX_AGE seconds (21 CFR 11.200(a)(1)); mint a new one to sign after that.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';

@@ -9,12 +9,26 @@ import { NEST_OPTIONS, configureHttp } from '../../libs/runtime/src';
 
 export const TEST_SECRET = 'e2e-secret-0123456789-0123456789-0123456789';
 
+export interface TokenOptions {
+  sub?: string;
+  name?: string;
+  sites?: string[];
+  authTime?: Date | number | null;
+  amr?: string[];
+  acr?: string;
+}
+
 export interface RunningPlatform {
   app: INestApplication;
   http: ReturnType<typeof request>;
   clock: FixedClock;
   dataSource: DataSource;
-  token(roles: Role | Role[], options?: { sub?: string; name?: string; sites?: string[] }): Promise<string>;
+  /**
+   * A token as minted at a login now, by the test clock: its auth_time is the platform's clock, so
+   * it can sign reviews and rulings for SIGNATURE_MAX_AGE of test time (21 CFR 11.200(a)(1)).
+   * `authTime` sets another login instant (`null`: no auth_time claim); `amr`/`acr` add those claims.
+   */
+  token(roles: Role | Role[], options?: TokenOptions): Promise<string>;
   /** Events written by requests; case streams, which a subscriber derives in the background, are left out. */
   eventCount(): Promise<number>;
   close(): Promise<void>;
@@ -24,9 +38,15 @@ export interface RunningPlatform {
  * Boots the platform exactly as main.ts does, on an in-memory PGlite or, with `databaseUrl`,
  * on a PostgreSQL server (a fresh schema per boot is not needed: tests use unique ids).
  */
-export async function startPlatform(options: { databaseUrl?: string; today?: string } = {}): Promise<RunningPlatform> {
+export async function startPlatform(
+  options: { databaseUrl?: string; today?: string; signatureMaxAge?: number } = {},
+): Promise<RunningPlatform> {
   const saved = { ...process.env };
   process.env.JWT_SECRET = TEST_SECRET;
+  // Suites that move the test clock by hours between phases sign with tokens minted once before
+  // (seed-cohort.ts in replay.e2e): for them a login stays fresh for a day of test time. Suites
+  // about the signing ceremony itself pass the production default, 300 (api.md, SIGNATURE_MAX_AGE).
+  process.env.SIGNATURE_MAX_AGE = String(options.signatureMaxAge ?? 86_400);
   process.env.LOG_LEVEL = 'silent';
   process.env.DATA_DIR = 'memory://';
   if (options.databaseUrl) process.env.DATABASE_URL = options.databaseUrl;
@@ -55,7 +75,9 @@ export async function startPlatform(options: { databaseUrl?: string; today?: str
           roles: list,
           sites: o.sites ?? [],
         };
-        return signToken(principal, TEST_SECRET);
+        // The platform runs on the FixedClock, not the system time: a login "now" is the clock's now.
+        const authTime = o.authTime === undefined ? clock.now() : o.authTime;
+        return signToken(principal, TEST_SECRET, { authTime, ...(o.amr ? { amr: o.amr } : {}), ...(o.acr ? { acr: o.acr } : {}) });
       },
       eventCount: async () =>
         Number((await dataSource.query(`SELECT count(*) AS n FROM es_events WHERE stream_id NOT LIKE 'case/%'`))[0].n),

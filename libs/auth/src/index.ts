@@ -7,6 +7,15 @@ export { MINT_TOKEN_EXAMPLE, jwtSecretPath, readSecretFile, resolveJwtSettings }
 export type { JwtSettings, JwtSettingsInput } from './jwt-settings';
 export { JWT_SETTINGS, JwtVerifier } from './jwt-verifier';
 export { signToken } from './sign-token';
+export type { SignTokenOptions } from './sign-token';
+export {
+  AUTH_TIME_SKEW_SECONDS,
+  DEFAULT_SIGNATURE_MAX_AGE_SECONDS,
+  SIGNATURE_MAX_AGE,
+  authenticationFreshness,
+  requireFreshAuthentication,
+} from './step-up';
+export type { AuthenticationFreshness, SigningAuthentication } from './step-up';
 export { CurrentPrincipal, IS_PUBLIC_KEY, Public, ROLES_KEY, Roles } from './auth.decorators';
 export type { AuthenticatedRequest } from './auth.decorators';
 export { AuthGuard } from './auth.guard';

@@ -36,7 +36,30 @@ describe('JwtVerifier with an HS256 secret', () => {
   const verifier = new JwtVerifier(resolveJwtSettings({ jwtSecret: SECRET, dataDir }, () => undefined));
 
   it('reads the Principal of a valid token', async () => {
-    await expect(verifier.verify(await signToken(jane, SECRET))).resolves.toEqual(jane);
+    await expect(verifier.verify(await signToken(jane, SECRET, { authTime: null }))).resolves.toEqual(jane);
+  });
+
+  it('reads when and how the user authenticated (auth_time, amr, acr); signToken sets auth_time to now by default', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const principal = await verifier.verify(await signToken(jane, SECRET));
+    expect(principal.authTime).toBeGreaterThanOrEqual(before);
+    expect(principal.authTime).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
+    const stepUp = await signToken(jane, SECRET, { authTime: 1_780_000_000, amr: ['pwd', 'otp'], acr: 'urn:example:loa:2' });
+    await expect(verifier.verify(stepUp)).resolves.toEqual({
+      ...jane,
+      authTime: 1_780_000_000,
+      amr: ['pwd', 'otp'],
+      acr: 'urn:example:loa:2',
+    });
+  });
+
+  it('refuses a malformed auth_time with TOKEN_INVALID naming the claim', async () => {
+    const token = await hs256({ ...claims, auth_time: '1780000000' })
+      .setExpirationTime('1h')
+      .sign(key(SECRET));
+    const problem = (await problemOf(verifier.verify(token))).problem;
+    expect(problem).toMatchObject({ status: 401, code: 'TOKEN_INVALID' });
+    expect(problem.detail).toContain('"auth_time"');
   });
 
   it('refuses an expired token with TOKEN_EXPIRED', async () => {
@@ -141,6 +164,14 @@ describe('JwtVerifier with a JWKS URL', () => {
     const subject = verifier();
     await expect(subject.verify(await signed('ES256', 'ec-1', ecKey))).resolves.toEqual(jane);
     await expect(subject.verify(await signed('RS256', 'rsa-1', rsaKey))).resolves.toEqual(jane);
+    // An identity provider's auth_time, amr and acr reach the Principal the same way as with a secret.
+    const stepUp = { ...claims, auth_time: 1_780_000_000, amr: ['hwk', 'pin'], acr: 'phr' };
+    await expect(subject.verify(await signed('ES256', 'ec-1', ecKey, stepUp))).resolves.toEqual({
+      ...jane,
+      authTime: 1_780_000_000,
+      amr: ['hwk', 'pin'],
+      acr: 'phr',
+    });
     expect(requests).toBeGreaterThan(0);
   });
 

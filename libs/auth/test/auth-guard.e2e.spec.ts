@@ -135,7 +135,7 @@ describe('AuthModule over HTTP', () => {
       .get('/trials/T1/me')
       .set('Authorization', `bearer ${await token(['sponsor'])}`)
       .expect(200);
-    expect(response.body).toEqual({ userId: 'u1', name: 'Dr. Jane Roe', roles: ['sponsor'], sites: [] });
+    expect(response.body).toEqual({ userId: 'u1', name: 'Dr. Jane Roe', roles: ['sponsor'], sites: [], authTime: expect.any(Number) });
   });
 
   it('answers 403 ROLE_FORBIDDEN naming the roles needed, and 2xx to the role', async () => {

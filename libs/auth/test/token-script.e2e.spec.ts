@@ -30,12 +30,17 @@ describe('scripts/token.ts', () => {
     );
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
-    await expect(new JwtVerifier(settings).verify(stdout.trim())).resolves.toEqual({
+    const minted = Math.floor(Date.now() / 1000);
+    const principal = await new JwtVerifier(settings).verify(stdout.trim());
+    expect(principal).toEqual({
       userId: 'u1',
       name: 'Dr. Jane Roe',
       roles: ['site-investigator', 'cec-reviewer'],
       sites: ['S01', 'S02'],
+      authTime: expect.any(Number),
     });
+    // Minting stands for a login: auth_time is now, so the token can sign (21 CFR 11.200(a)(1)).
+    expect(Math.abs(principal.authTime! - minted)).toBeLessThanOrEqual(60);
   });
 
   it('prefers JWT_SECRET', async () => {

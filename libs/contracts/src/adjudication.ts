@@ -60,6 +60,8 @@ export type AnswerQueryBody = z.infer<typeof AnswerQueryBody>;
 /**
  * An electronic signature (21 CFR 11.50/11.70): who, printed name, meaning, when (UTC), under
  * which charter version, bound to exactly what was signed by the hash of its canonical form.
+ * The hash covers every other field, so authTime, amr and acr are bound too; signatures made
+ * before they were recorded lack them and still verify (an absent field is not hashed).
  */
 export interface ESignature {
   signerId: string;
@@ -67,6 +69,15 @@ export interface ESignature {
   meaning: 'review' | 'approval';
   signedAt: string;
   charterVersion: string;
+  /**
+   * When the signer last authenticated before signing (ISO-8601 UTC, from the token's auth_time):
+   * the evidence that the signing was executed with a fresh login (21 CFR 11.200(a)(1)).
+   */
+  authTime?: string;
+  /** How the signer authenticated (the token's `amr`, RFC 8176), when the identity provider says. */
+  amr?: string[];
+  /** The assurance level of that authentication (the token's `acr`), when the identity provider says. */
+  acr?: string;
   contentHash: string;
 }
 

@@ -37,6 +37,19 @@ export const platformConfigSchema = z.object({
       .optional(),
   ),
   KAFKA_BROKERS: optionalText,
+  /**
+   * api.md: seconds since the token's auth_time within which a review or ruling may be signed
+   * (21 CFR 11.200(a)(1)). At most a day: beyond that the "fresh authentication" means nothing.
+   */
+  SIGNATURE_MAX_AGE: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    z.coerce
+      .number({ error: 'must be a whole number of seconds, e.g. 300' })
+      .int('must be a whole number of seconds, e.g. 300')
+      .min(1, 'must be at least 1 second')
+      .max(86_400, 'must be at most 86400 seconds (a day)')
+      .default(300),
+  ),
   /** api.md: keys are kept at least 24 hours. */
   IDEMPOTENCY_TTL: durationMs.default(24 * 3_600_000),
   CORS_ORIGINS: corsOriginsSchema,

@@ -1,4 +1,4 @@
-import { validatePlatformConfig } from '../src';
+import { validatePlatformConfig, validateServiceConfig } from '../src';
 
 describe('platform configuration', () => {
   it('applies the documented defaults', () => {
@@ -29,6 +29,21 @@ describe('platform configuration', () => {
     expect(validatePlatformConfig({ IDEMPOTENCY_TTL: '3600' }).IDEMPOTENCY_TTL).toBe(3_600_000);
     for (const bad of ['forever', '24 hours', '-1h', '500ms', '1.5h']) {
       expect(() => validatePlatformConfig({ IDEMPOTENCY_TTL: bad })).toThrow(/IDEMPOTENCY_TTL: /);
+    }
+  });
+
+  it('reads SIGNATURE_MAX_AGE as whole seconds, 300 by default, for the platform and every service', () => {
+    expect(validatePlatformConfig({}).SIGNATURE_MAX_AGE).toBe(300);
+    expect(validatePlatformConfig({ SIGNATURE_MAX_AGE: '' }).SIGNATURE_MAX_AGE).toBe(300);
+    expect(validatePlatformConfig({ SIGNATURE_MAX_AGE: '60' }).SIGNATURE_MAX_AGE).toBe(60);
+    expect(validatePlatformConfig({ SIGNATURE_MAX_AGE: '86400' }).SIGNATURE_MAX_AGE).toBe(86_400);
+    const service = { name: 'adjudication', defaultPort: 3004 };
+    const serverEnv = { DATABASE_URL: 'postgres://u@h:5432/db', JWT_SECRET: 's' };
+    expect(validateServiceConfig(service, serverEnv).SIGNATURE_MAX_AGE).toBe(300);
+    expect(validateServiceConfig(service, { ...serverEnv, SIGNATURE_MAX_AGE: '120' }).SIGNATURE_MAX_AGE).toBe(120);
+    for (const bad of ['0', '-300', '1.5', '5m', 'forever', '86401']) {
+      expect(() => validatePlatformConfig({ SIGNATURE_MAX_AGE: bad })).toThrow(/SIGNATURE_MAX_AGE: /);
+      expect(() => validateServiceConfig(service, { ...serverEnv, SIGNATURE_MAX_AGE: bad })).toThrow(/SIGNATURE_MAX_AGE: /);
     }
   });
 });

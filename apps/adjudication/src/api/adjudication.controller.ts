@@ -3,7 +3,15 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@app/auth';
 import { Ctx, IdParamPipe, type CommandContext, type CommandResult } from '@app/http';
-import { AnswerQuery, AssignReviewers, RaiseQuery, ReopenCase, ResolveCase, SubmitReview } from '../application/adjudication.commands';
+import {
+  AnswerQuery,
+  AssignReviewers,
+  RaiseQuery,
+  ReopenCase,
+  ResolveCase,
+  SubmitReview,
+  type Authentication,
+} from '../application/adjudication.commands';
 import { CaseQueries } from '../read-models/cases';
 import {
   AnswerQueryDto,
@@ -14,6 +22,13 @@ import {
   SubmitReviewDto,
   caseFilter,
 } from './adjudication.dto';
+
+/** The token's authentication facts a signing checks and records (auth_time, amr, acr). */
+const signingAuthentication = ({ authTime, amr, acr }: Principal): Authentication => ({
+  ...(authTime !== undefined ? { authTime } : {}),
+  ...(amr !== undefined ? { amr } : {}),
+  ...(acr !== undefined ? { acr } : {}),
+});
 
 @ApiTags('adjudication')
 @ApiBearerAuth()
@@ -42,8 +57,9 @@ export class AdjudicationController {
     @Param('c', IdParamPipe) c: string,
     @Body() body: SubmitReviewDto,
     @Ctx() ctx: CommandContext,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<CommandResult> {
-    return this.commands.execute(new SubmitReview(t, c, body, ctx));
+    return this.commands.execute(new SubmitReview(t, c, body, ctx, signingAuthentication(principal)));
   }
 
   @Post('cases/:c/resolution')
@@ -53,8 +69,9 @@ export class AdjudicationController {
     @Param('c', IdParamPipe) c: string,
     @Body() body: ResolveCaseDto,
     @Ctx() ctx: CommandContext,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<CommandResult> {
-    return this.commands.execute(new ResolveCase(t, c, body, ctx));
+    return this.commands.execute(new ResolveCase(t, c, body, ctx, signingAuthentication(principal)));
   }
 
   @Post('cases/:c/reopening')

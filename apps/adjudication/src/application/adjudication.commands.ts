@@ -1,6 +1,13 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { assertSiteAccess, principalOf } from '@app/auth';
+import {
+  SIGNATURE_MAX_AGE,
+  assertSiteAccess,
+  principalOf,
+  requireFreshAuthentication,
+  type Principal,
+  type SigningAuthentication,
+} from '@app/auth';
 import {
   DomainError,
   byId,
@@ -18,9 +25,12 @@ import {
 import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type EventStore } from '@app/event-store';
 import { commandOptions, commandResult, type CommandContext, type CommandResult } from '@app/http';
 import { EnrollmentFacts } from '@app/runtime';
-import { caseDecider, type CaseCommand, type OpenCase } from '../domain/case.decider';
+import { caseDecider, type CaseCommand, type CaseState, type OpenCase } from '../domain/case.decider';
 import { sign } from '../domain/e-signature';
 import { CaseOpener } from '../infrastructure/case-opener';
+
+/** What the token says of the sender's last authentication (auth_time, amr, acr). */
+export type Authentication = Pick<Principal, 'authTime' | 'amr' | 'acr'>;
 
 export class AssignReviewers {
   constructor(
@@ -36,6 +46,8 @@ export class SubmitReview {
     readonly caseId: string,
     readonly body: SubmitReviewBody,
     readonly context: CommandContext,
+    /** The bearer token's authentication facts: a signing needs a recent one (21 CFR 11.200(a)(1)). */
+    readonly authentication: Authentication,
   ) {}
 }
 export class ResolveCase {
@@ -44,6 +56,8 @@ export class ResolveCase {
     readonly caseId: string,
     readonly body: ResolveCaseBody,
     readonly context: CommandContext,
+    /** The bearer token's authentication facts: a signing needs a recent one (21 CFR 11.200(a)(1)). */
+    readonly authentication: Authentication,
   ) {}
 }
 export class ReopenCase {
@@ -78,6 +92,7 @@ abstract class CaseHandler {
     @Inject(CLOCK) protected readonly clock: Clock,
     protected readonly enrollment: EnrollmentFacts,
     protected readonly opener: CaseOpener,
+    @Inject(SIGNATURE_MAX_AGE) protected readonly signatureMaxAgeSeconds: number,
   ) {}
 
   /** The case, waiting for the opener once: a case is opened by a subscriber right after its report. */
@@ -107,7 +122,7 @@ abstract class CaseHandler {
   protected async run(
     trialId: string,
     caseId: string,
-    command: CaseCommand,
+    command: CaseCommand | ((state: CaseState) => CaseCommand),
     context: CommandContext,
     reason?: string,
   ): Promise<CommandResult> {
@@ -121,12 +136,39 @@ abstract class CaseHandler {
     return this.clock.now().toISOString();
   }
 
+  /**
+   * The command of a signing, made when the command is decided on the stream as read, never
+   * before: a retry of a request already carried out (same Idempotency-Key) is answered from its
+   * stored events without reaching this, so it replays the signature executed back then and signs
+   * nothing new, even when the login behind the retry has since grown old (which is what a client
+   * that lost the first answer expects). Everything else must come with a fresh authentication
+   * (21 CFR 11.200(a)(1)), or nothing is written: not the events, not the Idempotency-Key.
+   */
+  protected signing(
+    current: OpenCase,
+    body: { outcome: Outcome; rationale: string },
+    meaning: 'review' | 'approval',
+    context: CommandContext,
+    authentication: Authentication,
+    command: (signature: ESignature, state: OpenCase) => CaseCommand,
+  ): (state: CaseState) => CaseCommand {
+    const now = this.clock.now();
+    return (state) => {
+      const signer = requireFreshAuthentication(authentication, now, this.signatureMaxAgeSeconds);
+      // The round and charter signed for are those of the stream the decision is taken on.
+      const fresh = state.status === 'absent' ? current : state;
+      return command(this.signed(fresh, body, meaning, context, now, signer), fresh);
+    };
+  }
+
   /** The sender's e-signature over the decision, for the case's current round and charter version. */
-  protected signed(
+  private signed(
     caseState: OpenCase,
     body: { outcome: Outcome; rationale: string },
     meaning: 'review' | 'approval',
     context: CommandContext,
+    now: Date,
+    authentication: SigningAuthentication,
   ): ESignature {
     return sign(
       { caseId: caseState.caseId, round: caseState.round, outcome: body.outcome, rationale: body.rationale },
@@ -134,8 +176,10 @@ abstract class CaseHandler {
         signerId: context.actor.userId,
         printedName: context.actor.name,
         meaning,
-        signedAt: this.now(),
+        signedAt: now.toISOString(),
         charterVersion: caseState.charterVersion,
+        // 21 CFR 11.50/11.200: the signature records the authentication it was executed with.
+        ...authentication,
       },
     );
   }
@@ -162,17 +206,17 @@ export class AssignReviewersHandler extends CaseHandler implements ICommandHandl
 
 @CommandHandler(SubmitReview)
 export class SubmitReviewHandler extends CaseHandler implements ICommandHandler<SubmitReview, CommandResult> {
-  async execute({ trialId, caseId, body, context }: SubmitReview): Promise<CommandResult> {
+  async execute({ trialId, caseId, body, context, authentication }: SubmitReview): Promise<CommandResult> {
     await this.committee(trialId, context, 'cec-reviewer');
-    const signature = this.signed(await this.case(trialId, caseId), body, 'review', context);
+    const current = await this.case(trialId, caseId);
     return this.run(
       trialId,
       caseId,
-      {
+      this.signing(current, body, 'review', context, authentication, (signature) => ({
         type: 'SubmitReview',
         data: { reviewerId: context.actor.userId, outcome: body.outcome, rationale: body.rationale, signature },
         now: signature.signedAt,
-      },
+      })),
       context,
     );
   }
@@ -180,17 +224,17 @@ export class SubmitReviewHandler extends CaseHandler implements ICommandHandler<
 
 @CommandHandler(ResolveCase)
 export class ResolveCaseHandler extends CaseHandler implements ICommandHandler<ResolveCase, CommandResult> {
-  async execute({ trialId, caseId, body, context }: ResolveCase): Promise<CommandResult> {
+  async execute({ trialId, caseId, body, context, authentication }: ResolveCase): Promise<CommandResult> {
     await this.committee(trialId, context, 'cec-chair');
-    const signature = this.signed(await this.case(trialId, caseId), body, 'approval', context);
+    const current = await this.case(trialId, caseId);
     return this.run(
       trialId,
       caseId,
-      {
+      this.signing(current, body, 'approval', context, authentication, (signature) => ({
         type: 'ResolveCase',
         data: { chairId: context.actor.userId, outcome: body.outcome, rationale: body.rationale, signature },
         now: signature.signedAt,
-      },
+      })),
       context,
     );
   }
