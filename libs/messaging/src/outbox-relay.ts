@@ -241,13 +241,9 @@ export class OutboxRelay {
   }
 }
 
-/**
- * The message of one outbox row. A row that cannot form a valid envelope (e.g. an imported event
- * without an actor) would block its topic forever if retried; it goes to the topic's dead-letter
- * topic instead, in its place in the batch, with the error named, so nothing is lost silently.
- */
+/** The message of one outbox row (see integrationMessage). */
 function toMessage(row: OutboxRow): OutboundMessage {
-  const captured: CapturedEvent = {
+  return integrationMessage({
     topic: row.topic,
     messageId: row.message_id,
     streamId: row.message_key,
@@ -258,7 +254,17 @@ function toMessage(row: OutboxRow): OutboundMessage {
     recordedAt: row.recorded_at,
     data: row.data,
     metadata: row.metadata,
-  };
+  });
+}
+
+/**
+ * The Kafka message of a captured event: its envelope, keyed by stream id, with the routing
+ * headers. An event that cannot form a valid envelope (e.g. an imported event without an actor)
+ * would block its topic forever if retried; it goes to the topic's dead-letter topic instead, in
+ * its place in the batch, with the error named, so nothing is lost silently. Shared by the outbox
+ * relay and the log relay, so both publish the same bytes for the same event.
+ */
+export function integrationMessage(captured: CapturedEvent): OutboundMessage {
   try {
     const envelope = toIntegrationEvent(captured);
     return {
@@ -275,21 +281,21 @@ function toMessage(row: OutboxRow): OutboundMessage {
   } catch (error) {
     // Only the identifying fields travel: the raw data may hold blinded fields.
     return {
-      topic: deadLetterTopic(row.topic),
-      key: row.message_key,
+      topic: deadLetterTopic(captured.topic),
+      key: captured.streamId,
       value: JSON.stringify({
-        messageId: row.message_id,
-        streamId: row.message_key,
+        messageId: captured.messageId,
+        streamId: captured.streamId,
         streamVersion: captured.streamVersion,
-        type: row.event_type,
+        type: captured.type,
       }),
       headers: {
-        [HEADERS.messageId]: row.message_id,
-        [HEADERS.type]: row.event_type,
+        [HEADERS.messageId]: captured.messageId,
+        [HEADERS.type]: captured.type,
         [DLQ_HEADERS.reason]: 'invalid-envelope',
         [DLQ_HEADERS.error]: errorText(error),
         [DLQ_HEADERS.consumer]: 'outbox-relay',
-        [DLQ_HEADERS.originalTopic]: row.topic,
+        [DLQ_HEADERS.originalTopic]: captured.topic,
       },
     };
   }

@@ -4,6 +4,9 @@ import {
   disableMessaging,
   DLQ_HEADERS,
   enableMessaging,
+  ensureTopics,
+  integrationTopics,
+  KafkaPublisher,
   IdempotentConsumer,
   IntegrationEventV1,
   isMessagingEnabled,
@@ -15,7 +18,7 @@ import {
   TOPICS,
   type InboundMessage,
 } from '../src';
-import { actor, event, openFixture, ScriptedBroker, waitFor, type MessagingFixture } from './messaging-harness';
+import { actor, event, KafkaDouble, openFixture, ScriptedBroker, waitFor, type MessagingFixture } from './messaging-harness';
 
 const url = process.env.DATABASE_URL;
 const backends: Array<[string, string | undefined]> = [['PGlite', undefined], ...(url ? [['PostgreSQL', url] as [string, string]] : [])];
@@ -209,6 +212,58 @@ describe.each(backends)('messaging outbox on %s', (_name, databaseUrl) => {
         const versions = effects.filter((e) => e.stream_id === streamId).map((e) => e.stream_version);
         expect(versions).toEqual(Array.from({ length: versions.length }, (_, i) => i + 1));
       }
+    });
+
+    it('fails its first batch while the topics do not exist, creating none, and relays it once the deployment created them', async () => {
+      await enableMessaging(fixture.dataSource);
+      await fixture.store.appendToStream('adverse-event/T1/E1', [event('AdverseEventReported', { eventId: 'E1' })]);
+      const broker = new KafkaDouble();
+      const r = new OutboxRelay({ dataSource: fixture.dataSource, publisher: new KafkaPublisher(broker.client()), onError: quiet });
+      relays.push(r);
+      expect(await r.tryAcquire()).toBe(true);
+      await expect(r.relayBatch()).rejects.toThrow(/does not host this topic-partition/);
+      expect(broker.topics.size).toBe(0);
+      expect(await r.backlog()).toBe(1);
+
+      await ensureTopics(broker.client(), integrationTopics(), { numPartitions: 6, replicationFactor: 1 });
+      expect(await r.relayBatch()).toBe(1);
+      expect(broker.topics.get(TOPICS.adverseEvents)).toBe(6);
+      expect(broker.topic(TOPICS.adverseEvents).map((m) => envelopeOf(m).type)).toEqual(['AdverseEventReported']);
+    });
+
+    it('does not stall after lost acknowledgements (a broker restart): the producer is rebuilt, duplicates meet the inbox', async () => {
+      await enableMessaging(fixture.dataSource);
+      await fixture.store.appendToStream('adverse-event/T1/E1', [event('AdverseEventReported', { eventId: 'E1' })]);
+      await fixture.store.appendToStream('adverse-event/T1/E2', [event('AdverseEventReported', { eventId: 'E2' })]);
+      const broker = new KafkaDouble({ topics: integrationTopics(), partitions: 1, script: ['lost-ack'] });
+      const publisher = new KafkaPublisher(broker.client());
+      const r = new OutboxRelay({ dataSource: fixture.dataSource, publisher, onError: quiet });
+      relays.push(r);
+      expect(await r.tryAcquire()).toBe(true);
+      await expect(r.relayBatch()).rejects.toThrow(/timed out/);
+      // Appended meanwhile: the retried batch is not the batch the broker holds, so the old producer's sequence is out of order.
+      await fixture.store.appendToStream('adverse-event/T1/E3', [event('AdverseEventReported', { eventId: 'E3' })]);
+      for (let attempt = 0; attempt < 5 && (await r.backlog()) > 0; attempt += 1) await r.relayBatch().catch(() => undefined);
+      expect(await r.backlog()).toBe(0);
+      expect(publisher.rebuilds).toBe(1);
+
+      const delivered = broker.topic(TOPICS.adverseEvents);
+      expect(delivered.map((m) => envelopeOf(m).streamId)).toEqual([
+        'adverse-event/T1/E1',
+        'adverse-event/T1/E2',
+        'adverse-event/T1/E1',
+        'adverse-event/T1/E2',
+        'adverse-event/T1/E3',
+      ]);
+      const consumer = new IdempotentConsumer({
+        name: 'case-opener',
+        dataSource: fixture.dataSource,
+        deadLetters: new ScriptedBroker(),
+        handler: async () => undefined,
+      });
+      const outcomes: string[] = [];
+      for (const message of delivered) outcomes.push(await consumer.handle(message));
+      expect(outcomes).toEqual(['processed', 'processed', 'duplicate', 'duplicate', 'processed']);
     });
 
     it('never publishes past a failing batch: nothing is published and nothing leaves the outbox until it succeeds', async () => {

@@ -8,7 +8,7 @@ export interface MessageHandler {
 }
 
 export interface KafkaConsumerRunnerOptions {
-  kafka: Kafka;
+  kafka: Pick<Kafka, 'consumer'>;
   groupId: string;
   topics: string[];
   handler: MessageHandler;
@@ -29,7 +29,9 @@ export class KafkaConsumerRunner {
 
   constructor(private readonly options: KafkaConsumerRunnerOptions) {
     if (options.topics.length === 0) throw new Error('a consumer needs at least one topic');
-    this.consumer = options.kafka.consumer({ groupId: options.groupId });
+    // kafkajs' consumers auto-create by default: subscribing before the deployment created a topic
+    // would make it with the broker's default of one partition. Topics are the deployment's job.
+    this.consumer = options.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
   }
 
   async start(): Promise<void> {

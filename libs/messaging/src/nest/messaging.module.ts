@@ -1,4 +1,4 @@
-import { DATA_SOURCE, EVENT_STORE, type EventStore } from '@app/event-store';
+import { DATA_SOURCE, EVENT_STORE, EVENT_STORE_ADAPTER, PostgresEventStore, type EventStore } from '@app/event-store';
 import {
   type DynamicModule,
   Inject,
@@ -8,11 +8,12 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { logLevel as KafkaLogLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { TOPICS, deadLetterTopic } from '../integration-event';
-import { createKafka, ensureTopics, KafkaPublisher } from '../kafka/kafka-publisher';
+import { createKafka, ensureTopics, KafkaPublisher, type KafkaClientOptions } from '../kafka/kafka-publisher';
+import { LogRelay } from '../log-relay';
 import { OutboxRelay, type RelayCounters } from '../outbox-relay';
 
 /** Options of the messaging module, validated at start-up. */
@@ -21,7 +22,10 @@ export const MessagingOptions = z
     /** Absent or empty: no Kafka, no relay, and capture stays as it is (off unless once enabled). */
     kafkaBrokers: z.array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'a broker is host:port')).optional(),
     clientId: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, dash, underscore'),
-    /** Create missing integration and dead-letter topics at start (development; production provisions them). */
+    /**
+     * Create missing integration and dead-letter topics with these partitions at start-up, before
+     * the first publish (KAFKA_CREATE_TOPICS), for a deployment without a topic step of its own.
+     */
     createTopics: z
       .object({ numPartitions: z.number().int().min(1), replicationFactor: z.number().int().min(-1) })
       .strict()
@@ -34,63 +38,93 @@ export const MessagingOptions = z
 export type MessagingOptions = z.infer<typeof MessagingOptions>;
 
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
+/** The kafkajs client factory (createKafka); tests put a broker double here. */
+export const KAFKA_CLIENT_FACTORY = Symbol('KAFKA_CLIENT_FACTORY');
+export type KafkaClientFactory = (options: KafkaClientOptions) => Pick<Kafka, 'producer' | 'admin'>;
 
 export interface MessagingModuleOptions {
   useFactory: (...deps: never[]) => MessagingOptions | Promise<MessagingOptions>;
   inject?: Array<string | symbol | (abstract new (...args: never[]) => unknown)>;
+  /** Default: createKafka. */
+  kafka?: KafkaClientFactory;
+}
+
+/** The integration topics and their dead-letter topics: what the deployment creates. */
+export function integrationTopics(): string[] {
+  return Object.values(TOPICS).flatMap((topic) => [topic, deadLetterTopic(topic)]);
 }
 
 /**
- * The outbox relay for the application's lifetime, when Kafka brokers are configured; inert
- * otherwise. Metrics read `enabled`, `backlog()` and `counters()`.
+ * The relay to Kafka for the application's lifetime, when Kafka brokers are configured; inert
+ * otherwise. With the log in PostgreSQL it relays the transactional outbox; with the log on
+ * KurrentDB (where es_events stays empty, so the outbox would capture nothing) it relays the log
+ * itself through a checkpointed subscription (LogRelay): the same envelope, keys and topics
+ * either way. Metrics read `enabled`, `backlog()` and `counters()`.
  */
 @Injectable()
 export class MessagingRelay implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('MessagingRelay');
-  private relay: OutboxRelay | undefined;
+  private relay: OutboxRelay | LogRelay | undefined;
   private publisher: KafkaPublisher | undefined;
 
   constructor(
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(EVENT_STORE_ADAPTER) private readonly adapter: EventStore,
+    @Inject(KAFKA_CLIENT_FACTORY) private readonly kafkaClient: KafkaClientFactory,
   ) {}
 
   get enabled(): boolean {
     return (this.options.kafkaBrokers?.length ?? 0) > 0;
   }
 
+  /** What is relayed: the outbox (log in PostgreSQL), the log itself (elsewhere), or nothing (no brokers). */
+  get source(): 'outbox' | 'log' | 'none' {
+    if (!this.enabled) return 'none';
+    return this.adapter instanceof PostgresEventStore ? 'outbox' : 'log';
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     const brokers = this.options.kafkaBrokers ?? [];
     if (brokers.length === 0) return;
-    const kafka = createKafka({
-      brokers,
-      clientId: this.options.clientId,
-      // Through Nest's logger, so the app's log format and level apply to kafkajs too.
-      logCreator: () => (entry) => {
-        const text = `kafkajs ${entry.namespace}: ${entry.log.message}`;
-        if (entry.level <= KafkaLogLevel.ERROR) this.logger.error(text);
-        else if (entry.level === KafkaLogLevel.WARN) this.logger.warn(text);
-        else this.logger.debug(text);
-      },
-    });
+    // kafkajs' log goes through Nest's logger (createKafka's default), so the app's format and level apply.
+    const kafka = this.kafkaClient({ brokers, clientId: this.options.clientId });
     if (this.options.createTopics) {
-      const topics = Object.values(TOPICS).flatMap((topic) => [topic, deadLetterTopic(topic)]);
-      await ensureTopics(kafka, topics, this.options.createTopics);
+      const created = await ensureTopics(kafka, integrationTopics(), this.options.createTopics);
+      if (created.length > 0)
+        this.logger.log(`created Kafka topics ${created.join(', ')} (${this.options.createTopics.numPartitions} partitions)`);
     }
     this.publisher = new KafkaPublisher(kafka);
-    this.relay = new OutboxRelay({
+    const onError = (error: unknown) =>
+      this.logger.warn(`relay batch failed, backing off: ${error instanceof Error ? error.message : String(error)}`);
+    if (this.source === 'log') {
+      const relay = new LogRelay({
+        store: this.store,
+        dataSource: this.dataSource,
+        publisher: this.publisher,
+        batchSize: this.options.batchSize,
+        pollIntervalMs: this.options.pollIntervalMs,
+        maxBackoffMs: this.options.maxBackoffMs,
+        onError,
+      });
+      this.relay = relay;
+      relay.start();
+      this.logger.log(`relaying the event log to Kafka at ${brokers.join(',')}`);
+      return;
+    }
+    const relay = new OutboxRelay({
       dataSource: this.dataSource,
       publisher: this.publisher,
       batchSize: this.options.batchSize,
       pollIntervalMs: this.options.pollIntervalMs,
       maxBackoffMs: this.options.maxBackoffMs,
       wakeOn: (listener) => this.store.onAppended(listener),
-      onError: (error) =>
-        this.logger.warn(`outbox relay batch failed, backing off: ${error instanceof Error ? error.message : String(error)}`),
+      onError,
     });
+    this.relay = relay;
     // Capture starts here, before the first publish: an unreachable broker only grows the backlog.
-    await this.relay.start();
+    await relay.start();
     this.logger.log(`relaying the outbox to Kafka at ${brokers.join(',')}`);
   }
 
@@ -99,7 +133,7 @@ export class MessagingRelay implements OnApplicationBootstrap, OnApplicationShut
     await this.publisher?.close();
   }
 
-  /** Rows captured and not yet published (0 when messaging is off and capture never ran). */
+  /** Messages waiting: outbox rows not yet published, or events of the log after the relay's checkpoint. */
   async backlog(): Promise<number> {
     if (this.relay) return this.relay.backlog();
     const rows: Array<{ n: string }> = await this.dataSource.query('SELECT count(*)::text AS n FROM msg_outbox');
@@ -135,6 +169,7 @@ export class MessagingModule {
             return parsed.data;
           },
         },
+        { provide: KAFKA_CLIENT_FACTORY, useValue: options.kafka ?? createKafka },
         MessagingRelay,
       ],
       exports: [MessagingRelay],
