@@ -1,8 +1,9 @@
 # One image for every app of the monorepo; APP picks which one runs (platform, gateway,
-# enrollment, procedures, adverse-events, adjudication, reporting).
+# enrollment, procedures, adverse-events, adjudication, reporting). Node 22 LTS: Node 20 reached
+# its end of life; package.json's engines still admit 20.19+ for development machines.
 #   docker build --build-arg APP=gateway -t trial-adjudication-gateway .
 
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -15,12 +16,12 @@ RUN npm run build \
     done
 
 # Production dependencies only, installed apart so the dev toolchain never reaches the runtime image.
-FROM node:20-bookworm-slim AS deps
+FROM node:22-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 ARG APP=platform
 ENV NODE_ENV=production \
     APP=${APP} \
@@ -34,7 +35,7 @@ COPY package.json ./
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
-# Slim images carry no curl: Node 20's fetch probes /health, which answers 200 once the API is ready.
+# Slim images carry no curl: Node's fetch probes /health, which answers 200 once the API is ready.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=5 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # sh -c so APP is read when the container starts; exec so node gets SIGTERM and shuts down cleanly.
