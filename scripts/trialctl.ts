@@ -9,6 +9,10 @@
  *                                                verify, then print the endpoint report rebuilt from
  *                                                the export alone: the API's JSON for the same parameters
  * Also `npx trialctl <command> ...` (the package's bin).
+ *
+ * `replay … > file` writes exactly the bytes of the API's body (no trailing newline), so `cmp` with
+ * a saved API answer holds. `npm run` prints its own banner on stdout: use `npx trialctl` or
+ * `npm run --silent trialctl --` for a file to compare.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -108,11 +112,11 @@ async function importCommand(path: string, lines: string[]): Promise<number> {
 }
 
 /** Rebuilds the endpoint report from a verified export, with no database. */
-function replayCommand(
+async function replayCommand(
   path: string,
   lines: string[],
   flags: { 'as-of'?: string; cutoff?: string; basis?: string; 'group-by'?: string },
-): number {
+): Promise<number> {
   const verified = verifyExport(lines);
   if (!verified.ok) {
     report(path, verified);
@@ -136,10 +140,12 @@ function replayCommand(
     };
     throw new UsageError(params.error.issues.map((i) => `${flag[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; '));
   }
+  let body: string;
   try {
     const input = replayReportInput(verified.trialId, verified.events, toReportQuery(params.data), defaultCharter());
-    process.stdout.write(`${JSON.stringify(computeEndpointReport(input))}\n`);
-    return 0;
+    // The API's body exactly (reporting.controller.ts sends this string and nothing after it): a
+    // replay is checked against a saved answer byte for byte, so not even a newline is added.
+    body = JSON.stringify(computeEndpointReport(input));
   } catch (error) {
     if (error instanceof DomainError) {
       console.error(`replay: ${error.message}`);
@@ -147,6 +153,9 @@ function replayCommand(
     }
     throw error;
   }
+  // process.exit follows: on a pipe that is asynchronous (macOS, Windows) the write must be flushed first.
+  await new Promise<void>((resolve, reject) => process.stdout.write(body, (error) => (error ? reject(error) : resolve())));
+  return 0;
 }
 
 async function main(): Promise<number> {

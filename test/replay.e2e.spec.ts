@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyExport } from '../libs/audit/src';
@@ -6,12 +6,13 @@ import { ReportParams, computeEndpointReport, defaultCharter, replayReportInput,
 import { TRIAL_ID, amputationExcludingPlannedMinor, legDebBtkCohort } from '../scripts/demo-cohort';
 import { startPlatform, type RunningPlatform } from './support/platform';
 import { adjudicateAsReported, reclassifyAsNoEvent, seedCohort, type CohortTokens } from './support/seed-cohort';
-import { runTrialctl } from './support/trialctl';
+import { runTrialctl, runTrialctlToFile } from './support/trialctl';
 
 const backends: Array<[string, string | undefined]> = [['PGlite', undefined]];
 if (process.env.DATABASE_URL) backends.push(['PostgreSQL', process.env.DATABASE_URL]);
 
 const HOUR = 3_600_000;
+const WITHDRAWN = 'BTK-W01';
 
 /**
  * Round trip for regulators: a trial's history → export → verify → replay gives, at several past
@@ -25,16 +26,26 @@ describe.each(backends)('trialctl replay of an export on %s', (_name, databaseUr
   /** Knowledge times to replay at: positions after each phase and instants between phases. */
   const positions: number[] = [];
   const instants: string[] = [];
-  /** API response bodies by query string. */
+  /** API response bodies by query string, as text and as the bytes on the wire. */
   const answers = new Map<string, string>();
+  const answerBytes = new Map<string, Buffer>();
   let exportText = '';
   let dir: string;
 
-  const report = async (who: string, query: string) => {
-    const res = await p.http.get(`/trials/${trialId}/reports/endpoints?${query}`).set('Authorization', `Bearer ${tokens[who]}`);
+  const reportBytes = async (who: string, query: string): Promise<Buffer> => {
+    const res = await p.http
+      .get(`/trials/${trialId}/reports/endpoints?${query}`)
+      .set('Authorization', `Bearer ${tokens[who]}`)
+      .buffer(true)
+      .parse((response, done) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => done(null, Buffer.concat(chunks)));
+      });
     expect({ query, status: res.status }).toEqual({ query, status: 200 });
-    return res.text;
+    return res.body as Buffer;
   };
+  const report = async (who: string, query: string) => (await reportBytes(who, query)).toString('utf8');
   const latestPosition = async () =>
     (JSON.parse(await report('admin', 'groupBy=diabetes')) as { asOf: { position: number } }).asOf.position;
   const phase = async (run: () => Promise<void>) => {
@@ -51,6 +62,25 @@ describe.each(backends)('trialctl replay of an export on %s', (_name, databaseUr
     trialId = `${TRIAL_ID}-R${databaseUrl ? Date.now().toString(36) : ''}`;
     await phase(async () => {
       tokens = await seedCohort(p, trialId, cohort);
+      // A patient who withdraws between visits: censored at day 120 (withdrawal date) or day 30 (last contact).
+      const post = (path: string, body: object) =>
+        p.http.post(`/trials/${trialId}${path}`).set('Authorization', `Bearer ${tokens.S01}`).send(body).expect(201);
+      await post('/patients', {
+        patientId: WITHDRAWN,
+        siteId: 'S01',
+        enrolledOn: '2025-03-01',
+        baseline: { ageYears: 70, sex: 'F', diabetes: false, presentation: 'cli', rutherfordClass: 5 },
+      });
+      await post(`/patients/${WITHDRAWN}/procedures`, {
+        procedureId: `${WITHDRAWN}-IDX`,
+        performedOn: '2025-03-01',
+        limb: 'left',
+        device: { kind: 'DCB', name: 'D' },
+        lesions: [{ segment: 'btk', lengthMm: 80, occlusion: false }],
+        technicalSuccess: true,
+      });
+      await post(`/patients/${WITHDRAWN}/visits`, { visitId: `${WITHDRAWN}-V30D`, visit: '30d', visitOn: '2025-03-31' });
+      await post(`/patients/${WITHDRAWN}/withdrawal`, { withdrawnOn: '2025-06-29', reason: 'consent withdrawn' });
     });
     await phase(() => adjudicateAsReported(p, trialId, cohort, tokens));
     const amputee = cohort.patients.find((x) => x.enrollment.baseline.diabetes && x.adverseEvents.some((e) => e.kind === 'amputation'))!;
@@ -59,7 +89,7 @@ describe.each(backends)('trialctl replay of an export on %s', (_name, databaseUr
       await p.http
         .put(`/trials/${trialId}/charter`)
         .set('Authorization', `Bearer ${tokens.admin}`)
-        .send({ version: '2', endpoints: [amputationExcludingPlannedMinor()] })
+        .send({ version: '2', endpoints: [amputationExcludingPlannedMinor()], censoring: { withdrawal: 'last-contact' } })
         .expect(201);
     });
     // An instant after everything, settled because the clock has moved past it.
@@ -67,7 +97,11 @@ describe.each(backends)('trialctl replay of an export on %s', (_name, databaseUr
     p.clock.set(new Date(p.clock.now().getTime() + HOUR));
 
     // Every answer first (a by-arm answer is itself recorded in the trial's log), then the export.
-    for (const query of queries()) answers.set(query, await report(query.includes('arm') ? 'dsmb' : 'admin', query));
+    for (const query of queries()) {
+      const bytes = await reportBytes(query.includes('arm') ? 'dsmb' : 'admin', query);
+      answerBytes.set(query, bytes);
+      answers.set(query, bytes.toString('utf8'));
+    }
     const res = await p.http
       .get(`/trials/${trialId}/audit/export`)
       .set('Authorization', `Bearer ${tokens.auditor}`)
@@ -116,6 +150,14 @@ describe.each(backends)('trialctl replay of an export on %s', (_name, databaseUr
     const view = 'groupBy=diabetes&cutoff=2025-12-31';
     expect([1, 2, 3].map((i) => diabetic(`asOfPosition=${positions[i]}&${view}`))).toEqual([0.75, 0.8125, 1]);
     expect(freedom(`asOfPosition=${positions[3]}&${view}`).charterVersion).toBe('2');
+    // Each answer names the withdrawal rule of the charter version it applied (api.md "Endpoint report").
+    const censoring = (q: string) => (JSON.parse(answers.get(q)!) as { censoring: { withdrawal: string } }).censoring.withdrawal;
+    expect(positions.map((x) => censoring(`asOfPosition=${x}&${view}`))).toEqual([
+      'withdrawal-date',
+      'withdrawal-date',
+      'withdrawal-date',
+      'last-contact',
+    ]);
   });
 
   it('replays byte-identical reports at every position and instant, for every view', () => {
@@ -128,6 +170,40 @@ describe.each(backends)('trialctl replay of an export on %s', (_name, databaseUr
         computeEndpointReport(replayReportInput(trialId, verified.events, toReportQuery(params), defaultCharter())),
       );
       expect({ query, body: replayed }).toEqual({ query, body });
+      expect({ query, sameBytes: Buffer.compare(Buffer.from(replayed, 'utf8'), answerBytes.get(query)!) === 0 }).toEqual({
+        query,
+        sameBytes: true,
+      });
+    }
+  });
+
+  it('npx trialctl replay … > file writes the bytes of the API body, at every knowledge time of the trial (cmp)', () => {
+    const file = join(dir, 'export.ndjson');
+    writeFileSync(file, exportText);
+    const views: Array<[string, string[]]> = [
+      ['groupBy=diabetes&cutoff=2025-12-31', ['--group-by', 'diabetes', '--cutoff', '2025-12-31']],
+      ['groupBy=arm,diabetes&cutoff=2025-12-31', ['--group-by', 'arm,diabetes', '--cutoff', '2025-12-31']],
+      ['', []],
+    ];
+    const knowledge: Array<[string, string[]]> = [
+      ...positions.map((x): [string, string[]] => [`asOfPosition=${x}`, ['--as-of', String(x)]]),
+      [`asOf=${encodeURIComponent(instants[1]!)}`, ['--as-of', instants[1]!]],
+    ];
+    // Each knowledge time once, the views taking turns: a run of the bin costs seconds (tsx); the
+    // in-process test above compares the bytes of every pair.
+    const cases = knowledge.map(([query, flags], i): [string, string[]] => {
+      const [view, more] = views[i % views.length]!;
+      return [view ? `${query}&${view}` : query, [...flags, ...more]];
+    });
+    for (const [query, flags] of cases) {
+      const out = join(dir, 'replayed.json');
+      const run = runTrialctlToFile(['replay', file, ...flags], out);
+      expect({ query, status: run.status, stderr: run.stderr }).toEqual({ query, status: 0, stderr: '' });
+      const api = answerBytes.get(query)!;
+      const replayed = readFileSync(out);
+      // cmp: same length and same bytes, not the same parsed JSON.
+      expect({ query, length: replayed.length }).toEqual({ query, length: api.length });
+      expect({ query, equal: Buffer.compare(replayed, api) === 0 }).toEqual({ query, equal: true });
     }
   });
 
@@ -145,7 +221,7 @@ describe.each(backends)('trialctl replay of an export on %s', (_name, databaseUr
       '2025-12-31',
     ]);
     expect({ status: atPosition.status, stderr: atPosition.stderr }).toEqual({ status: 0, stderr: '' });
-    expect(atPosition.stdout).toBe(`${answers.get(`asOfPosition=${positions[2]}&groupBy=arm,diabetes&cutoff=2025-12-31`)}\n`);
+    expect(atPosition.stdout).toBe(answers.get(`asOfPosition=${positions[2]}&groupBy=arm,diabetes&cutoff=2025-12-31`));
     const atInstant = runTrialctl([
       'replay',
       file,
@@ -159,7 +235,7 @@ describe.each(backends)('trialctl replay of an export on %s', (_name, databaseUr
       '2025-12-31',
     ]);
     expect(atInstant.stdout).toBe(
-      `${answers.get(`asOf=${encodeURIComponent(instants[1]!)}&basis=site-reported&groupBy=diabetes&cutoff=2025-12-31`)}\n`,
+      answers.get(`asOf=${encodeURIComponent(instants[1]!)}&basis=site-reported&groupBy=diabetes&cutoff=2025-12-31`),
     );
 
     const elsewhere = runTrialctl(['replay', file, '--as-of', String(positions[3]! + 1_000_000)]);
