@@ -7,9 +7,12 @@ import {
   enableMessaging,
   ensureTopics,
   IdempotentConsumer,
+  integrationTopics,
   KafkaConsumerRunner,
   KafkaPublisher,
   OutboxRelay,
+  REPLAYED_FROM_HEADER,
+  replayDeadLetterTopic,
   TOPICS,
   type InboundMessage,
   type IntegrationEventV1,
@@ -38,11 +41,7 @@ if (!brokers) {
 
     beforeAll(async () => {
       kafka = createKafka({ brokers: brokers.split(',').map((b) => b.trim()), clientId: `contract-${run}` });
-      await ensureTopics(
-        kafka,
-        Object.values(TOPICS).flatMap((topic) => [topic, deadLetterTopic(topic)]),
-        { numPartitions: 3, replicationFactor: 1 },
-      );
+      await ensureTopics(kafka, integrationTopics(), { numPartitions: 3, replicationFactor: 1 });
       fixture = await openFixture();
       publisher = new KafkaPublisher(kafka);
     });
@@ -162,6 +161,87 @@ if (!brokers) {
       await waitFor(() => outcomes.length >= 2, 60_000);
       expect(outcomes).toEqual(['processed', 'duplicate']);
       expect(effects).toBe(1);
+    });
+
+    it('creates a topic only through ensureTopics, with its partitions; a consumer of a missing topic creates none', async () => {
+      const missing = `contract-${run}-missing`;
+      const runner = new KafkaConsumerRunner({
+        kafka,
+        groupId: `contract-${run}-missing`,
+        topics: [missing],
+        handler: { handle: async () => undefined },
+      });
+      await expect(runner.start()).rejects.toThrow();
+      await runner.stop().catch(() => undefined);
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        expect(await admin.listTopics()).not.toContain(missing);
+        const made = `contract-${run}-made`;
+        expect(await ensureTopics(kafka, [made], { numPartitions: 3, replicationFactor: 1 })).toEqual([made]);
+        const { topics } = await admin.fetchTopicMetadata({ topics: [made] });
+        expect(topics[0]!.partitions).toHaveLength(3);
+        expect(await ensureTopics(kafka, [made], { numPartitions: 5 })).toEqual([]);
+        await admin.deleteTopics({ topics: [made] });
+      } finally {
+        await admin.disconnect();
+      }
+    });
+
+    it('replays a dead letter of one consumer onto its original topic, once per replay group', async () => {
+      const name = `contract-${run}-replayed`;
+      await fixture.store.appendToStream(`case/${trial}/REPLAY`, [event('CaseOpened', { caseId: 'REPLAY' })]);
+      const relay = new OutboxRelay({ dataSource: fixture.dataSource, publisher });
+      expect(await relay.tryAcquire()).toBe(true);
+      await relay.drain();
+      await relay.stop();
+      let broken = true;
+      const applied: string[] = [];
+      const consumer = new IdempotentConsumer({
+        name,
+        dataSource: fixture.dataSource,
+        deadLetters: publisher,
+        maxAttempts: 1,
+        handler: async (envelope) => {
+          if (!envelope.streamId.endsWith(`/${trial}/REPLAY`)) return;
+          if (broken) throw new Error('not yet');
+          applied.push(envelope.messageId);
+        },
+      });
+      const replayedSeen: InboundMessage[] = [];
+      await consume('replay', [TOPICS.adjudication], async (message) => {
+        if (message.headers?.[REPLAYED_FROM_HEADER] !== undefined && message.key?.toString() === `case/${trial}/REPLAY`)
+          replayedSeen.push(message);
+        return consumer.handle(message);
+      });
+      // Dead-lettered (maxAttempts 1); then the cause is fixed and the letter replayed for this consumer only.
+      const deadSeen: InboundMessage[] = [];
+      await consume('replay-dlq', [deadLetterTopic(TOPICS.adjudication)], async (message) => {
+        if (message.key?.toString() === `case/${trial}/REPLAY`) deadSeen.push(message);
+      });
+      await waitFor(() => deadSeen.length >= 1, 60_000);
+      broken = false;
+      const report = await replayDeadLetterTopic({
+        kafka,
+        topic: TOPICS.adjudication,
+        publisher,
+        groupId: `contract-${run}-replay-group`,
+        consumer: name,
+      });
+      expect(report.replayed).toBe(1);
+      await waitFor(() => applied.length === 1 && replayedSeen.length === 1, 60_000);
+      // The group's committed offsets: a second run replays nothing new.
+      expect(
+        (
+          await replayDeadLetterTopic({
+            kafka,
+            topic: TOPICS.adjudication,
+            publisher,
+            groupId: `contract-${run}-replay-group`,
+            consumer: name,
+          })
+        ).replayed,
+      ).toBe(0);
     });
   });
 }
