@@ -52,6 +52,29 @@ describe('Kafka adapter against the broker double', () => {
     });
   });
 
+  describe('consumer crash', () => {
+    it('reports a crash kafkajs does not restart (consumption stopped for good), and passes every crash on', async () => {
+      const broker = new KafkaDouble({ topics: [TOPICS.adverseEvents] });
+      const crashes: Array<{ error: Error; restart: boolean }> = [];
+      const runner = new KafkaConsumerRunner({
+        kafka: broker.client(),
+        groupId: 'adjudication.case-opener',
+        topics: [TOPICS.adverseEvents],
+        handler: { handle: async () => undefined },
+        onCrash: (crash) => crashes.push(crash),
+      });
+      await runner.start();
+      broker.crash(new Error('The coordinator is not aware of this member'), true);
+      expect(runner.crashed).toBeUndefined();
+      broker.crash(new Error('Offset out of range'));
+      expect(runner.crashed?.message).toBe('Offset out of range');
+      expect(crashes.map((c) => [c.error.message, c.restart])).toEqual([
+        ['The coordinator is not aware of this member', true],
+        ['Offset out of range', false],
+      ]);
+    });
+  });
+
   describe('publisher after lost acknowledgements', () => {
     it('replaces its producer after a failed publish, so a sequence error cannot stall it', async () => {
       const broker = new KafkaDouble({ topics: [TOPICS.adverseEvents], script: ['lost-ack'] });

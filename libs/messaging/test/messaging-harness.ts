@@ -13,7 +13,7 @@ import {
   type ReadStreamResult,
   type RecordedEvent,
 } from '@app/event-store';
-import type { ConsumerConfig, Kafka, Message, ProducerBatch, ProducerConfig } from 'kafkajs';
+import type { ConsumerConfig, ConsumerCrashEvent, Kafka, Message, ProducerBatch, ProducerConfig } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { MessagingOutbox1764000000600, type InboundMessage, type MessagePublisher, type OutboundMessage } from '../src';
 
@@ -228,8 +228,23 @@ export class KafkaDouble {
     };
   }
 
+  /**
+   * Crashes every consumer of the double as kafkajs does on an error it gives up on: CRASH with
+   * `restart: false` (a non-retriable error, e.g. the group's offsets gone) stops consuming for good.
+   */
+  crash(error: Error, restart = false): void {
+    for (const [groupId, listeners] of this.crashListeners) {
+      for (const listener of listeners)
+        listener({ id: '0', type: 'consumer.crash', timestamp: Date.now(), payload: { error, groupId, restart } });
+    }
+  }
+
+  private readonly crashListeners = new Map<string, Array<(event: ConsumerCrashEvent) => void>>();
+
   private consumer(config: ConsumerConfig) {
     this.consumerConfigs.push({ ...config });
+    const listeners: Array<(event: ConsumerCrashEvent) => void> = [];
+    this.crashListeners.set(config.groupId, listeners);
     return {
       connect: async () => undefined,
       disconnect: async () => undefined,
@@ -237,7 +252,10 @@ export class KafkaDouble {
         for (const topic of topics) if (typeof topic === 'string') this.requireTopic(topic, config.allowAutoTopicCreation);
       },
       run: async () => undefined,
-      on: () => () => undefined,
+      on: (event: string, listener: (event: ConsumerCrashEvent) => void) => {
+        if (event === 'consumer.crash') listeners.push(listener);
+        return () => listeners.splice(listeners.indexOf(listener), 1);
+      },
       events: { CRASH: 'consumer.crash' },
     };
   }

@@ -14,6 +14,11 @@ export interface KafkaConsumerRunnerOptions {
   handler: MessageHandler;
   /** Where a group with no committed offset starts; default: the beginning (nothing missed). */
   fromBeginning?: boolean;
+  /**
+   * Called when kafkajs' consumer crashes (CRASH): `restart` says whether kafkajs will restart it
+   * (retriable errors) or has stopped consuming for good, which a health check must report.
+   */
+  onCrash?: (crash: { error: Error; restart: boolean }) => void;
 }
 
 /**
@@ -26,12 +31,22 @@ export interface KafkaConsumerRunnerOptions {
 export class KafkaConsumerRunner {
   private readonly consumer: Consumer;
   private started = false;
+  private stopped: { error: Error } | undefined;
 
   constructor(private readonly options: KafkaConsumerRunnerOptions) {
     if (options.topics.length === 0) throw new Error('a consumer needs at least one topic');
     // kafkajs' consumers auto-create by default: subscribing before the deployment created a topic
     // would make it with the broker's default of one partition. Topics are the deployment's job.
     this.consumer = options.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.stopped = { error: payload.error };
+      this.options.onCrash?.({ error: payload.error, restart: payload.restart });
+    });
+  }
+
+  /** The error that stopped consumption for good (a crash kafkajs does not restart); undefined while consuming. */
+  get crashed(): Error | undefined {
+    return this.stopped?.error;
   }
 
   async start(): Promise<void> {
