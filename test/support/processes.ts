@@ -56,10 +56,16 @@ export interface RunningProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Runs `node <script> [...args]` from the repository root with the given environment added. */
-export function startProcess(name: string, script: string, env: Record<string, string | undefined>, args: string[] = []): RunningProcess {
+/** Runs `node <script> [...args]` from the repository root (or `cwd`) with the given environment added. */
+export function startProcess(
+  name: string,
+  script: string,
+  env: Record<string, string | undefined>,
+  args: string[] = [],
+  cwd = ROOT,
+): RunningProcess {
   const child = spawn(process.execPath, [script, ...args], {
-    cwd: ROOT,
+    cwd,
     // NODE_OPTIONS of jest (--experimental-vm-modules) is not for the apps.
     env: { ...process.env, NODE_OPTIONS: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

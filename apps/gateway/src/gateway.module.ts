@@ -4,7 +4,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { ProblemDetailsFilter } from '@app/http';
 import { MetricsModule } from '@app/observability';
-import { authModule, loggingModule } from '@app/runtime';
+import { AppLogger, LifecycleLog, authModule, loggingModule } from '@app/runtime';
 import { serviceUrls, validateGatewayConfig, type GatewayConfig } from './config';
 import { GatewayHealthController, SERVICE_URLS } from './service-health.controller';
 
@@ -18,7 +18,8 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
-        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateGatewayConfig }),
+        // A `.env` beside the process is read; variables set in the environment win.
+        ConfigModule.forRoot({ isGlobal: true, envFilePath: '.env', validate: validateGatewayConfig }),
         loggingModule('gateway'),
         // The gateway's configuration requires a secret or a JWKS URL: it never generates one.
         authModule(),
@@ -28,6 +29,8 @@ export class GatewayModule {
       ],
       controllers: [GatewayHealthController],
       providers: [
+        AppLogger,
+        LifecycleLog,
         // The gateway's own answers (401 at the edge, unknown routes, unreachable services) are problem+json too.
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         {

@@ -27,9 +27,10 @@ export function platformDefinition(options: { clock?: Clock; ids?: IdGenerator }
   };
 }
 
+/** The platform as a module, for tests and embedding: it reads the environment only, never a `.env` file. */
 export const PlatformModule = {
   /** `clock` and `ids` are for tests; production uses the system clock and random UUIDs. */
   forRoot(options: { clock?: Clock; ids?: IdGenerator } = {}): DynamicModule {
-    return RuntimeModule.forRoot(platformDefinition(options));
+    return RuntimeModule.forRoot({ ...platformDefinition(options), envFile: false });
   },
 };

@@ -39,7 +39,11 @@ export function commandOptions(context: CommandContext, extra: { reason?: string
 
 /** Reads a CommandContext from the authenticated request (principal set by the auth guard). */
 export function commandContextOf(
-  request: Request & { principal?: { userId: string; name: string; roles: string[]; sites: string[] }; idempotency?: IdempotentCommand },
+  request: Request & {
+    principal?: { userId: string; name: string; roles: string[]; sites: string[] };
+    idempotency?: IdempotentCommand;
+    id?: unknown;
+  },
 ): CommandContext {
   const principal = request.principal;
   if (!principal) throw new ProblemException(401, 'AUTHENTICATION_REQUIRED', 'This request needs an Authorization: Bearer <token> header.');
@@ -52,7 +56,8 @@ export function commandContextOf(
   const correlation = request.header('x-correlation-id');
   return {
     actor: { userId: principal.userId, name: principal.name, roles: [...principal.roles], sites: [...principal.sites] },
-    correlationId: correlation && CORRELATION.test(correlation) ? correlation : randomUUID(),
+    // Without the client's own id, the request id (X-Request-Id, in the request's log line) ties the events to the request.
+    correlationId: correlation && CORRELATION.test(correlation) ? correlation : typeof request.id === 'string' ? request.id : randomUUID(),
     ...(request.idempotency ? { idempotency: request.idempotency } : {}),
     ...(ifMatch !== undefined ? { ifMatch } : {}),
   };

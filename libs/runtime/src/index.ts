@@ -1,7 +1,8 @@
 export { EnrollmentFacts, EnrollmentFactsModule } from './enrollment-facts.module';
-export { RuntimeModule, authModule, loggingModule } from './runtime.module';
+export { RuntimeModule, authModule } from './runtime.module';
+export { AppLogger, LifecycleLog, loggingModule, prettyLogs, requestLogOptions } from './logging';
 export type { RuntimeDefinition } from './runtime.module';
-export { bootstrap } from './bootstrap';
+export { bootstrap, refuseToStart } from './bootstrap';
 export { BODY_LIMIT, NEST_OPTIONS, configureHttp } from './http-setup';
 export { durationMs, platformConfigSchema, serviceConfigSchema, validatePlatformConfig, validateServiceConfig } from './config';
 export type { PlatformConfig, ProcessIdentity, ServiceConfig } from './config';

@@ -2,13 +2,13 @@ import { join } from 'node:path';
 import { type DynamicModule, Module, type ModuleMetadata, type Provider } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
-import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from '@app/auth';
 import { EventStoreModule, type Clock, type IdGenerator } from '@app/event-store';
 import { MetricsModule, measuredCqrsModule } from '@app/observability';
 import { apiProviders } from './api-providers';
 import { validatePlatformConfig, validateServiceConfig, type PlatformConfig, type ProcessIdentity, type ServiceConfig } from './config';
 import { HealthController } from './health.controller';
+import { AppLogger, LifecycleLog, loggingModule } from './logging';
 import { messagingImports } from './messaging';
 import type { MigrationClass } from './migrations';
 
@@ -25,27 +25,17 @@ export interface RuntimeDefinition extends ProcessIdentity {
   migrations: MigrationClass[];
   /** Providers of the process beyond its contexts (e.g. a Kafka feed). */
   providers?: Provider[];
+  /**
+   * The `.env` file read at start-up (default `./.env`; variables set in the environment win), or
+   * false to read none (tests, which must not pick up a developer's file).
+   */
+  envFile?: string | false;
   /** For tests; production uses the system clock and random UUIDs. */
   clock?: Clock;
   ids?: IdGenerator;
 }
 
 type AnyConfig = ConfigService<PlatformConfig & Partial<Pick<ServiceConfig, 'DATABASE_POOL_SIZE'>>, true>;
-
-/** pino through nestjs-pino; the process name tells the lines of several services apart in one collector. */
-export function loggingModule(name: string | undefined): DynamicModule {
-  return LoggerModule.forRootAsync({
-    inject: [ConfigService],
-    useFactory: (config: ConfigService<Pick<PlatformConfig, 'LOG_LEVEL'>, true>) => ({
-      pinoHttp: {
-        ...(name ? { name } : {}),
-        level: config.get('LOG_LEVEL', { infer: true }),
-        autoLogging: false,
-        redact: ['req.headers.authorization'],
-      },
-    }),
-  });
-}
 
 /** Bearer-token verification from JWT_SECRET or JWT_JWKS_URL (a secret generated in DATA_DIR on the embedded default only). */
 export function authModule(): DynamicModule {
@@ -77,7 +67,11 @@ export class RuntimeModule {
     return {
       module: RuntimeModule,
       imports: [
-        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate }),
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ...(definition.envFile === false ? { ignoreEnvFile: true } : { envFilePath: definition.envFile ?? '.env' }),
+          validate,
+        }),
         loggingModule(definition.deployment === 'service' ? definition.name : undefined),
         EventStoreModule.forRootAsync({
           clock: definition.clock,
@@ -103,7 +97,7 @@ export class RuntimeModule {
         ...definition.contexts,
       ],
       controllers: [HealthController],
-      providers: [...apiProviders, ...messaging.providers, ...(definition.providers ?? [])],
+      providers: [AppLogger, LifecycleLog, ...apiProviders, ...messaging.providers, ...(definition.providers ?? [])],
     };
   }
 }
