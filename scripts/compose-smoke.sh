@@ -20,7 +20,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-export JWT_SECRET="${JWT_SECRET:-insecure-demo-secret-change-me}"
+export JWT_SECRET="${JWT_SECRET:-insecure-demo-secret-of-32-bytes-change-me}"
 GATEWAY_URL="${GATEWAY_URL:-http://localhost:3000}"
 CASE_TIMEOUT="${SMOKE_CASE_TIMEOUT:-120}"
 WAIT_TIMEOUT="${SMOKE_WAIT_TIMEOUT:-300}"

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { corsOriginsSchema } from '@app/http';
+import { hostSchema, jwtSecretSchema } from '@app/runtime';
 import { GATEWAY_SERVICES, type ServiceName } from './routes';
 
 const optionalText = z
@@ -30,12 +31,13 @@ const serviceUrl = (service: ServiceName) =>
 /** The gateway's environment, validated once at start-up. */
 export const gatewayConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: hostSchema,
   ENROLLMENT_URL: serviceUrl('enrollment'),
   PROCEDURES_URL: serviceUrl('procedures'),
   ADVERSE_EVENTS_URL: serviceUrl('adverse-events'),
   ADJUDICATION_URL: serviceUrl('adjudication'),
   REPORTING_URL: serviceUrl('reporting'),
-  JWT_SECRET: optionalText,
+  JWT_SECRET: jwtSecretSchema,
   JWT_JWKS_URL: optionalText.pipe(z.url().optional()),
   // Idle time on a service's connection before the gateway answers 504: a report may wait briefly
   // for knowledge to arrive, an export streams for as long as it sends bytes.

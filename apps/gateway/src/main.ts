@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
-import { AppLogger, refuseToStart } from '@app/runtime';
+import { AppLogger, describeListening, refuseToStart } from '@app/runtime';
 import type { GatewayConfig } from './config';
 import { GatewayModule } from './gateway.module';
 import { GATEWAY_NEST_OPTIONS, configureGateway } from './setup';
@@ -15,10 +15,12 @@ async function bootstrap(): Promise<void> {
     app.useLogger(logger);
     app.flushLogs();
     configureGateway(app);
-    const port = app.get<ConfigService<GatewayConfig, true>>(ConfigService).get('PORT', { infer: true });
-    await app.listen(port);
-    const bound = (app.getHttpServer().address() as AddressInfo | null)?.port ?? port;
-    logger.log(`gateway listening on http://localhost:${bound}`, 'Lifecycle');
+    const config = app.get<ConfigService<GatewayConfig, true>>(ConfigService);
+    const port = config.get('PORT', { infer: true });
+    const host = config.get('HOST', { infer: true });
+    await (host === undefined ? app.listen(port) : app.listen(port, host));
+    const listening = describeListening((app.getHttpServer() as { address(): AddressInfo | string | null }).address(), port);
+    logger.log(`gateway listening on ${listening}`, 'Lifecycle');
   } catch (error) {
     refuseToStart('gateway', error);
   }

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
-import type { AddressInfo } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { parseEnv } from 'node:util';
 import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
@@ -36,9 +38,54 @@ export function refuseToStart(name: string, error: unknown, env: NodeJS.ProcessE
   process.exit(1);
 }
 
+/**
+ * Fails fast with EADDRINUSE/EACCES when the port cannot be had, before the modules start (which
+ * create the data directory, open the database and generate a secret). A port taken between this
+ * probe and the real listen is still reported by listen, as one line too.
+ */
+export function probePort(port: number, host: string | undefined): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.once('error', reject);
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+/**
+ * What a server really listens on, for the start-up line: with HOST unset Node binds every
+ * interface (`::`, IPv4 too where the system has IPv6, else `0.0.0.0`), reachable as localhost.
+ */
+export function describeListening(address: AddressInfo | string | null, fallbackPort: number): string {
+  if (address === null || typeof address === 'string') return `http://localhost:${fallbackPort}`;
+  const { address: host, port } = address;
+  if (host === '::' || host === '0.0.0.0') return `http://localhost:${port} (all interfaces, ${host} port ${port}; HOST narrows it)`;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port} (${host} only)`;
+}
+
+/** PORT and HOST as the configuration will read them (the environment winning over .env); undefined when invalid, for validation to report. */
+function listenTarget(definition: RuntimeDefinition): { port: number | undefined; host: string | undefined } {
+  let file: Record<string, string> = {};
+  const path = definition.envFile === false ? undefined : (definition.envFile ?? '.env');
+  if (path !== undefined && existsSync(path)) {
+    try {
+      file = parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
+    } catch {
+      // unreadable: the configuration module reports it
+    }
+  }
+  const read = (name: string) => (process.env[name] ?? file[name])?.trim() || undefined;
+  const port = Number(read('PORT') ?? definition.defaultPort);
+  return { port: Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined, host: read('HOST') };
+}
+
 /** main.ts of the platform and of each service: boots, listens, and says where. */
 export async function bootstrap(definition: RuntimeDefinition): Promise<void> {
   let app: INestApplication;
+  const { port: wanted, host } = listenTarget(definition);
+  // Before the modules start, so a taken port leaves no data directory behind.
+  if (wanted !== undefined) await probePort(wanted, host).catch((error: unknown) => refuseToStart(definition.name, error));
   try {
     // abortOnError: false so a failed start comes back here; autoFlushLogs: false so Nest's own
     // report of it (a stack trace) is printed only when there is no one-line explanation.
@@ -53,16 +100,17 @@ export async function bootstrap(definition: RuntimeDefinition): Promise<void> {
   const config = app.get<ConfigService<PlatformConfig, true>>(ConfigService);
   const port = config.get('PORT', { infer: true });
   try {
-    await app.listen(port);
+    const configuredHost = config.get('HOST', { infer: true });
+    await (configuredHost === undefined ? app.listen(port) : app.listen(port, configuredHost));
   } catch (error) {
     await app.close().catch(() => undefined);
     refuseToStart(definition.name, error);
   }
-  // PORT=0 lets the kernel choose: say the port actually bound, not the one asked for.
-  const bound = (app.getHttpServer().address() as AddressInfo | null)?.port ?? port;
+  // PORT=0 lets the kernel choose: say the address and port actually bound, not the ones asked for.
+  const listening = describeListening((app.getHttpServer() as { address(): AddressInfo | string | null }).address(), port);
   const where = config.get('DATABASE_URL', { infer: true })
     ? 'PostgreSQL server'
     : `embedded PGlite in ${config.get('DATA_DIR', { infer: true })}`;
   const what = definition.deployment === 'service' ? `${definition.name} service listening` : 'listening';
-  logger.log(`${what} on http://localhost:${bound} (event store: ${where})`, 'Lifecycle');
+  logger.log(`${what} on ${listening} (event store: ${where})`, 'Lifecycle');
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { corsOriginsSchema } from '@app/http';
+import { parseTopicCreation } from '@app/messaging';
 
 const optionalText = z
   .string()
@@ -20,12 +21,36 @@ export const durationMs = z
   })
   .pipe(z.number().min(1000, 'must be at least 1s'));
 
+/** RFC 7518 §3.2: an HS256 key must be at least as long as the hash, 256 bits; a shorter one falls to an offline guess from any token. */
+export const MIN_JWT_SECRET_BYTES = 32;
+
+/** JWT_SECRET: absent (blank) or at least 32 bytes; the platform, every service and the gateway share this rule. */
+export const jwtSecretSchema = optionalText.pipe(
+  z
+    .string()
+    .refine((secret) => Buffer.byteLength(secret, 'utf8') >= MIN_JWT_SECRET_BYTES, {
+      error: (issue) =>
+        `must be at least ${MIN_JWT_SECRET_BYTES} bytes (got ${Buffer.byteLength(String(issue.input), 'utf8')}): an HS256 secret shorter than its hash can be guessed from one token; e.g. openssl rand -base64 32`,
+    })
+    .optional(),
+);
+
+/** The interface to listen on: a host name or an IP address; `0.0.0.0` or `::` for all interfaces. */
+export const hostSchema = optionalText.pipe(
+  z
+    .string()
+    .regex(/^[A-Za-z0-9.:%_-]{1,253}$/, 'must be a host name or an IP address, e.g. 127.0.0.1, ::1, 0.0.0.0 (all interfaces)')
+    .optional(),
+);
+
 /** The environment of api.md's "Configuration" table, validated once at start-up. */
 export const platformConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Unset: Node's default, every interface (IPv6 and IPv4 where the system has IPv6). */
+  HOST: hostSchema,
   DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   DATA_DIR: z.string().min(1).default('./.data'),
-  JWT_SECRET: optionalText,
+  JWT_SECRET: jwtSecretSchema,
   JWT_JWKS_URL: optionalText.pipe(z.url().optional()),
   KURRENTDB_URL: optionalText.pipe(
     z
@@ -37,6 +62,14 @@ export const platformConfigSchema = z.object({
       .optional(),
   ),
   KAFKA_BROKERS: optionalText,
+  /** `<partitions>[:<replication factor>]`: the relay creates missing integration and dead-letter topics at start-up. */
+  KAFKA_CREATE_TOPICS: optionalText.superRefine((value, context) => {
+    try {
+      parseTopicCreation(value);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message.replace(/^KAFKA_CREATE_TOPICS /, '') });
+    }
+  }),
   /**
    * api.md: seconds since the token's auth_time within which a review or ruling may be signed
    * (21 CFR 11.200(a)(1)). At most a day: beyond that the "fresh authentication" means nothing.

@@ -2,9 +2,18 @@ export { EnrollmentFacts, EnrollmentFactsModule } from './enrollment-facts.modul
 export { RuntimeModule, authModule } from './runtime.module';
 export { AppLogger, LifecycleLog, loggingModule, prettyLogs, requestLogOptions } from './logging';
 export type { RuntimeDefinition } from './runtime.module';
-export { bootstrap, refuseToStart } from './bootstrap';
+export { bootstrap, describeListening, probePort, refuseToStart } from './bootstrap';
 export { BODY_LIMIT, NEST_OPTIONS, configureHttp } from './http-setup';
-export { durationMs, platformConfigSchema, serviceConfigSchema, validatePlatformConfig, validateServiceConfig } from './config';
+export {
+  MIN_JWT_SECRET_BYTES,
+  durationMs,
+  hostSchema,
+  jwtSecretSchema,
+  platformConfigSchema,
+  serviceConfigSchema,
+  validatePlatformConfig,
+  validateServiceConfig,
+} from './config';
 export type { PlatformConfig, ProcessIdentity, ServiceConfig } from './config';
 export { libraryMigrations, migrationsWith } from './migrations';
 export type { MigrationClass } from './migrations';

@@ -38,7 +38,7 @@ describe('platform configuration', () => {
     expect(validatePlatformConfig({ SIGNATURE_MAX_AGE: '60' }).SIGNATURE_MAX_AGE).toBe(60);
     expect(validatePlatformConfig({ SIGNATURE_MAX_AGE: '86400' }).SIGNATURE_MAX_AGE).toBe(86_400);
     const service = { name: 'adjudication', defaultPort: 3004 };
-    const serverEnv = { DATABASE_URL: 'postgres://u@h:5432/db', JWT_SECRET: 's' };
+    const serverEnv = { DATABASE_URL: 'postgres://u@h:5432/db', JWT_SECRET: 's-32-byte-test-secret-0123456789abcdef' };
     expect(validateServiceConfig(service, serverEnv).SIGNATURE_MAX_AGE).toBe(300);
     expect(validateServiceConfig(service, { ...serverEnv, SIGNATURE_MAX_AGE: '120' }).SIGNATURE_MAX_AGE).toBe(120);
     for (const bad of ['0', '-300', '1.5', '5m', 'forever', '86401']) {

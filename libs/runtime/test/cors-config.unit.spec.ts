@@ -2,7 +2,7 @@ import { validatePlatformConfig } from '../src';
 import { validateServiceConfig } from '../src';
 
 const reporting = { name: 'reporting', defaultPort: 3005 };
-const server = { DATABASE_URL: 'postgres://db/x', JWT_SECRET: 's' };
+const server = { DATABASE_URL: 'postgres://db/x', JWT_SECRET: 's-32-byte-test-secret-0123456789abcdef' };
 
 describe('CORS_ORIGINS', () => {
   it('is off when unset or empty', () => {
