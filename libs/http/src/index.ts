@@ -5,7 +5,7 @@ export { IdParamPipe } from './id-param.pipe';
 export { TrialExistsInterceptor } from './trial-exists.interceptor';
 export { IDEMPOTENCY_TTL_MS, IdempotencyInterceptor } from './idempotency.interceptor';
 export type { RequestUser, RequestWithIdempotency } from './idempotency.interceptor';
-export { StreamVersionETagInterceptor, parseIfMatch } from './command-response.interceptor';
+export { StreamVersionETagInterceptor, parseIfMatch, streamVersionOf } from './command-response.interceptor';
 export { Idempotency1764000000100 } from './migrations/1764000000100-idempotency';
 export { Ctx, commandContextOf, commandOptions, eventMetadata } from './command-context';
 export type { CommandContext } from './command-context';
