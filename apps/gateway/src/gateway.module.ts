@@ -4,7 +4,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { ProblemDetailsFilter } from '@app/http';
 import { MetricsModule } from '@app/observability';
-import { AppLogger, LifecycleLog, authModule, loggingModule } from '@app/runtime';
+import { AppLogger, LifecycleLog, VersionController, authModule, loggingModule } from '@app/runtime';
 import { serviceUrls, validateGatewayConfig, type GatewayConfig } from './config';
 import { GatewayHealthController, SERVICE_URLS } from './service-health.controller';
 
@@ -27,7 +27,7 @@ export class GatewayModule {
         // The gateway's own GET /metrics (process metrics); each service serves its own.
         MetricsModule,
       ],
-      controllers: [GatewayHealthController],
+      controllers: [GatewayHealthController, VersionController],
       providers: [
         AppLogger,
         LifecycleLog,

@@ -3,6 +3,7 @@ import { HealthCheck, HealthCheckService, type HealthIndicatorResult, HealthIndi
 import { Public } from '@app/auth';
 import { DATA_SOURCE, EVENT_STORE_ADAPTER, KurrentDbEventStore, isEmbedded, type EventStore } from '@app/event-store';
 import type { DataSource } from 'typeorm';
+import { buildInfo } from './version.controller';
 
 @Public()
 @Controller('health')
@@ -14,11 +15,12 @@ export class HealthController {
     @Inject(EVENT_STORE_ADAPTER) private readonly store: EventStore,
   ) {}
 
-  /** 200 once the API is ready: the database answers a query and the event log a read. */
+  /** 200 once the API is ready: the database answers a query and the event log a read; with the version running. */
   @Get()
   @HealthCheck()
-  check() {
-    return this.health.check([() => this.database(), () => this.eventStore()]);
+  async check() {
+    const result = await this.health.check([() => this.database(), () => this.eventStore()]);
+    return { ...result, version: buildInfo().version };
   }
 
   /** Read models, checkpoints, idempotency keys (and the log, unless it is on KurrentDB). */

@@ -18,3 +18,5 @@ export type { PlatformConfig, ProcessIdentity, ServiceConfig } from './config';
 export { libraryMigrations, migrationsWith } from './migrations';
 export type { MigrationClass } from './migrations';
 export { HealthController } from './health.controller';
+export { VersionController, buildInfo } from './version.controller';
+export type { BuildInfo } from './version.controller';

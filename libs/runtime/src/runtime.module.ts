@@ -8,6 +8,7 @@ import { MetricsModule, measuredCqrsModule } from '@app/observability';
 import { apiProviders } from './api-providers';
 import { validatePlatformConfig, validateServiceConfig, type PlatformConfig, type ProcessIdentity, type ServiceConfig } from './config';
 import { HealthController } from './health.controller';
+import { VersionController } from './version.controller';
 import { AppLogger, LifecycleLog, loggingModule } from './logging';
 import { messagingImports } from './messaging';
 import type { MigrationClass } from './migrations';
@@ -96,7 +97,7 @@ export class RuntimeModule {
         ...messaging.imports,
         ...definition.contexts,
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, VersionController],
       providers: [AppLogger, LifecycleLog, ...apiProviders, ...messaging.providers, ...(definition.providers ?? [])],
     };
   }
