@@ -1,7 +1,8 @@
 /**
- * Mints an HS256 bearer token for local use and demos; prints only the token on stdout.
+ * Mints an HS256 bearer token for local use and demos; prints only the token on stdout (run it
+ * with `npm run -s`: without -s npm prints its banner on stdout too, into `$(…)`).
  *
- *   npm run token -- --sub u1 --name "Dr. Jane Roe" --roles site-investigator --sites S01 [--expires 8h]
+ *   npm run -s token -- --sub u1 --name "Dr. Jane Roe" --roles site-investigator --sites S01 [--expires 8h]
  *
  * The secret is JWT_SECRET, else the one the platform generated into <DATA_DIR or ./.data>/jwt-secret.
  * Minting stands for a login: the token's auth_time is now, so it can sign reviews and rulings for
@@ -11,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ROLES, isRole, jwtSecretPath, readSecretFile, signToken, type Role } from '@app/auth';
 
-const USAGE = `usage: npm run token -- --sub <user id> --name "<printed name>" --roles <role,...> [--sites <site,...>] [--expires 8h]
+const USAGE = `usage: npm run -s token -- --sub <user id> --name "<printed name>" --roles <role,...> [--sites <site,...>] [--expires 8h]
 roles: ${ROLES.join(', ')}`;
 
 /** A mistake in the invocation or the environment: reported on stderr with exit code 2. */

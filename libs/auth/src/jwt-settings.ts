@@ -16,8 +16,8 @@ export type JwtSettings =
   | { readonly mode: 'secret'; readonly algorithms: readonly ['HS256']; readonly secret: Uint8Array }
   | { readonly mode: 'jwks'; readonly algorithms: readonly ['RS256', 'ES256']; readonly jwksUrl: URL; readonly keys: JWTVerifyGetKey };
 
-/** The command that the start-up log and the CLI's help suggest. */
-export const MINT_TOKEN_EXAMPLE = 'npm run token -- --sub u1 --name "Dr. Jane Roe" --roles site-investigator --sites S01';
+/** The command that the start-up log and the CLI's help suggest; -s keeps npm's banner out of $(…). */
+export const MINT_TOKEN_EXAMPLE = 'npm run -s token -- --sub u1 --name "Dr. Jane Roe" --roles site-investigator --sites S01';
 
 /** The file that holds the embedded default's generated HS256 secret. */
 export function jwtSecretPath(dataDir: string): string {

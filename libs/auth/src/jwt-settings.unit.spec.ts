@@ -45,13 +45,13 @@ describe('resolveJwtSettings', () => {
     expect(log.mock.calls[0]?.[0]).toEqual(expect.stringContaining('generated'));
     expect(log.mock.calls[0]?.[0]).toEqual(expect.stringContaining(path));
     expect(log.mock.calls[0]?.[0]).toEqual(
-      expect.stringContaining('npm run token -- --sub u1 --name "Dr. Jane Roe" --roles site-investigator --sites S01'),
+      expect.stringContaining('npm run -s token -- --sub u1 --name "Dr. Jane Roe" --roles site-investigator --sites S01'),
     );
 
     const again = jest.fn();
     expect(secretOf(resolveJwtSettings({ dataDir: nested }, again))).toBe(first);
     expect(again).toHaveBeenCalledTimes(1);
-    expect(again.mock.calls[0]?.[0]).toEqual(expect.stringContaining('npm run token'));
+    expect(again.mock.calls[0]?.[0]).toEqual(expect.stringContaining('npm run -s token'));
   });
 
   it('refuses an empty secret file rather than signing with nothing', () => {

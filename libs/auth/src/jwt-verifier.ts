@@ -38,6 +38,18 @@ export class JwtVerifier {
     return principalFromClaims(payload);
   }
 
+  /**
+   * A well-formed token whose signature does not match was signed with another key: on the
+   * embedded default usually one minted for another DATA_DIR (each generates its own secret).
+   */
+  private wrongKeyHint(): string {
+    const cause =
+      this.settings.mode === 'secret'
+        ? 'it was signed with another secret than this server verifies with: minted for another DATA_DIR (each generates its own jwt-secret) or with another JWT_SECRET. Mint a new token with the same DATA_DIR or JWT_SECRET as the server'
+        : 'it was signed by a key that is not in this server’s JWKS (JWT_JWKS_URL): another identity provider or a rotated key';
+    return `The bearer token is invalid: signature verification failed; ${cause}.`;
+  }
+
   private toProblem(error: unknown): unknown {
     if (error instanceof errors.JWTExpired) return invalidToken('TOKEN_EXPIRED', 'The bearer token has expired; obtain a new one.');
     if (error instanceof KeySourceUnavailableError) {
@@ -51,6 +63,7 @@ export class JwtVerifier {
         },
       );
     }
+    if (error instanceof errors.JWSSignatureVerificationFailed) return invalidToken('TOKEN_INVALID', this.wrongKeyHint());
     if (error instanceof errors.JOSEError) return invalidToken('TOKEN_INVALID', `The bearer token is invalid: ${error.message}.`);
     // jose reports malformed input as JOSEError; anything else is a fault of ours, not the client's.
     return error;

@@ -77,6 +77,8 @@ describe('JwtVerifier with an HS256 secret', () => {
     const problem = (await problemOf(verifier.verify(await signToken(jane, 'another-secret-entirely')))).problem;
     expect(problem).toMatchObject({ status: 401, code: 'TOKEN_INVALID' });
     expect(problem.detail).toMatch(/signature/);
+    // Says why: the usual cause is a token minted for another DATA_DIR or JWT_SECRET.
+    expect(problem.detail).toMatch(/signed with another secret .*another DATA_DIR .*JWT_SECRET/);
   });
 
   it('refuses a token of another algorithm, even one signed with the same secret', async () => {

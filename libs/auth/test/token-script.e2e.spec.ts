@@ -43,6 +43,31 @@ describe('scripts/token.ts', () => {
     expect(Math.abs(principal.authTime! - minted)).toBeLessThanOrEqual(60);
   });
 
+  it('prints nothing but the token through the documented command, npm run -s token', async () => {
+    const { JWT_SECRET: _secret, JWT_JWKS_URL: _jwks, ...inherited } = process.env;
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'npm',
+        ['run', '-s', 'token', '--', '--sub', 'u1', '--name', 'Dr. Jane Roe', '--roles', 'auditor'],
+        { cwd: root, env: { ...inherited, DATA_DIR: dataDir } },
+        (error: Error | null, out) => (error ? reject(error) : resolve(out)),
+      ),
+    );
+    expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+  });
+
+  it('a token minted for another DATA_DIR is refused with a 401 saying why', async () => {
+    const other = join(dataDir, 'other');
+    const here = resolveJwtSettings({ dataDir }, () => undefined);
+    resolveJwtSettings({ dataDir: other }, () => undefined);
+    const { code, stdout } = await runToken(['--sub', 'u1', '--name', 'X', '--roles', 'auditor'], { DATA_DIR: other });
+    expect(code).toBe(0);
+    const refused: unknown = await new JwtVerifier(here).verify(stdout.trim()).catch((error: unknown) => error);
+    const problem = (refused as { problem?: { status: number; code: string; detail: string } }).problem;
+    expect(problem).toMatchObject({ status: 401, code: 'TOKEN_INVALID' });
+    expect(problem?.detail).toMatch(/signature verification failed; it was signed with another secret .*another DATA_DIR/);
+  });
+
   it('prefers JWT_SECRET', async () => {
     const { code, stdout } = await runToken(['--sub', 'u2', '--name', 'A. Auditor', '--roles', 'auditor'], {
       JWT_SECRET: 'from-the-environment',
