@@ -16,6 +16,12 @@
  *   with `censored > 0`.
  * - Number at risk at t: subjects whose follow-up time is >= t, read off the points as the
  *   `atRisk` of the first point with time >= t (R's n.risk convention), 0 past the last point.
+ * - Groups differ in line style as well as colour (a reader in grey or with a colour vision
+ *   deficiency tells them apart), and the legend gives each group's n and events. Curves that
+ *   coincide (all at 100%) stay visible: earlier groups are drawn wider, later ones on top narrower,
+ *   so each shows as a band of its own colour around the next. With several groups the CI bands
+ *   are faint tints outlined by thin bound lines in the group's colour and style, so overlapping
+ *   bands neither mix into grey nor hide a group's bounds.
  */
 
 /** One step of a Kaplan-Meier curve: survival after the events at `time`, the 95% CI, and counts. */
@@ -54,6 +60,8 @@ export interface KmPlotOptions {
 
 /** Okabe-Ito, ordered for contrast on white; yellow last as it is faint. */
 const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'] as const;
+/** Line styles (SVG dash arrays), one per group alongside its colour: solid, dashed, dotted, dash-dot, … */
+const DASHES = ['', '9 4', '2 3', '9 3 2 3', '5 5', '14 4 2 4 2 4', '1 5', '16 6'] as const;
 const FONT = 'Helvetica, Arial, sans-serif';
 const WIDTH = 900;
 const MIN_HEIGHT = 600;
@@ -71,7 +79,8 @@ export function numberAtRisk(points: readonly CurvePoint[], t: number): number {
 
 /** Renders Kaplan-Meier curves with 95% CI bands, censor ticks, horizon line and number-at-risk table. */
 export function renderKaplanMeierSvg(groups: CurveGroup[], options: KmPlotOptions): string {
-  const curves = groups.map((g, i) => ({ label: g.label, points: validPoints(g.points), ...groupStyle(i) }));
+  const curves = groups.map((g, i) => ({ label: g.label, points: validPoints(g.points), ...groupStyle(i, groups.length) }));
+  const grouped = curves.length > 1;
   const horizon = positive(options.horizonDays);
   const empty = curves.every((c) => c.points.length === 0);
 
@@ -85,7 +94,7 @@ export function renderKaplanMeierSvg(groups: CurveGroup[], options: KmPlotOption
   const hasSubtitle = options.subtitle !== undefined && options.subtitle !== '';
   const legendTop = hasSubtitle ? 84 : 62;
   const legend = layoutLegend(
-    curves.map((c) => legendText(c.label, c.points.length === 0)),
+    curves.map((c) => legendText(c)),
     16,
     WIDTH - RIGHT_MARGIN,
   );
@@ -124,9 +133,9 @@ export function renderKaplanMeierSvg(groups: CurveGroup[], options: KmPlotOption
     if (!item) return;
     const ly = legendTop + item.row * 20;
     out.push(
-      `<line x1="${f(item.x)}" y1="${f(ly - 4)}" x2="${f(item.x + 24)}" y2="${f(ly - 4)}" stroke="${c.colour}" ` +
-        `stroke-width="3"${c.dash}/>`,
-      `<text class="legend-label" x="${f(item.x + 30)}" y="${f(ly)}" font-size="13">${esc(legendText(c.label, c.points.length === 0))}</text>`,
+      `<line x1="${f(item.x)}" y1="${f(ly - 4)}" x2="${f(item.x + LEGEND_LINE)}" y2="${f(ly - 4)}" stroke="${c.colour}" ` +
+        `stroke-width="2.5"${dashAttr(c.dash)}/>`,
+      `<text class="legend-label" x="${f(item.x + LEGEND_LINE + 6)}" y="${f(ly)}" font-size="13">${esc(legendText(c))}</text>`,
     );
   });
   out.push('</g>');
@@ -183,9 +192,18 @@ export function renderKaplanMeierSvg(groups: CurveGroup[], options: KmPlotOption
     const end = curveEnd(c.points, x.end);
     const upper = stepVertices(c.points, (p) => p.upper, end, sx, sy);
     const lower = stepVertices(c.points, (p) => p.lower, end, sx, sy);
+    const area = `${pathOf([...upper, ...[...lower].reverse()])}Z`;
+    if (!grouped) {
+      out.push(`<path class="ci-band" d="${area}" fill="${c.colour}" fill-opacity="0.15" stroke="none" shape-rendering="crispEdges"/>`);
+      continue;
+    }
+    // A faint tint (two overlapping stay near white, not grey) outlined by the bounds in the group's style.
     out.push(
-      `<path class="ci-band" d="${pathOf([...upper, ...lower.reverse()])}Z" fill="${c.colour}" fill-opacity="0.15" ` +
-        `stroke="none" shape-rendering="crispEdges"/>`,
+      `<g class="ci-band" fill="none" stroke="${c.colour}" stroke-width="1" stroke-opacity="0.7"${dashAttr(c.dash)} shape-rendering="crispEdges">`,
+      `<path class="ci-tint" d="${area}" fill="${c.colour}" fill-opacity="0.06" stroke="none"/>`,
+      `<path class="ci-bound" d="${pathOf(upper)}"/>`,
+      `<path class="ci-bound" d="${pathOf(lower)}"/>`,
+      '</g>',
     );
   }
   for (const c of curves) {
@@ -193,7 +211,7 @@ export function renderKaplanMeierSvg(groups: CurveGroup[], options: KmPlotOption
     const end = curveEnd(c.points, x.end);
     const line = stepVertices(c.points, (p) => p.survival, end, sx, sy);
     out.push(
-      `<path class="km-curve" d="${pathOf(line)}" fill="none" stroke="${c.colour}" stroke-width="2.5"${c.dash} ` +
+      `<path class="km-curve" d="${pathOf(line)}" fill="none" stroke="${c.colour}" stroke-width="${c.width}"${dashAttr(c.dash)} ` +
         `shape-rendering="crispEdges"/>`,
     );
     const ticks = c.points.filter((p) => p.censored > 0 && p.time <= x.end);
@@ -245,8 +263,12 @@ interface Curve {
   label: string;
   points: CurvePoint[];
   colour: string;
+  /** SVG dash array; '' for a solid line. */
   dash: string;
+  width: number;
 }
+
+const LEGEND_LINE = 36;
 
 /** Points with finite, non-negative times and finite survival, ascending by time (stable). */
 function validPoints(points: readonly CurvePoint[]): CurvePoint[] {
@@ -262,10 +284,20 @@ function validPoints(points: readonly CurvePoint[]): CurvePoint[] {
     .sort((a, b) => a.time - b.time);
 }
 
-/** Past the eight Okabe-Ito colours, colours repeat with a dashed line so groups stay distinct. */
-function groupStyle(index: number): { colour: string; dash: string } {
+/**
+ * Colour and line style of group `index` of `count`: both change from one group to the next, and
+ * past eight groups the styles shift against the colours, so no two of 64 groups look alike. The
+ * first group is drawn widest and each later one (on top) narrower, so coinciding curves all show.
+ */
+function groupStyle(index: number, count: number): { colour: string; dash: string; width: number } {
   const colour = PALETTE[index % PALETTE.length] ?? '#000000';
-  return { colour, dash: index >= PALETTE.length ? ' stroke-dasharray="8 4"' : '' };
+  const dash = DASHES[(index + Math.floor(index / PALETTE.length)) % DASHES.length] ?? '';
+  const width = count > 1 ? Math.min(2 + 1.5 * (count - 1 - index), 6.5) : 2.5;
+  return { colour, dash, width };
+}
+
+function dashAttr(dash: string): string {
+  return dash === '' ? '' : ` stroke-dasharray="${dash}"`;
 }
 
 function positive(value: number | undefined): number | undefined {
@@ -342,8 +374,18 @@ function pathOf(vertices: ReadonlyArray<readonly [number, number]>): string {
   return d;
 }
 
-function legendText(label: string, empty: boolean): string {
-  return empty ? `${label} (no patients)` : label;
+/** The group's label with its n (at risk at time 0) and events, e.g. "Diabetes (n = 16, 2 events)". */
+function legendText(curve: Pick<Curve, 'label' | 'points'>): string {
+  if (curve.points.length === 0) return `${curve.label} (no patients)`;
+  const { n, events } = totals(curve.points);
+  return `${curve.label} (n = ${formatCount(n)}, ${formatCount(events)} ${events === 1 ? 'event' : 'events'})`;
+}
+
+function totals(points: readonly CurvePoint[]): { n: number; events: number } {
+  return {
+    n: points[0]?.atRisk ?? 0,
+    events: points.reduce((sum, p) => sum + (Number.isFinite(p.events) ? p.events : 0), 0),
+  };
 }
 
 /** Legend items left to right, wrapping onto a new row when the next one would pass `right`. */
@@ -352,7 +394,7 @@ function layoutLegend(texts: readonly string[], left: number, right: number): { 
   let x = left;
   let row = 0;
   for (const text of texts) {
-    const width = 30 + textWidth(text, 13);
+    const width = LEGEND_LINE + 6 + textWidth(text, 13);
     if (x > left && x + width > right) {
       x = left;
       row += 1;
@@ -384,8 +426,7 @@ function describe(curves: readonly Curve[], options: KmPlotOptions, horizon: num
   ];
   if (horizon !== undefined) parts.push(`Dashed line at ${formatDays(horizon)} days.`);
   for (const c of curves) {
-    const n = c.points[0]?.atRisk ?? 0;
-    const events = c.points.reduce((sum, p) => sum + (Number.isFinite(p.events) ? p.events : 0), 0);
+    const { n, events } = totals(c.points);
     parts.push(
       c.points.length === 0 ? `${c.label}: no patients.` : `${c.label}: ${formatCount(n)} at risk at start, ${formatCount(events)} events.`,
     );

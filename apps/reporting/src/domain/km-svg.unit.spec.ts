@@ -240,4 +240,52 @@ describe('renderKaplanMeierSvg', () => {
     expect(out.match(/<g class="x-ticks"[^>]*>([\s\S]*?)<\/g>/)?.[1]?.match(/>(\d+)</g)).toEqual(['>0<', '>30<', '>60<']);
     expect(count(out, 'class="censor-tick"')).toBe(1);
   });
+
+  describe('grouped plots (issue 15)', () => {
+    const flat = (label: string, n: number): CurveGroup => ({ label, points: [start(n), point(180, 1, n, 0, n, 0)] });
+    const curveStyles = (out: string) =>
+      [...out.matchAll(/<path class="km-curve" [^>]*stroke="([^"]+)" stroke-width="([^"]+)"(?: stroke-dasharray="([^"]+)")?/g)].map(
+        (m) => ({ colour: m[1], width: Number(m[2]), dash: m[3] ?? 'solid' }),
+      );
+
+    it('gives each group a distinct line style as well as a distinct colour, in the legend too', () => {
+      const groups = Array.from({ length: 10 }, (_, i) => flat(`G${i}`, 10 + i));
+      const out = renderKaplanMeierSvg(groups, { title: 'Many groups' });
+      assertWellFormed(out);
+      const styles = curveStyles(out);
+      expect(styles).toHaveLength(10);
+      expect(new Set(styles.slice(0, 8).map((s) => s.colour)).size).toBe(8);
+      expect(new Set(styles.slice(0, 8).map((s) => s.dash)).size).toBe(8);
+      // Past eight, colours repeat but never with the same line style.
+      expect(new Set(styles.map((s) => `${s.colour} ${s.dash}`)).size).toBe(10);
+      const legendDashes = [
+        ...(out.match(/<g class="legend">([\s\S]*?)<\/g>/)?.[1] ?? '').matchAll(/<line [^>]*?(?:stroke-dasharray="([^"]+)")?\/>/g),
+      ].map((m) => m[1] ?? 'solid');
+      expect(legendDashes).toEqual(styles.map((s) => s.dash));
+    });
+
+    it('keeps curves that coincide at 100% visible: earlier groups wider, later ones drawn on top narrower', () => {
+      const out = renderKaplanMeierSvg([flat('A', 20), flat('B', 16), flat('C', 5)], { title: 'All at 100%' });
+      const widths = curveStyles(out).map((s) => s.width);
+      expect(widths[0]).toBeGreaterThan(widths[1] ?? Infinity);
+      expect(widths[1]).toBeGreaterThan(widths[2] ?? Infinity);
+      expect(out.indexOf('stroke="#0072B2" stroke-width')).toBeLessThan(out.indexOf('stroke="#D55E00" stroke-width'));
+    });
+
+    it('draws overlapping CI bands as faint tints with outlined bounds, never mixing into grey', () => {
+      const out = renderKaplanMeierSvg([small, other], { title: 'Bands' });
+      expect(count(out, 'class="ci-bound"')).toBe(4);
+      const opacities = [...out.matchAll(/fill-opacity="([\d.]+)"/g)].map((m) => Number(m[1]));
+      // Two overlapping tints stay above 88% white (1 - (1 - 0.06)^2 ≈ 0.12 coverage).
+      expect(opacities.every((o) => o <= 0.06)).toBe(true);
+      // A single group keeps its filled band.
+      expect(renderKaplanMeierSvg([small], { title: 'One' })).toContain('fill-opacity="0.15"');
+    });
+
+    it('gives n and events of each group in the legend', () => {
+      const out = renderKaplanMeierSvg([small, other, { label: 'None', points: [] }], { title: 'Legend' });
+      const legend = [...out.matchAll(/<text class="legend-label"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+      expect(legend).toEqual(['Drug-coated balloon (n = 5, 2 events)', 'Plain balloon (n = 4, 1 event)', 'None (no patients)']);
+    });
+  });
 });
