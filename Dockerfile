@@ -31,8 +31,13 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# trialctl (verify, replay, import an audit export) runs the compiled dist/scripts/trialctl.js: no tsx here.
+#   docker run --rm -v "$PWD:/work" <image> trialctl verify /work/export.ndjson   (or npx trialctl … in /app)
+COPY bin ./bin
 # The embedded platform keeps PGlite data and its generated JWT secret in DATA_DIR; the services use PostgreSQL.
-RUN mkdir -p /data && chown node:node /data
+RUN mkdir -p /data && chown node:node /data \
+ && ln -s /app/bin/trialctl.js /usr/local/bin/trialctl \
+ && test -f dist/scripts/trialctl.js
 USER node
 EXPOSE 3000
 # Slim images carry no curl: Node's fetch probes /health, which answers 200 once the API is ready.

@@ -8,14 +8,15 @@
  *                          [--basis adjudicated|site-reported] [--group-by <fields>]
  *                                                verify, then print the endpoint report rebuilt from
  *                                                the export alone: the API's JSON for the same parameters
- * Also `npx trialctl <command> ...` (the package's bin).
+ * Also `npx trialctl <command> ...` (the package's bin, which runs the compiled dist/scripts/trialctl.js
+ * where the dev tools are not installed: a production install after `npm run build`, the image).
  *
  * `replay … > file` writes exactly the bytes of the API's body (no trailing newline), so `cmp` with
  * a saved API answer holds. `npm run` prints its own banner on stdout: use `npx trialctl` or
  * `npm run --silent trialctl --` for a file to compare.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DataSource } from 'typeorm';
 import { ImportRefusedError, importEvents, manifestFromStore, verifyExport, type ExportVerification } from '../libs/audit/src';
@@ -24,7 +25,19 @@ import { platformMigrations } from '../apps/platform/src/platform.module';
 import { ReportParams, computeEndpointReport, defaultCharter, replayReportInput, toReportQuery } from '../apps/reporting/src';
 import { DomainError } from '../libs/contracts/src';
 
-const USAGE = `usage: npm run trialctl -- <command> [args]
+/**
+ * The command as the user typed it, for the usage text: `trialctl` through the bin (npx, the image),
+ * `npm run trialctl --` through npm, else `node <file>` or `tsx <file>`.
+ */
+function invokedAs(): string {
+  const bin = process.env.TRIALCTL_INVOKED_AS?.trim();
+  if (bin) return bin;
+  if (process.env.npm_lifecycle_event === 'trialctl') return 'npm run -s trialctl --';
+  const file = relative(process.cwd(), process.argv[1] ?? 'trialctl') || basename(process.argv[1] ?? 'trialctl');
+  return file.endsWith('.ts') ? `npx tsx ${file}` : `node ${file}`;
+}
+
+const USAGE = `usage: ${invokedAs()} <command> [args]
   verify <export.ndjson>   check an export's hash chains and manifest
   import <export.ndjson>   verify, then load it into an empty store (DATABASE_URL or DATA_DIR)
   replay <export.ndjson> [--as-of <instant|position>] [--cutoff <YYYY-MM-DD>]
