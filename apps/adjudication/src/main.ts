@@ -1,12 +1,14 @@
 import { bootstrap, migrationsWith } from '@app/runtime';
-import { AdjudicationModule, KafkaCaseFeed, adjudicationMigrations } from './index';
+import { AdjudicationModule, adjudicationMigrations } from './index';
+import { KafkaCaseFeedModule, caseFeedTransport } from './infrastructure/kafka-case-feed';
 
-// With KAFKA_BROKERS, reported adverse events reach the case opener over Kafka.
+// With KAFKA_BROKERS, reported adverse events reach the case opener over Kafka: its
+// @EventPattern handler (KafkaCaseFeed) through the integration-event transport.
 void bootstrap({
   name: 'adjudication',
   defaultPort: 3004,
   deployment: 'service',
-  contexts: [AdjudicationModule],
+  contexts: [AdjudicationModule, KafkaCaseFeedModule],
   migrations: migrationsWith(adjudicationMigrations),
-  providers: [KafkaCaseFeed],
+  microservices: (transports) => [caseFeedTransport(transports)],
 });

@@ -30,9 +30,18 @@ export {
   MessagingModule,
   MessagingOptions,
   MessagingRelay,
+  IntegrationEventTransports,
   integrationTopics,
 } from './nest/messaging.module';
-export type { KafkaClientFactory, MessagingModuleOptions } from './nest/messaging.module';
+export type { KafkaClientFactory, MessagingModuleOptions, StoppedConsumer } from './nest/messaging.module';
+export {
+  INTEGRATION_EVENTS,
+  IntegrationEventContext,
+  IntegrationEventErrors,
+  IntegrationEventHandlers,
+  IntegrationEventTransport,
+} from './nest/integration-event-transport';
+export type { IntegrationEventTransportOptions } from './nest/integration-event-transport';
 export { MessagingOutbox1764000000600 } from './migrations/1764000000600-messaging-outbox';
 export { errorText } from './error-text';
 export {

@@ -13,7 +13,7 @@ import {
   type ReadStreamResult,
   type RecordedEvent,
 } from '@app/event-store';
-import type { ConsumerConfig, ConsumerCrashEvent, Kafka, Message, ProducerBatch, ProducerConfig } from 'kafkajs';
+import type { ConsumerConfig, ConsumerCrashEvent, EachMessageHandler, Kafka, Message, ProducerBatch, ProducerConfig } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { MessagingOutbox1764000000600, type InboundMessage, type MessagePublisher, type OutboundMessage } from '../src';
 
@@ -234,6 +234,11 @@ export class KafkaDouble {
    */
   crash(error: Error, restart = false): void {
     for (const [groupId, listeners] of this.crashListeners) {
+      // A consumer that kafkajs does not restart fetches nothing more.
+      if (!restart) {
+        const group = this.groups.get(groupId);
+        if (group) group.stopped = true;
+      }
       for (const listener of listeners)
         listener({ id: '0', type: 'consumer.crash', timestamp: Date.now(), payload: { error, groupId, restart } });
     }
@@ -241,17 +246,101 @@ export class KafkaDouble {
 
   private readonly crashListeners = new Map<string, Array<(event: ConsumerCrashEvent) => void>>();
 
+  private readonly groups = new Map<string, { topics: string[]; eachMessage: EachMessageHandler | undefined; stopped: boolean }>();
+  /** Committed offsets: `<group>/<topic>/<partition>` → the next offset to deliver. */
+  private readonly committed = new Map<string, number>();
+
+  /**
+   * One fetch round for every running consumer: each partition's messages from the group's
+   * committed offset, in order, each committed once eachMessage resolves. A rejection stops that
+   * partition for the round with its offset uncommitted, so the next round delivers the message
+   * again, as kafkajs does. Returns how many messages were committed.
+   */
+  async deliver(): Promise<number> {
+    let committed = 0;
+    for (const [groupId, group] of this.groups) {
+      if (!group.eachMessage || group.stopped) continue;
+      for (const topic of group.topics) {
+        for (let partition = 0; partition < (this.topics.get(topic) ?? 0); partition += 1) {
+          const slot = `${groupId}/${topic}/${partition}`;
+          const pending = this.log.filter(
+            (m) => m.topic === topic && m.partition === partition && Number(m.offset) >= (this.committed.get(slot) ?? 0),
+          );
+          for (const m of pending) {
+            try {
+              await group.eachMessage({
+                topic,
+                partition,
+                message: {
+                  key: m.key === null ? null : Buffer.from(m.key),
+                  value: m.value === null ? null : Buffer.from(m.value),
+                  headers: m.headers,
+                  offset: m.offset,
+                  timestamp: '0',
+                  attributes: 0,
+                },
+                heartbeat: async () => undefined,
+                pause: () => () => undefined,
+              });
+            } catch {
+              break;
+            }
+            this.committed.set(slot, Number(m.offset) + 1);
+            committed += 1;
+          }
+        }
+      }
+    }
+    return committed;
+  }
+
+  /** Fetch rounds until every running consumer has committed everything, or `rounds` are spent. */
+  async drain(rounds = 20): Promise<void> {
+    for (let round = 0; round < rounds; round += 1) {
+      await this.deliver();
+      if (!this.pending()) return;
+    }
+  }
+
+  /** True while a running consumer has uncommitted messages. */
+  pending(): boolean {
+    for (const [groupId, group] of this.groups) {
+      if (!group.eachMessage || group.stopped) continue;
+      for (const m of this.log) {
+        if (group.topics.includes(m.topic) && Number(m.offset) >= (this.committed.get(`${groupId}/${m.topic}/${m.partition}`) ?? 0))
+          return true;
+      }
+    }
+    return false;
+  }
+
+  /** Appends a message as a producer would, with the double's partitioning by key. */
+  produce(topic: string, key: string | null, value: string, headers: Record<string, string> = {}): void {
+    const partitions = this.requireTopic(topic, false);
+    this.append(topic, this.partitionOf(key, partitions), { key, value, headers });
+  }
+
   private consumer(config: ConsumerConfig) {
     this.consumerConfigs.push({ ...config });
     const listeners: Array<(event: ConsumerCrashEvent) => void> = [];
     this.crashListeners.set(config.groupId, listeners);
+    const group = { topics: [] as string[], eachMessage: undefined as EachMessageHandler | undefined, stopped: false };
+    this.groups.set(config.groupId, group);
     return {
       connect: async () => undefined,
-      disconnect: async () => undefined,
-      subscribe: async ({ topics }: { topics: Array<string | RegExp> }) => {
-        for (const topic of topics) if (typeof topic === 'string') this.requireTopic(topic, config.allowAutoTopicCreation);
+      disconnect: async () => {
+        group.stopped = true;
       },
-      run: async () => undefined,
+      subscribe: async ({ topics }: { topics: Array<string | RegExp> }) => {
+        for (const topic of topics) {
+          if (typeof topic !== 'string') continue;
+          this.requireTopic(topic, config.allowAutoTopicCreation);
+          group.topics.push(topic);
+        }
+      },
+      run: async ({ eachMessage }: { eachMessage?: EachMessageHandler } = {}) => {
+        group.eachMessage = eachMessage;
+      },
       on: (event: string, listener: (event: ConsumerCrashEvent) => void) => {
         if (event === 'consumer.crash') listeners.push(listener);
         return () => listeners.splice(listeners.indexOf(listener), 1);

@@ -6,6 +6,7 @@ import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { DataDirLockedError } from '@app/event-store';
+import { IntegrationEventTransports } from '@app/messaging';
 import type { PlatformConfig } from './config';
 import { NEST_OPTIONS, configureHttp } from './http-setup';
 import { AppLogger } from './logging';
@@ -99,6 +100,8 @@ export async function bootstrap(definition: RuntimeDefinition): Promise<void> {
   configureHttp(app);
   const config = app.get<ConfigService<PlatformConfig, true>>(ConfigService);
   const port = config.get('PORT', { infer: true });
+  const transports = connectMicroservices(app, definition);
+  if (transports) exitWhenConsumerStops(definition.name, app, transports);
   try {
     const configuredHost = config.get('HOST', { infer: true });
     await (configuredHost === undefined ? app.listen(port) : app.listen(port, configuredHost));
@@ -113,4 +116,62 @@ export async function bootstrap(definition: RuntimeDefinition): Promise<void> {
     : `embedded PGlite in ${config.get('DATA_DIR', { infer: true })}`;
   const what = definition.deployment === 'service' ? `${definition.name} service listening` : 'listening';
   logger.log(`${what} on ${listening} (event store: ${where})`, 'Lifecycle');
+  // After the application's bootstrap hooks (migrations, the opener told it is fed externally).
+  try {
+    await app.startAllMicroservices();
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    refuseToStart(definition.name, error);
+  }
+}
+
+/**
+ * Connects the process's Kafka consumers as Nest microservices (architecture.md, "Delivery between
+ * contexts"), to be started with `app.startAllMicroservices()` once the application is up. Only
+ * with KAFKA_BROKERS: without, there are none and the contexts' log subscriptions run instead.
+ * Returns the transports' registry when it connected any.
+ */
+export function connectMicroservices(
+  app: INestApplication,
+  definition: Pick<RuntimeDefinition, 'microservices'>,
+): IntegrationEventTransports | undefined {
+  const transports = app.get(IntegrationEventTransports);
+  if (!definition.microservices || !transports.enabled) return undefined;
+  for (const strategy of definition.microservices(transports)) app.connectMicroservice({ strategy });
+  return transports;
+}
+
+/**
+ * kafkajs stops a consumer for good on an error it does not retry (CRASH without restart) and the
+ * process would otherwise live on, healthy to every probe, consuming nothing: a reported adverse
+ * event would never become a case. /health reports the stopped consumer (503) while the process
+ * closes; then it exits non-zero with one line saying why, so the orchestrator restarts it and the
+ * consumer resumes from its committed offsets.
+ */
+export function exitWhenConsumerStops(
+  name: string,
+  app: Pick<INestApplication, 'close'>,
+  transports: Pick<IntegrationEventTransports, 'onStopped'>,
+  exit: (code: number) => void = (code) => process.exit(code),
+  graceMs = 10_000,
+): void {
+  let exiting = false;
+  transports.onStopped(({ consumer, error }) => {
+    if (exiting) return;
+    exiting = true;
+    NestLogger.error(
+      `${name}: Kafka consumer ${consumer} stopped (kafkajs does not restart it): ${error.message}; exiting with code 1 for a restart`,
+      'Lifecycle',
+    );
+    // A close that hangs (a broker that does not answer) must not keep a consumer-less process alive.
+    const timer = setTimeout(() => exit(1), graceMs);
+    timer.unref();
+    void app
+      .close()
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(timer);
+        exit(1);
+      });
+  });
 }

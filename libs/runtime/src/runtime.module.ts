@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import { type DynamicModule, Module, type ModuleMetadata, type Provider } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import type { CustomTransportStrategy } from '@nestjs/microservices';
 import { TerminusModule } from '@nestjs/terminus';
 import { AuthModule } from '@app/auth';
 import { EventStoreModule, type Clock, type IdGenerator } from '@app/event-store';
+import type { IntegrationEventTransports } from '@app/messaging';
 import { MetricsModule, measuredCqrsModule } from '@app/observability';
 import { apiProviders } from './api-providers';
 import { validatePlatformConfig, validateServiceConfig, type PlatformConfig, type ProcessIdentity, type ServiceConfig } from './config';
@@ -26,6 +28,11 @@ export interface RuntimeDefinition extends ProcessIdentity {
   migrations: MigrationClass[];
   /** Providers of the process beyond its contexts (e.g. a Kafka feed). */
   providers?: Provider[];
+  /**
+   * The process's Kafka consumers as Nest microservice strategies (their handlers are the contexts'
+   * `@EventPattern`s), connected and started by bootstrap; called only when KAFKA_BROKERS is set.
+   */
+  microservices?: (transports: IntegrationEventTransports) => CustomTransportStrategy[];
   /**
    * The `.env` file read at start-up (default `./.env`; variables set in the environment win), or
    * false to read none (tests, which must not pick up a developer's file).

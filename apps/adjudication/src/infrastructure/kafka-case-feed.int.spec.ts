@@ -1,11 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import type { ConfigService } from '@nestjs/config';
+import { Test } from '@nestjs/testing';
 import type { DataSource } from 'typeorm';
 import { adverseEventStream, caseStream } from '@app/contracts';
 import { FixedClock, PostgresEventStore, SequentialIds, eventStoreMigrations, openDataSource } from '@app/event-store';
 import { Idempotency1764000000100 } from '@app/http';
-import { MessagingOutbox1764000000600, OutboxRelay, TOPICS, enableMessaging } from '@app/messaging';
-import { ScriptedBroker } from '../../../../libs/messaging/test/messaging-harness';
+import {
+  IntegrationEventTransport,
+  IntegrationEventTransports,
+  KafkaPublisher,
+  MessagingOutbox1764000000600,
+  OutboxRelay,
+  TOPICS,
+  deadLetterTopic,
+  enableMessaging,
+  integrationTopics,
+} from '@app/messaging';
+import { KafkaDouble } from '../../../../libs/messaging/test/messaging-harness';
 import { CaseOpener } from './case-opener';
 import { CASE_FEED_CONSUMER, KafkaCaseFeed } from './kafka-case-feed';
 import { adjudicationMigrations } from './migrations';
@@ -26,7 +36,8 @@ const report = {
 
 /**
  * The distributed deployment's path for a reported adverse event: outbox → Kafka (a broker double
- * delivering some messages twice) → the adjudication service's case feed → one case, updated by a
+ * delivering some messages twice) → the adjudication service's @EventPattern handler (KafkaCaseFeed),
+ * through the integration-event transport → one case, updated by a
  * correction, whatever the duplicates. PostgreSQL only: the consumer's inbox transaction and the
  * case appends are separate sessions, which PGlite (one session) cannot give.
  */
@@ -72,24 +83,38 @@ if (!databaseUrl) {
           metadata: actor,
         },
       ]);
-      // The acknowledgement of the first publish is lost: the relay publishes the batch again.
-      const broker = new ScriptedBroker(['deliver-then-throw']);
-      const relay = new OutboxRelay({ dataSource, publisher: broker, batchSize: 10 });
+      // The acknowledgement of the first publish is lost: the relay publishes the batch again, and
+      // the rebuilt producer (a new producer id) has the broker append it twice.
+      const broker = new KafkaDouble({ script: ['lost-ack'], topics: integrationTopics() });
+      const relay = new OutboxRelay({ dataSource, publisher: new KafkaPublisher(broker.client()), batchSize: 10 });
       expect(await relay.tryAcquire()).toBe(true);
-      await expect(relay.relayBatch()).rejects.toThrow('acknowledgement lost');
+      await expect(relay.relayBatch()).rejects.toThrow('timed out');
       expect(await relay.drain()).toBe(2);
-      const delivered = broker.topic(TOPICS.adverseEvents);
-      expect(delivered).toHaveLength(4);
+      expect(broker.topic(TOPICS.adverseEvents)).toHaveLength(4);
 
+      // The adjudication service's consumer: KafkaCaseFeed's @EventPattern through the transport.
       const opener = new CaseOpener(store, dataSource);
-      const config = { get: (key: string) => (key === 'KAFKA_BROKERS' ? 'kafka:9092' : undefined) } as unknown as ConfigService;
-      const feed = new KafkaCaseFeed(opener, dataSource, config);
-      feed.onModuleInit();
+      const moduleRef = await Test.createTestingModule({
+        controllers: [KafkaCaseFeed],
+        providers: [
+          { provide: CaseOpener, useValue: opener },
+          { provide: IntegrationEventTransports, useValue: { enabled: true } },
+        ],
+      }).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      const transport = new IntegrationEventTransport({
+        name: CASE_FEED_CONSUMER,
+        topics: [TOPICS.adverseEvents],
+        kafka: broker.client(),
+        dataSource,
+      });
+      app.connectMicroservice({ strategy: transport });
+      await app.init();
       expect(opener.fedExternally).toBe(true);
-      const consumer = feed.consumer(new ScriptedBroker());
-      const outcomes = [];
-      for (const message of delivered) outcomes.push(await consumer.handle(message));
-      expect(outcomes).toEqual(['processed', 'processed', 'duplicate', 'duplicate']);
+      await app.startAllMicroservices();
+      await broker.drain();
+      expect(broker.pending()).toBe(false);
+      await app.close();
 
       const { events } = await store.readStream(caseStream('T', 'E1'));
       expect(events.map((e) => e.type)).toEqual(['CaseOpened', 'SourceReportUpdated']);
@@ -98,6 +123,7 @@ if (!databaseUrl) {
       expect(await dataSource.query(`SELECT count(*)::int AS n FROM msg_inbox WHERE consumer = $1`, [CASE_FEED_CONSUMER])).toEqual([
         { n: 2 },
       ]);
+      expect(broker.topic(deadLetterTopic(TOPICS.adverseEvents))).toEqual([]);
       // The opener's own subscription to the log never ran.
       expect(await opener.subscription.checkpoint()).toBeUndefined();
     });

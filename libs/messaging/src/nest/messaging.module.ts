@@ -15,6 +15,7 @@ import { TOPICS, deadLetterTopic } from '../integration-event';
 import { createKafka, ensureTopics, KafkaPublisher, type KafkaClientOptions } from '../kafka/kafka-publisher';
 import { LogRelay } from '../log-relay';
 import { OutboxRelay, type RelayCounters } from '../outbox-relay';
+import { IntegrationEventTransport, type IntegrationEventTransportOptions } from './integration-event-transport';
 
 /** Options of the messaging module, validated at start-up. */
 export const MessagingOptions = z
@@ -40,7 +41,7 @@ export type MessagingOptions = z.infer<typeof MessagingOptions>;
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
 /** The kafkajs client factory (createKafka); tests put a broker double here. */
 export const KAFKA_CLIENT_FACTORY = Symbol('KAFKA_CLIENT_FACTORY');
-export type KafkaClientFactory = (options: KafkaClientOptions) => Pick<Kafka, 'producer' | 'admin'>;
+export type KafkaClientFactory = (options: KafkaClientOptions) => Pick<Kafka, 'producer' | 'admin' | 'consumer'>;
 
 export interface MessagingModuleOptions {
   useFactory: (...deps: never[]) => MessagingOptions | Promise<MessagingOptions>;
@@ -150,12 +151,77 @@ export class MessagingRelay implements OnApplicationBootstrap, OnApplicationShut
   }
 }
 
+/** A consumer that has stopped for good, as /health reports it. */
+export interface StoppedConsumer {
+  consumer: string;
+  error: Error;
+}
+
+/**
+ * Creates the process's integration-event transports (Nest microservice strategies) on the
+ * configured brokers and keeps them, so /health can tell when one has stopped consuming: kafkajs
+ * gives up on a non-retriable error (CRASH without restart) and nothing else would notice.
+ */
+@Injectable()
+export class IntegrationEventTransports {
+  private readonly transports: IntegrationEventTransport[] = [];
+  private readonly stopListeners: Array<(stopped: StoppedConsumer) => void> = [];
+
+  constructor(
+    @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(KAFKA_CLIENT_FACTORY) private readonly kafkaClient: KafkaClientFactory,
+  ) {}
+
+  /** True when Kafka brokers are configured (KAFKA_BROKERS): only then do transports exist. */
+  get enabled(): boolean {
+    return (this.options.kafkaBrokers?.length ?? 0) > 0;
+  }
+
+  /** A transport consuming `topics` as consumer `name`; connect it with `app.connectMicroservice({ strategy })`. */
+  create(
+    options: Pick<IntegrationEventTransportOptions, 'name' | 'topics'> &
+      Partial<Omit<IntegrationEventTransportOptions, 'kafka' | 'onCrash'>>,
+  ): IntegrationEventTransport {
+    const brokers = this.options.kafkaBrokers ?? [];
+    if (brokers.length === 0) throw new Error(`${options.name}: an integration-event transport needs KAFKA_BROKERS`);
+    const transport = new IntegrationEventTransport({
+      dataSource: this.dataSource,
+      ...options,
+      kafka: this.kafkaClient({ brokers, clientId: this.options.clientId }),
+      onCrash: ({ consumer, error, restart }) => {
+        if (restart) return;
+        for (const listener of this.stopListeners) listener({ consumer, error });
+      },
+    });
+    this.transports.push(transport);
+    return transport;
+  }
+
+  /** Consumers of this process and whether each is consuming. */
+  consumers(): Array<{ consumer: string; topics: readonly string[]; crashed: Error | undefined }> {
+    return this.transports.map((t) => ({ consumer: t.name, topics: t.topics, crashed: t.crashed }));
+  }
+
+  /** Consumers that crashed and that kafkajs will not restart. */
+  stopped(): StoppedConsumer[] {
+    return this.transports.flatMap((t) => (t.crashed ? [{ consumer: t.name, error: t.crashed }] : []));
+  }
+
+  /** Called once per consumer that stops for good (the process should exit so the orchestrator restarts it). */
+  onStopped(listener: (stopped: StoppedConsumer) => void): void {
+    this.stopListeners.push(listener);
+  }
+}
+
 /** Kafka transport for integration events: the outbox relay, started and stopped with the app. */
 @Module({})
 export class MessagingModule {
   static forRootAsync(options: MessagingModuleOptions): DynamicModule {
     return {
       module: MessagingModule,
+      // One per process, and contexts' Kafka handlers ask it whether brokers are configured.
+      global: true,
       providers: [
         {
           provide: MESSAGING_OPTIONS,
@@ -171,8 +237,9 @@ export class MessagingModule {
         },
         { provide: KAFKA_CLIENT_FACTORY, useValue: options.kafka ?? createKafka },
         MessagingRelay,
+        IntegrationEventTransports,
       ],
-      exports: [MessagingRelay],
+      exports: [MessagingRelay, IntegrationEventTransports],
     };
   }
 }
