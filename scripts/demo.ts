@@ -4,6 +4,13 @@
  *
  *   npm run demo                       # DEMO_URL, default http://localhost:${PORT:-3000}
  *   DATA_DIR=/tmp/d PORT=3999 npm run demo
+ *   npm run demo -- --no-adjudicate    # leave the CEC cases open
+ *
+ * Then the CEC adjudicates as the article's did: it waits until the server lists a case for every
+ * reported amputation, TVR and death (GET /trials/{t}/adjudication/cases: a broken case feed shows
+ * here, not as a report with 0 events), the chair assigns the two reviewers, and both confirm the
+ * event as reported with a signed review. Each signing uses a token minted just before it, as a
+ * fresh login (auth_time within SIGNATURE_MAX_AGE, 21 CFR 11.200(a)(1)).
  *
  * Tokens are HS256, signed with JWT_SECRET or the secret the platform generated into
  * <DATA_DIR or ./.data>/jwt-secret. Every command carries a stable Idempotency-Key, and a 409
@@ -24,6 +31,10 @@ import {
   legDebBtkCohort,
   type ExpectedGroup,
 } from './demo-cohort';
+
+const USAGE = 'usage: npm run demo [-- --no-adjudicate]   (DEMO_URL, JWT_SECRET or DATA_DIR as the server)';
+/** How long the case feed may take to open the cases of the reported events (Kafka in a deployment). */
+const CASE_FEED_TIMEOUT_MS = Number(process.env.DEMO_CASE_TIMEOUT_MS ?? 60_000);
 
 const BASE_URL = (process.env.DEMO_URL?.trim() || `http://localhost:${process.env.PORT?.trim() || '3000'}`).replace(/\/+$/, '');
 
@@ -50,7 +61,6 @@ interface Tally {
 }
 const tally = new Map<Kind, Tally>(KINDS.map((kind) => [kind, { created: 0, existing: 0 }]));
 let lastPosition: number | undefined;
-let openedCases = 0;
 
 function readSecret(): string {
   const fromEnv = process.env.JWT_SECRET?.trim();
@@ -134,7 +144,6 @@ async function command(kind: Kind, path: string, bearer: string, body: unknown, 
     const result = answer.body as { position?: unknown; caseId?: unknown } | undefined;
     if (typeof result?.position === 'number') lastPosition = Math.max(lastPosition ?? 0, result.position);
     const replayed = answer.headers.get('idempotent-replayed') === 'true';
-    if (typeof result?.caseId === 'string' && !replayed) openedCases++;
     counts[replayed ? 'existing' : 'created']++;
     return replayed ? 'existing' : 'created';
   }
@@ -171,9 +180,10 @@ function same(a: ExpectedGroup[], b: ExpectedGroup[]): boolean {
  * The site-reported endpoint report, if this server serves it yet: compares its 6-month numbers
  * with the article's. Returns lines to print; throws when the server's numbers differ.
  */
-async function compareWithReport(adminToken: string): Promise<string[]> {
-  const query = new URLSearchParams({ basis: 'site-reported', groupBy: 'diabetes' });
-  if (lastPosition !== undefined) query.set('asOfPosition', String(lastPosition));
+async function compareWithReport(adminToken: string, basis: 'site-reported' | 'adjudicated', asOfLastWrite = true): Promise<string[]> {
+  const query = new URLSearchParams({ basis, groupBy: 'diabetes' });
+  // At the position of our last write: the report then includes it even if a projection lags.
+  if (asOfLastWrite && lastPosition !== undefined) query.set('asOfPosition', String(lastPosition));
   const path = `/trials/${TRIAL_ID}/reports/endpoints?${query.toString()}`;
   let answer = await call('GET', path, adminToken);
   for (let attempt = 1; answer.status === 409 && codeOf(answer.body) === 'NOT_YET_KNOWN' && attempt <= 10; attempt++) {
@@ -191,7 +201,7 @@ async function compareWithReport(adminToken: string): Promise<string[]> {
       groups: Array<{ key: { diabetes?: boolean }; n: number; crude?: { evaluable: number; eventFree: number } }>;
     }>;
   };
-  const lines = ['server report (site-reported, crude at 180 days):'];
+  const lines = [`server report (${basis}, crude at 180 days):`];
   const mismatches: string[] = [];
   for (const [endpointId, expected] of Object.entries(EXPECTED_SITE_REPORTED)) {
     const endpoint = report.endpoints?.find((e) => e.id === endpointId);
@@ -210,7 +220,108 @@ async function compareWithReport(adminToken: string): Promise<string[]> {
   return lines;
 }
 
+interface CaseSummary {
+  caseId: string;
+  eventId: string;
+  status: 'awaiting-assignment' | 'in-review' | 'awaiting-resolution' | 'finalized' | 'cancelled';
+  reviewerIds?: string[];
+}
+
+/**
+ * Polls the cases list until it holds a case for every expected event: the cases open in the
+ * background (the case feed follows the log, or Kafka in a deployment), so a command's caseId
+ * alone does not prove the server adjudicates anything.
+ */
+async function awaitCases(chairToken: string, expected: string[]): Promise<CaseSummary[]> {
+  const path = `/trials/${TRIAL_ID}/adjudication/cases`;
+  const deadline = Date.now() + CASE_FEED_TIMEOUT_MS;
+  for (;;) {
+    const answer = await call('GET', path, chairToken);
+    if (answer.status !== 200) fail('GET', path, answer);
+    const listed = answer.body as CaseSummary[] | { items?: CaseSummary[] };
+    const cases = Array.isArray(listed) ? listed : (listed.items ?? []);
+    const missing = expected.filter((eventId) => !cases.some((c) => c.eventId === eventId));
+    if (missing.length === 0) return cases;
+    if (Date.now() > deadline) {
+      throw new DemoError(
+        `GET ${path} lists ${cases.length} case(s) after ${CASE_FEED_TIMEOUT_MS / 1000} s, expected one for each of the ${expected.length} reported amputations, TVRs and deaths; none for ${missing.join(', ')}. Is the case feed running (the adjudication service's log or Kafka consumer, GET /health)?`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** Chair assigns both reviewers, each confirms the event as reported; a finalized case is left alone. */
+async function adjudicate(
+  secret: string,
+  cohort: ReturnType<typeof legDebBtkCohort>,
+  cases: CaseSummary[],
+): Promise<{ finalized: number; alreadyFinalized: number }> {
+  const chair = cohort.committee.find((m) => m.role === 'cec-chair');
+  const reviewers = cohort.committee.filter((m) => m.role === 'cec-reviewer');
+  const [first, second] = reviewers;
+  if (!chair || !first || !second) throw new DemoError('scripts/demo-cohort.ts needs a CEC chair and two reviewers');
+  const events = new Map(cohort.patients.flatMap((p) => p.adverseEvents.map((e) => [e.eventId, e] as const)));
+  const t = `/trials/${TRIAL_ID}/adjudication/cases`;
+  let finalized = 0;
+  let alreadyFinalized = 0;
+  for (const summary of cases) {
+    const event = events.get(summary.eventId);
+    if (!event) continue;
+    if (summary.status === 'finalized' || summary.status === 'cancelled') {
+      alreadyFinalized++;
+      continue;
+    }
+    if (summary.status === 'awaiting-resolution') {
+      throw new DemoError(
+        `case ${summary.caseId} waits for the chair's resolution (discordant reviews): not the demo's doing; use a fresh DATA_DIR`,
+      );
+    }
+    const c = `${t}/${summary.caseId}`;
+    if (summary.status === 'awaiting-assignment') {
+      const chairToken = await token(secret, chair.userId, chair.name, ['cec-chair']);
+      const assigned = await call('POST', `${c}/assignment`, chairToken, {
+        body: { reviewerIds: [first.userId, second.userId] },
+        idempotencyKey: ['demo', TRIAL_ID, 'assign', summary.caseId].join(':'),
+      });
+      if (assigned.status !== 201 && assigned.status !== 200) fail('POST', `${c}/assignment`, assigned);
+    }
+    const outcome = {
+      isEndpointEvent: true,
+      kind: event.kind,
+      onsetOn: event.onsetOn,
+      ...(event.limb ? { limb: event.limb } : {}),
+      ...(event.amputation ? { amputation: event.amputation } : {}),
+      ...(event.tvr ? { tvr: event.tvr } : {}),
+    };
+    for (const reviewer of [first, second]) {
+      // A fresh login for every signature: the token's auth_time is now (SIGNATURE_MAX_AGE).
+      const signer = await token(secret, reviewer.userId, reviewer.name, ['cec-reviewer']);
+      const review = await call('POST', `${c}/reviews`, signer, {
+        body: { outcome, rationale: 'Confirmed from the source documents as reported by the site.', signature: { meaning: 'review' } },
+        idempotencyKey: ['demo', TRIAL_ID, 'review', summary.caseId, reviewer.userId].join(':'),
+      });
+      const code = codeOf(review.body);
+      // Reviewed in an earlier, interrupted run: the review stands.
+      if (review.status === 409 && code !== undefined && /ALREADY_REVIEWED|REVIEW_ALREADY/.test(code)) continue;
+      if (review.status !== 201 && review.status !== 200) fail('POST', `${c}/reviews`, review);
+      const position = (review.body as { position?: unknown } | undefined)?.position;
+      if (typeof position === 'number') lastPosition = Math.max(lastPosition ?? 0, position);
+    }
+    finalized++;
+  }
+  return { finalized, alreadyFinalized };
+}
+
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const unknown = args.filter((arg) => arg !== '--no-adjudicate' && arg !== '--adjudicate');
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
+  if (unknown.length > 0) throw new DemoError(`unknown argument(s) ${unknown.join(' ')}\n${USAGE}`);
+  const adjudicating = !args.includes('--no-adjudicate');
   const cohort = legDebBtkCohort();
 
   // The cohort must reproduce the article's numbers by itself before anything is sent.
@@ -274,7 +385,26 @@ async function main(): Promise<void> {
     const { created: c, existing: e } = tally.get(kind) as Tally;
     console.log(`  ${kind.padEnd(18)} ${String(c + e).padStart(3)}  (new ${c}, already there ${e})`);
   }
-  if (openedCases > 0) console.log(`  CEC cases opened by this run: ${openedCases}`);
+
+  const chairMember = cohort.committee.find((m) => m.role === 'cec-chair');
+  const chairToken = await token(secret, chairMember?.userId ?? 'cec-chair', chairMember?.name ?? 'CEC Chair', ['cec-chair']);
+  const expectedCases = cohort.patients.flatMap((p) =>
+    p.adverseEvents.filter((e) => e.kind === 'amputation' || e.kind === 'tvr' || e.kind === 'death').map((e) => e.eventId),
+  );
+  const cases = await awaitCases(chairToken, expectedCases);
+  console.log(`  CEC cases listed by the server: ${cases.length} (one per reported amputation, TVR and death)`);
+  // Cases decided by an earlier run: their positions are not known here, so the adjudicated report is asked as of now.
+  let decidedEarlier = false;
+  if (adjudicating) {
+    const { finalized, alreadyFinalized } = await adjudicate(secret, cohort, cases);
+    decidedEarlier = alreadyFinalized > 0;
+    console.log(
+      `  adjudicated: ${finalized} case(s) confirmed as reported by two concordant signed reviews` +
+        (alreadyFinalized > 0 ? `, ${alreadyFinalized} already decided` : ''),
+    );
+  } else {
+    console.log('  --no-adjudicate: the cases stay open, so the adjudicated report counts no events yet (basis=site-reported does)');
+  }
   if (lastPosition !== undefined) console.log(`  last global position: ${lastPosition}`);
 
   console.log('');
@@ -284,7 +414,8 @@ async function main(): Promise<void> {
   console.log(
     `  … excluding planned minor   ${percent(unplannedOrMajor[0] as ExpectedGroup)}   ${percent(unplannedOrMajor[1] as ExpectedGroup)}  (under a charter version without planned minor amputations)`,
   );
-  for (const line of await compareWithReport(admin)) console.log(line);
+  for (const line of await compareWithReport(admin, 'site-reported')) console.log(line);
+  if (adjudicating) for (const line of await compareWithReport(admin, 'adjudicated', !decidedEarlier)) console.log(line);
 }
 
 main().catch((error: unknown) => {
