@@ -305,6 +305,11 @@ describe.each(backends)('CEC adjudication over HTTP on %s', (_name, databaseUrl)
       changes: { 'amputation.level': 'minor' },
       reason: 'operative note says transmetatarsal',
     }).expect(201);
+    // The chair sees the case reopened (a read waits for the case opener, which reopens it), then assigns.
+    expect((await get('chair', `/adjudication/cases/${caseId}`).expect(200)).body).toMatchObject({
+      status: 'awaiting-assignment',
+      round: 2,
+    });
     await post('chair', `/adjudication/cases/${caseId}/assignment`, { reviewerIds: ['rev-b', 'rev-d'] }).expect(201);
 
     // rev-d reviews round 2 without seeing round 1 (no anchoring), but sees why it reopened.
