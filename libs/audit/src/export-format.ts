@@ -3,6 +3,11 @@ import { z } from 'zod';
 import { chainHash, contentDigest, type RecordedEvent } from '@app/event-store';
 import { isTrialStream } from './trial-log';
 
+/*
+ * The format is documented for users in README.md, "The audit export format", precisely enough to
+ * verify an export with other tools (test/fixtures/verify_export.py was written from that text alone
+ * and is run against a real export): change this file and that section together.
+ */
 export const ROOT_HASH_ALGORITHM = 'sha256';
 const ZERO_ROOT = Buffer.alloc(32);
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
