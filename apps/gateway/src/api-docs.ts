@@ -24,7 +24,11 @@ export async function mergedApiDocument(base: OpenAPIObject, services: Record<Se
   const merged: OpenAPIObject = {
     ...base,
     paths: { ...base.paths },
-    components: { ...base.components, schemas: { ...base.components?.schemas } },
+    components: {
+      ...base.components,
+      schemas: { ...base.components?.schemas },
+      securitySchemes: { ...base.components?.securitySchemes },
+    },
     tags: [...(base.tags ?? [])],
   };
   const missing: string[] = [];
@@ -38,6 +42,10 @@ export async function mergedApiDocument(base: OpenAPIObject, services: Record<Se
       if (path !== '/health') merged.paths[path] = item;
     }
     Object.assign(merged.components!.schemas!, result.document.components?.schemas ?? {});
+    // The services' scheme says how to get a token; their OpenAPI and package version are the API's.
+    Object.assign(merged.components!.securitySchemes!, result.document.components?.securitySchemes ?? {});
+    merged.openapi = result.document.openapi;
+    merged.info = { ...merged.info, version: result.document.info.version };
     for (const tag of result.document.tags ?? []) if (!merged.tags!.some((t) => t.name === tag.name)) merged.tags!.push(tag);
   }
   if (missing.length > 0) {

@@ -13,3 +13,21 @@ export { applySecurity, corsOriginsSchema } from './security';
 export { commandResult } from './command-result';
 export type { CommandResult } from './command-result';
 export { validateCorrection } from './correction';
+export {
+  COMMAND_PROBLEMS,
+  CommandOperation,
+  CommandResultSchema,
+  IDEMPOTENCY_KEY_HEADER,
+  IF_MATCH_HEADER,
+  PROBLEM_JSON,
+  ProblemDetailsSchema,
+  ProblemResponses,
+  QUERY_SCHEMA_KEY,
+  READ_PROBLEMS,
+  ReadOperation,
+  ValidQuery,
+  completeApiDocument,
+  openApiSchema,
+  parseQuery,
+} from './openapi';
+export type { OperationDoc, ProblemResponse, ProblemStatus } from './openapi';

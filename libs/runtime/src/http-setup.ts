@@ -1,16 +1,45 @@
 import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { ModulesContainer } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
-import { applySecurity, bodyParserErrors } from '@app/http';
+import { IS_PUBLIC_KEY, ROLES_KEY } from '@app/auth';
+import { applySecurity, bodyParserErrors, completeApiDocument } from '@app/http';
 import type { PlatformConfig } from './config';
+import { buildInfo } from './version.controller';
 
 /** Largest JSON body a command accepts; a charter with many endpoints stays well below. */
 export const BODY_LIMIT = '256kb';
 
 /** Options for NestFactory.create that configureHttp relies on. */
 export const NEST_OPTIONS = { bufferLogs: true, bodyParser: false } as const;
+
+/** What the Authorize dialog of /docs tells a newcomer. */
+export const BEARER_AUTH_DESCRIPTION =
+  'A JWT (HS256 with `JWT_SECRET` by default, or RS256/ES256 from `JWT_JWKS_URL`) carrying `sub`, `name`, `roles`, `sites` and `auth_time`. ' +
+  'On a development machine mint one against the same `DATA_DIR`: ' +
+  '`npm run -s token -- --sub u1 --name "Dr. Jane Roe" --roles site-investigator --sites S01` ' +
+  '(roles: trial-admin, site-investigator, cec-coordinator, cec-reviewer, cec-chair, dsmb-member, sponsor, auditor; several as a comma list).';
+
+/** The OpenAPI document of the API this process serves, as /docs and /docs-json show it. */
+export function apiDocument(app: INestApplication): OpenAPIObject {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setOpenAPIVersion('3.1.0')
+      .setTitle('Trial endpoint adjudication API')
+      .setDescription(
+        'Sites report, the CEC adjudicates, the DSMB reviews endpoint rates as of any moment. ' +
+          'Errors are `application/problem+json` with a stable `code`. Commands take an `Idempotency-Key` and an `If-Match`, ' +
+          'and answer `{id, streamVersion, position}` with the stream version as ETag.',
+      )
+      .setVersion(buildInfo().version)
+      .addBearerAuth({ type: 'http', description: BEARER_AUTH_DESCRIPTION })
+      .build(),
+  );
+  return withRoles(app, completeApiDocument(cleanupOpenApiDoc(document)));
+}
 
 /** HTTP set-up shared by main.ts and the end-to-end tests, so tests run what users run. */
 export function configureHttp(app: INestApplication): void {
@@ -23,16 +52,36 @@ export function configureHttp(app: INestApplication): void {
   express.use(bodyParserErrors);
   express.disable('x-powered-by');
   app.enableShutdownHooks();
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Trial endpoint adjudication API')
-      .setDescription(
-        'Sites report, the CEC adjudicates, the DSMB reviews endpoint rates as of any moment. Errors are application/problem+json.',
-      )
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, cleanupOpenApiDoc(document), { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, apiDocument(app), { jsonDocumentUrl: 'docs-json' });
+}
+
+/**
+ * Each operation's description ends with the roles its @Roles admits (read from the same
+ * metadata the auth guard reads), keyed by Nest's default operation id `<Controller>_<method>`.
+ */
+function withRoles(app: INestApplication, document: OpenAPIObject): OpenAPIObject {
+  const roles = new Map<string, string[] | 'public'>();
+  for (const module of app.get(ModulesContainer).values()) {
+    for (const { metatype } of module.controllers.values()) {
+      if (typeof metatype !== 'function') continue;
+      const prototype = metatype.prototype as Record<string, unknown>;
+      for (const method of Object.getOwnPropertyNames(prototype)) {
+        const handler = prototype[method];
+        if (method === 'constructor' || typeof handler !== 'function') continue;
+        const isPublic = Reflect.getMetadata(IS_PUBLIC_KEY, handler) ?? Reflect.getMetadata(IS_PUBLIC_KEY, metatype);
+        const admitted = (Reflect.getMetadata(ROLES_KEY, handler) ?? Reflect.getMetadata(ROLES_KEY, metatype)) as string[] | undefined;
+        if (isPublic) roles.set(`${metatype.name}_${method}`, 'public');
+        else if (admitted) roles.set(`${metatype.name}_${method}`, admitted);
+      }
+    }
+  }
+  for (const item of Object.values(document.paths)) {
+    for (const operation of [item.get, item.put, item.post, item.delete, item.patch]) {
+      const admitted = operation?.operationId ? roles.get(operation.operationId) : undefined;
+      if (!operation || !admitted) continue;
+      const line = admitted === 'public' ? 'No token needed.' : `Roles: ${admitted.map((r) => `\`${r}\``).join(', ')}.`;
+      operation.description = [operation.description, line].filter(Boolean).join('\n\n');
+    }
+  }
+  return document;
 }

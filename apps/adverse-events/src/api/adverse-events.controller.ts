@@ -2,8 +2,8 @@ import { Body, Controller, Get, Param, Post } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, assertSiteAccess, type Principal } from '@app/auth';
-import { DomainError } from '@app/contracts';
-import { Ctx, IdParamPipe, type CommandContext, type CommandResult } from '@app/http';
+import { DomainError, Id } from '@app/contracts';
+import { CommandOperation, CommandResultSchema, Ctx, IdParamPipe, ReadOperation, type CommandContext, type CommandResult } from '@app/http';
 import { CorrectAdverseEvent, ReportAdverseEvent, RetractAdverseEvent, type ReportResult } from '../application/adverse-events.commands';
 import type { AdverseEventState } from '../domain/adverse-event.decider';
 import { GetAdverseEvent } from '../read-models/adverse-event-view';
@@ -19,6 +19,16 @@ export class AdverseEventsController {
   ) {}
 
   /** Amputations, TVRs and deaths open a CEC case; its id comes back as `caseId`. */
+  @CommandOperation({
+    summary: 'Report an adverse event',
+    description:
+      'Reports an adverse event of an enrolled patient. An amputation, TVR or death opens a CEC case at once, named after the event ' +
+      '(`caseId`). Details go with the kind: `amputation: {level, planned}` only for an amputation, `tvr: {clinicallyDriven}` only for a TVR, ' +
+      'and a limb for both (422 otherwise). An event id already reported answers 409.',
+    result: CommandResultSchema.extend({
+      caseId: Id.optional().meta({ description: 'The CEC case opened for an amputation, TVR or death.' }),
+    }),
+  })
   @Post()
   @Roles('site-investigator')
   report(
@@ -30,6 +40,11 @@ export class AdverseEventsController {
     return this.commands.execute(new ReportAdverseEvent(t, p, body, ctx));
   }
 
+  @ReadOperation({
+    summary: 'Read an adverse event',
+    description: 'The report as currently corrected (or retracted), with its corrections and the stream version.',
+    response: 'The adverse event and its stream `version`.',
+  })
   @Get(':e')
   @Roles('site-investigator', 'trial-admin', 'auditor')
   async read(
@@ -47,6 +62,12 @@ export class AdverseEventsController {
     return { ...state, version };
   }
 
+  @CommandOperation({
+    summary: 'Correct an adverse event',
+    description:
+      'Changes fields of the report by dotted path (`onsetOn`, `amputation.level`, …), with the reason; each event keeps the previous value. ' +
+      'A correction of an adjudicated event reopens its case. An unknown field answers 400; a value equal to the current one 422.',
+  })
   @Post(':e/corrections')
   @Roles('site-investigator')
   correct(
@@ -59,6 +80,11 @@ export class AdverseEventsController {
     return this.commands.execute(new CorrectAdverseEvent(t, p, e, body, ctx));
   }
 
+  @CommandOperation({
+    summary: 'Retract an adverse event',
+    description:
+      'Withdraws a report made in error, with the reason; it stays in the audit trail. A retraction of an adjudicated event reopens its case.',
+  })
   @Post(':e/retraction')
   @Roles('site-investigator')
   retract(

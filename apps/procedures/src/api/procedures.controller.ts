@@ -1,8 +1,9 @@
 import { Body, Controller, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import { Roles } from '@app/auth';
-import { Ctx, IdParamPipe, type CommandContext } from '@app/http';
+import { CommandOperation, CommandResultSchema, Ctx, IdParamPipe, type CommandContext } from '@app/http';
 import { RecordProcedure, type RecordProcedureResult } from '../application/procedures.commands';
 import { RecordProcedureDto } from './procedures.dto';
 
@@ -13,6 +14,13 @@ export class ProceduresController {
   constructor(private readonly commands: CommandBus) {}
 
   /** The first procedure recorded for a patient is the index procedure. */
+  @CommandOperation({
+    summary: 'Record a procedure',
+    description:
+      "Records an endovascular procedure: limb, device, lesions, technical success. The patient's first procedure is the index procedure: " +
+      'the time origin of every endpoint and the index limb. A procedure id already recorded answers 409.',
+    result: CommandResultSchema.extend({ index: z.boolean().meta({ description: 'Whether this is the index procedure.' }) }),
+  })
   @Post()
   @Roles('site-investigator')
   record(

@@ -1,16 +1,16 @@
-import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Param, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, Roles, type Principal } from '@app/auth';
 import { DomainError, type WithdrawalCensoring } from '@app/contracts';
-import { IdParamPipe, ProblemException, fieldErrors } from '@app/http';
+import { IdParamPipe, ProblemException, ReadOperation, ValidQuery } from '@app/http';
 import { RecordUnblindedView } from '../application/reporting.commands';
 import { computeEndpointReport, endpointCurve, type ReportInput } from '../domain/endpoint-report';
 import type { ReportQuery } from '../domain/history-snapshot';
 import { renderKaplanMeierSvg } from '../domain/km-svg';
 import { GetReportInput } from '../read-models/history';
-import { ReportParams, toReportQuery } from './reporting.dto';
+import { ReportParams, toReportQuery, type ReportParameters } from './reporting.dto';
 
 const ROLES_SEEING_ARMS = ['dsmb-member', 'auditor'];
 
@@ -30,15 +30,30 @@ export class ReportingController {
   ) {}
 
   /** Endpoint rates as of any knowledge time (api.md "Endpoint report"). */
+  @ReadOperation({
+    summary: 'Endpoint report',
+    description:
+      'Kaplan-Meier and crude rates of every endpoint of the charter in force, pooled or by group, as known at a moment (`asOf` or ' +
+      '`asOfPosition`) and cut at a clinical date (`cutoff`), on adjudicated or site-reported events. Numbers are rounded to 4 decimals.',
+    response:
+      'The report: knowledge time, cutoff, basis, charter version and per endpoint and group n, events, censored, KM and crude rates.',
+    problems: [
+      [
+        403,
+        "The token's roles do not admit the report, or `groupBy=arm` for a role that sees pooled results only (`ARM_BREAKDOWN_FORBIDDEN`).",
+      ],
+      [409, '`asOfPosition` not yet delivered to the read model (`NOT_YET_KNOWN`): retry after `Retry-After` seconds.'],
+    ],
+  })
   @Get()
   @Roles('dsmb-member', 'sponsor', 'trial-admin', 'auditor')
   async endpoints(
     @Param('t', IdParamPipe) t: string,
-    @Query() raw: Record<string, string>,
+    @ValidQuery(ReportParams) params: ReportParameters,
     @CurrentPrincipal() principal: Principal,
     @Res() res: Response,
   ) {
-    const query = this.parse(raw, principal);
+    const query = this.authorize(params, principal);
     const input = await this.input(t, query);
     const report = computeEndpointReport(input);
     if (query.groupBy.includes('arm')) await this.commands.execute(new RecordUnblindedView(t, principal, query, input, 'endpoint report'));
@@ -46,17 +61,36 @@ export class ReportingController {
   }
 
   /** Kaplan-Meier step points as JSON, or the plotted curve with `Accept: image/svg+xml`. */
+  @ReadOperation({
+    summary: 'Kaplan-Meier curve of an endpoint',
+    description:
+      'The step points of the Kaplan-Meier estimate of one endpoint, pooled or by group, with the same parameters as the report. ' +
+      'With `Accept: image/svg+xml` the plotted curve, titled with the trial, basis, cutoff, knowledge time, charter version and censoring rule.',
+    response: 'The curve: JSON step points, or the plot as SVG.',
+    content: {
+      'application/json': { schema: { type: 'object' } },
+      'image/svg+xml': { schema: { type: 'string' } },
+    },
+    problems: [
+      [
+        403,
+        "The token's roles do not admit the report, or `groupBy=arm` for a role that sees pooled results only (`ARM_BREAKDOWN_FORBIDDEN`).",
+      ],
+      [404, 'The trial does not exist (`TRIAL_NOT_FOUND`), or its charter has no such endpoint (`ENDPOINT_NOT_FOUND`).'],
+      [409, '`asOfPosition` not yet delivered to the read model (`NOT_YET_KNOWN`): retry after `Retry-After` seconds.'],
+    ],
+  })
   @Get(':endpointId/curve')
   @Roles('dsmb-member', 'sponsor', 'trial-admin', 'auditor')
   async curve(
     @Param('t', IdParamPipe) t: string,
     @Param('endpointId', IdParamPipe) endpointId: string,
-    @Query() raw: Record<string, string>,
+    @ValidQuery(ReportParams) params: ReportParameters,
     @Headers('accept') accept: string | undefined,
     @CurrentPrincipal() principal: Principal,
     @Res() res: Response,
   ) {
-    const query = this.parse(raw, principal);
+    const query = this.authorize(params, principal);
     const input = await this.input(t, query);
     const endpoint = input.charter.endpoints.find((e) => e.id === endpointId);
     if (!endpoint)
@@ -91,11 +125,7 @@ export class ReportingController {
     return this.queries.execute<GetReportInput, ReportInput>(new GetReportInput(t, query));
   }
 
-  private parse(raw: Record<string, string>, principal: Principal): ReportQuery {
-    const parsed = ReportParams.safeParse(raw);
-    if (!parsed.success)
-      throw new ProblemException(400, 'VALIDATION_FAILED', 'invalid query parameters', { errors: fieldErrors(parsed.error, 'query') });
-    const query = parsed.data;
+  private authorize(query: ReportParameters, principal: Principal): ReportQuery {
     if (query.groupBy.includes('arm') && !principal.roles.some((r) => ROLES_SEEING_ARMS.includes(r))) {
       throw new ProblemException(
         403,
