@@ -1,4 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { Public } from '@app/auth';
 import { DATA_SOURCE, EVENT_STORE_ADAPTER, KurrentDbEventStore, isEmbedded, type EventStore } from '@app/event-store';
@@ -20,6 +21,12 @@ export class HealthController {
   /** 200 once the API is ready: the database answers a query and the event log a read; with the version running. */
   @Get()
   @HealthCheck()
+  @ApiOperation({
+    summary: 'Readiness',
+    description:
+      '200 once the API is ready (the database answers a query, the event log a read, no Kafka consumer has stopped), with the version running; ' +
+      '503 naming what is down otherwise.',
+  })
   async check() {
     const result = await this.health.check([() => this.database(), () => this.eventStore(), () => this.messaging()]);
     return { ...result, version: buildInfo().version };
