@@ -217,6 +217,27 @@ describe.each(backends)('CEC adjudication over HTTP on %s', (_name, databaseUrl)
     expect((await get('chair', `/adjudication/cases/${caseId}`)).body).toMatchObject({ status: 'awaiting-assignment', round: 3 });
   });
 
+  it("a chair's command right after a site correction decides on the case the correction reopened", async () => {
+    // The case opener reopens the case in the background; a command must not decide on the case as it was before.
+    const cases = await Promise.all([reportedAmputation(), reportedAmputation(), reportedAmputation(), reportedAmputation()]);
+    for (const { caseId } of cases) {
+      await post('chair', `/adjudication/cases/${caseId}/assignment`, { reviewerIds: ['rev-a', 'rev-b'] }).expect(201);
+      await review('rev-a', caseId, amputationOutcome('major')).expect(201);
+      await review('rev-b', caseId, amputationOutcome('major')).expect(201);
+    }
+    const answers = await Promise.all(
+      cases.map(async ({ patientId, eventId, caseId }) => {
+        await post('inv', `/patients/${patientId}/adverse-events/${eventId}/corrections`, {
+          changes: { 'amputation.level': 'minor' },
+          reason: 'operative note says transmetatarsal',
+        }).expect(201);
+        const assigned = await post('chair', `/adjudication/cases/${caseId}/assignment`, { reviewerIds: ['rev-b', 'rev-d'] });
+        return { status: assigned.status, code: (assigned.body as { code?: string }).code };
+      }),
+    );
+    expect(answers).toEqual(cases.map(() => ({ status: 201, code: undefined })));
+  });
+
   it('refuses a reviewer affiliated with the patient site, and reviews or reads by a reviewer not assigned', async () => {
     const { caseId } = await reportedAmputation();
     const conflict = await post('chair', `/adjudication/cases/${caseId}/assignment`, { reviewerIds: ['rev-c', 'rev-b'] });

@@ -112,7 +112,8 @@ describe('logs of a running platform', () => {
     expect(all).not.toContain('secret-title-in-body');
     expect(all).not.toContain('asOf=x');
 
-    await server.stop();
+    // A loaded machine may take a while to stop the subscriptions and close PGlite: no SIGKILL before it says so.
+    await server.stop(60_000);
     const end = jsonLines(server.output()).map((l) => l.msg);
     expect(end).toEqual(expect.arrayContaining(['shutting down on SIGTERM', 'stopped']));
   }, 180_000);

@@ -32,6 +32,9 @@ import { CaseOpener } from '../infrastructure/case-opener';
 /** What the token says of the sender's last authentication (auth_time, amr, acr). */
 export type Authentication = Pick<Principal, 'authTime' | 'amr' | 'acr'>;
 
+/** How long a case command waits for the opener to catch up with the site's latest report (a long transaction elsewhere can hold the log back). */
+const OPENER_WAIT_MS = 5000;
+
 export class AssignReviewers {
   constructor(
     readonly trialId: string,
@@ -95,14 +98,16 @@ abstract class CaseHandler {
     @Inject(SIGNATURE_MAX_AGE) protected readonly signatureMaxAgeSeconds: number,
   ) {}
 
-  /** The case, waiting for the opener once: a case is opened by a subscriber right after its report. */
+  /**
+   * The case as the site's report left it. The opener opens, updates and reopens cases in the
+   * background, right after the report, correction or retraction: a command waits for it first, so
+   * it never decides on a case a correction just reopened (nor misses one just opened).
+   */
   protected async case(trialId: string, caseId: string): Promise<OpenCase> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const { state } = await loadState(this.store, caseStream(trialId, caseId), caseDecider);
-      if (state.status !== 'absent') return state;
-      if (attempt === 0) await this.opener.caughtUp();
-    }
-    throw new DomainError('CASE_NOT_FOUND', `no case ${caseId} in trial ${trialId}`, 'not_found');
+    await this.opener.caughtUp(OPENER_WAIT_MS);
+    const { state } = await loadState(this.store, caseStream(trialId, caseId), caseDecider);
+    if (state.status === 'absent') throw new DomainError('CASE_NOT_FOUND', `no case ${caseId} in trial ${trialId}`, 'not_found');
+    return state;
   }
 
   /** The committee of the trial; the sender must be on it in the role it acts in. */
