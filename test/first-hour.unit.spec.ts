@@ -54,7 +54,7 @@ describe('a fresh clone', () => {
   });
 
   it('ships trialctl in the image and from a production install', () => {
-    const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string> };
+    const pkg = JSON.parse(read('package.json')) as { bin: { trialctl: string } };
     expect(pkg.bin.trialctl).toBe('bin/trialctl.js');
     expect(existsSync(join(root, pkg.bin.trialctl))).toBe(true);
     const runtime = read('Dockerfile').slice(read('Dockerfile').lastIndexOf('\nFROM '));
