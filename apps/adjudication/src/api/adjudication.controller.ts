@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@app/auth';
-import { Ctx, IdParamPipe, type CommandContext, type CommandResult } from '@app/http';
+import { CommandOperation, Ctx, IdParamPipe, ReadOperation, ValidQuery, type CommandContext, type CommandResult } from '@app/http';
 import {
   AnswerQuery,
   AssignReviewers,
@@ -20,7 +20,8 @@ import {
   ReopenCaseDto,
   ResolveCaseDto,
   SubmitReviewDto,
-  caseFilter,
+  CaseFilterQuery,
+  type CaseFilterParameters,
 } from './adjudication.dto';
 
 /** The token's authentication facts a signing checks and records (auth_time, amr, acr). */
@@ -39,6 +40,12 @@ export class AdjudicationController {
     private readonly cases: CaseQueries,
   ) {}
 
+  @CommandOperation({
+    summary: 'Assign two reviewers',
+    description:
+      "The chair assigns two different CEC reviewers to the open round of a case. A reviewer affiliated with the patient's site is refused " +
+      '(422 `REVIEWER_CONFLICT`); a reopened case is assigned again for its new round.',
+  })
   @Post('cases/:c/assignment')
   @Roles('cec-chair')
   assign(
@@ -50,6 +57,19 @@ export class AdjudicationController {
     return this.commands.execute(new AssignReviewers(t, c, body, ctx));
   }
 
+  @CommandOperation({
+    summary: 'Submit a review',
+    description:
+      'An assigned reviewer classifies the event (`Outcome`) with a rationale, and signs it (meaning `review`). ' +
+      'Two concordant reviews finalize the case; discordant ones wait for the chair. ' +
+      "A signing (21 CFR 11.200(a)(1)): the token's `auth_time` must be at most `SIGNATURE_MAX_AGE` seconds old.",
+    problems: [
+      [
+        401,
+        'No or bad token, or a login too old to sign (`SIGNATURE_REAUTHENTICATION_REQUIRED`, with the RFC 9470 step-up challenge): nothing written.',
+      ],
+    ],
+  })
   @Post('cases/:c/reviews')
   @Roles('cec-reviewer')
   review(
@@ -62,6 +82,18 @@ export class AdjudicationController {
     return this.commands.execute(new SubmitReview(t, c, body, ctx, signingAuthentication(principal)));
   }
 
+  @CommandOperation({
+    summary: 'Resolve a case',
+    description:
+      'The chair decides a case whose reviews disagree, with an outcome and rationale, and signs it (meaning `approval`); the case is finalized. ' +
+      "A signing (21 CFR 11.200(a)(1)): the token's `auth_time` must be at most `SIGNATURE_MAX_AGE` seconds old.",
+    problems: [
+      [
+        401,
+        'No or bad token, or a login too old to sign (`SIGNATURE_REAUTHENTICATION_REQUIRED`, with the RFC 9470 step-up challenge): nothing written.',
+      ],
+    ],
+  })
   @Post('cases/:c/resolution')
   @Roles('cec-chair')
   resolve(
@@ -74,6 +106,12 @@ export class AdjudicationController {
     return this.commands.execute(new ResolveCase(t, c, body, ctx, signingAuthentication(principal)));
   }
 
+  @CommandOperation({
+    summary: 'Reopen a case',
+    description:
+      'The chair reopens a finalized case, with the reason: a new round starts and its decision will supersede the standing one (both are kept). ' +
+      'A case not finalized answers 422 `CASE_NOT_FINALIZED`.',
+  })
   @Post('cases/:c/reopening')
   @Roles('cec-chair')
   reopen(
@@ -85,6 +123,10 @@ export class AdjudicationController {
     return this.commands.execute(new ReopenCase(t, c, body, ctx));
   }
 
+  @CommandOperation({
+    summary: 'Ask the site a question',
+    description: 'The chair or an assigned reviewer asks the site for information about the event. A query id already used answers 409.',
+  })
   @Post('cases/:c/queries')
   @Roles('cec-chair', 'cec-reviewer')
   query(
@@ -96,6 +138,10 @@ export class AdjudicationController {
     return this.commands.execute(new RaiseQuery(t, c, body, ctx));
   }
 
+  @CommandOperation({
+    summary: "Answer the CEC's question",
+    description: "The site investigator of the patient's site answers a query of the case. A query answered already answers 409.",
+  })
   @Post('cases/:c/queries/:q/answer')
   @Roles('site-investigator')
   answer(
@@ -109,12 +155,30 @@ export class AdjudicationController {
   }
 
   /** Cases of the trial (blinded); a reviewer lists only cases assigned to them. */
+  @ReadOperation({
+    summary: 'List cases',
+    description:
+      'The CEC cases of the trial, blinded (no arm, no device), filtered by state or adverse event; a reviewer sees only the cases assigned to them.',
+    response: 'The cases: id, adverse event, state, round, kind.',
+    content: { 'application/json': { schema: { type: 'array', items: { type: 'object' } } } },
+  })
   @Get('cases')
   @Roles('cec-reviewer', 'cec-chair', 'auditor')
-  list(@Param('t', IdParamPipe) t: string, @Query() query: Record<string, string>, @CurrentPrincipal() principal: Principal) {
-    return this.cases.list(t, caseFilter(query), principal);
+  list(
+    @Param('t', IdParamPipe) t: string,
+    @ValidQuery(CaseFilterQuery) filter: CaseFilterParameters,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    return this.cases.list(t, filter, principal);
   }
 
+  @ReadOperation({
+    summary: 'Read a case',
+    description:
+      'The case with its whole history: every round with why it opened, its assignment, reviews with rationale and signature, and decision. ' +
+      'Blinded: a reviewer sees neither arm nor device, nor the other review until both are in, nor earlier rounds before their own review.',
+    response: 'The case, as the reader may see it.',
+  })
   @Get('cases/:c')
   @Roles('cec-reviewer', 'cec-chair', 'auditor')
   view(@Param('t', IdParamPipe) t: string, @Param('c', IdParamPipe) c: string, @CurrentPrincipal() principal: Principal) {
@@ -122,6 +186,12 @@ export class AdjudicationController {
   }
 
   /** Own open work: reviews to submit; for the chair, cases to assign or resolve. */
+  @ReadOperation({
+    summary: 'Own open work',
+    description: "The caller's open CEC work: for a reviewer the reviews to submit, for the chair the cases to assign or resolve.",
+    response: 'The open work items: case and what to do.',
+    content: { 'application/json': { schema: { type: 'array', items: { type: 'object' } } } },
+  })
   @Get('worklist')
   @Roles('cec-reviewer', 'cec-chair')
   worklist(@Param('t', IdParamPipe) t: string, @CurrentPrincipal() principal: Principal) {
@@ -129,6 +199,11 @@ export class AdjudicationController {
   }
 
   /** Committee metrics: open cases by age, days from report to final decision, reviewer agreement. */
+  @ReadOperation({
+    summary: 'Committee metrics',
+    description: 'How the CEC performs: open cases by age, days from report to final decision, agreement between reviewers.',
+    response: 'The committee metrics.',
+  })
   @Get('metrics')
   @Roles('cec-chair', 'auditor', 'trial-admin')
   metrics(@Param('t', IdParamPipe) t: string) {
