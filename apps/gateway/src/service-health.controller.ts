@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
 import {
   HealthCheck,
   type HealthCheckResult,
@@ -32,6 +33,10 @@ export class GatewayHealthController {
    */
   @Get()
   @HealthCheck()
+  @ApiOperation({
+    summary: 'Readiness of the deployment',
+    description: '200 when every service answers its own /health with 200; 503 naming the services that do not. No token needed.',
+  })
   async check(@Res() response: Response): Promise<void> {
     try {
       response.json(await this.health.check(GATEWAY_SERVICES.map((name) => () => this.probe(name))));

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { Public } from '@app/auth';
 
 /** What is running: the package's name and version, and the git commit it was built from when known. */
@@ -72,6 +73,19 @@ export function buildInfo(env: NodeJS.ProcessEnv = process.env): BuildInfo {
 export class VersionController {
   /** GET /version: no token needed, nothing clinical in it. */
   @Get()
+  @ApiOperation({
+    summary: 'What is running',
+    description:
+      'The package name and version, and the git commit it was built from when known (GIT_COMMIT, else the checkout). No token needed.',
+  })
+  @ApiOkResponse({
+    description: 'The build.',
+    schema: {
+      type: 'object',
+      required: ['name', 'version'],
+      properties: { name: { type: 'string' }, version: { type: 'string', example: '0.1.0' }, commit: { type: 'string' } },
+    },
+  })
   version(): BuildInfo {
     return buildInfo();
   }
