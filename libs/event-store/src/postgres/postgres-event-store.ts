@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { systemClock, uuidGenerator } from '../clock';
 import { IdempotencyKeyReusedError, WrongExpectedVersionError } from '../errors';
@@ -79,6 +80,17 @@ function driverError(error: unknown): { code?: string; detail?: string } {
 }
 
 /**
+ * The statements of the hot path, named: on a server each connection parses and plans them once and then only
+ * binds (and the request skips TypeORM's query runner). PGlite, or a DataSource whose pool is not `pg`'s, gets
+ * the same text through TypeORM.
+ */
+async function run<T>(dataSource: DataSource, name: string, text: string, values: unknown[]): Promise<T[]> {
+  const pool = (dataSource.driver as unknown as { master?: unknown }).master;
+  if (!(pool instanceof pg.Pool)) return dataSource.query<T[]>(text, values);
+  return (await pool.query({ name, text, values })).rows as T[];
+}
+
+/**
  * The event store on PostgreSQL (a server, or PGlite embedded), through a TypeORM DataSource.
  * An append is one call of es_append: version check, hash chain and bulk insert, atomically.
  */
@@ -107,21 +119,20 @@ export class PostgresEventStore implements EventStore {
       };
       return { ...content, digest: contentDigest(content).toString('hex') };
     });
-    const runner = options.manager ?? this.dataSource;
-    let rows: Array<{ stream_version: string | number; global_position: string | number; transaction_id: string; hash: string }>;
+    type AppendedRow = { stream_version: string | number; global_position: string | number; transaction_id: string; hash: string };
+    let rows: AppendedRow[];
     try {
       const key = options.idempotency;
-      rows = key
-        ? await runner.query('SELECT * FROM es_append_keyed($1, $2, $3::jsonb, $4, $5, $6, $7::timestamptz)', [
-            streamId,
-            String(expected),
-            JSON.stringify(prepared),
-            key.scope,
-            key.key,
-            key.requestHash,
-            key.notBefore,
-          ])
-        : await runner.query('SELECT * FROM es_append($1, $2, $3::jsonb)', [streamId, String(expected), JSON.stringify(prepared)]);
+      const [name, text, values] = key
+        ? [
+            'es_append_keyed',
+            'SELECT * FROM es_append_keyed($1, $2, $3::jsonb, $4, $5, $6, $7::timestamptz)',
+            [streamId, String(expected), JSON.stringify(prepared), key.scope, key.key, key.requestHash, key.notBefore],
+          ]
+        : ['es_append', 'SELECT * FROM es_append($1, $2, $3::jsonb)', [streamId, String(expected), JSON.stringify(prepared)]];
+      rows = options.manager
+        ? await options.manager.query<AppendedRow[]>(text, values)
+        : await run<AppendedRow>(this.dataSource, name, text, values);
     } catch (error) {
       const { code, detail } = driverError(error);
       if (code === WRONG_EXPECTED_VERSION) throw new WrongExpectedVersionError(streamId, expected, Number(detail));
@@ -157,7 +168,9 @@ export class PostgresEventStore implements EventStore {
     // One statement, so one snapshot: the version and the events are those of the same moment.
     // (Read apart, a command could fold N events, see version N+1 and append on a state it never
     // decided on.) The stream row comes first so a range past the end still reports the version.
-    const rows = await this.dataSource.query<Array<EventRow & { head: string | number }>>(
+    const rows = await run<EventRow & { head: string | number }>(
+      this.dataSource,
+      'es_read_stream',
       `SELECT s.version AS head, e.* FROM es_streams s
          LEFT JOIN LATERAL (
            SELECT ${EVENT_COLUMNS} FROM es_events
@@ -175,7 +188,9 @@ export class PostgresEventStore implements EventStore {
     const after = options.after ? decodeCheckpoint(options.after) : { transactionId: '0', globalPosition: '0' };
     // Only transactions older than every one still running are visible: none of them can
     // commit an event that sorts before what is returned here.
-    const rows: EventRow[] = await this.dataSource.query(
+    const rows = await run<EventRow>(
+      this.dataSource,
+      'es_read_all',
       `SELECT ${EVENT_COLUMNS} FROM es_events e
         WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
           AND (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint)
