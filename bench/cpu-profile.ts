@@ -4,9 +4,9 @@
  *
  *   tsx bench/cpu-profile.ts <file.cpuprofile> [--last <seconds>]
  *
- * A sample goes to the first stage found walking its stack from the leaf to the root, so the `pg`/TypeORM work a
- * read issues is the read's; the driver's parsing of answers runs from socket callbacks, under no stage, and is
- * shown as its own line. Idle samples are left out of the shares.
+ * A sample goes to the highest-priority stage any frame of its stack belongs to. The driver's work (sending a
+ * statement, parsing its answer) mostly runs in continuations and socket callbacks under no stage, so it is one
+ * line of its own, whichever statement it served. Idle samples are left out of the shares.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -60,10 +60,10 @@ const STAGES: Array<[stage: string, where: 'any' | 'leaf', test: (fn: string, ur
   ['validation (zod)', 'any', (_fn, url) => /node_modules\/(zod|nestjs-zod)\//.test(url) || url.includes('/contracts/src/')],
 ];
 
-/** Where the leaf's file decides, when no stage claims the stack. */
+/** When no stage claims the stack: the first of these that any frame (GC: the leaf) matches. */
 const LEAF: Rule[] = [
   [
-    'PostgreSQL driver (pg, TypeORM; unattributed)',
+    'PostgreSQL round trips (pg, TypeORM: send, receive, parse; every statement)',
     (_fn, url) => /node_modules\/(pg|pg-protocol|pg-types|pg-pool|typeorm|postgres-array|postgres-date)\//.test(url),
   ],
   ['garbage collection', (fn) => fn === '(garbage collector)'],
@@ -99,7 +99,11 @@ function main(): void {
         where === 'leaf' ? test(leaf.functionName, leaf.url) : frames.some((f) => test(f.functionName, f.url)),
       )?.[0];
     }
-    stage ??= LEAF.find(([, test]) => test(leaf.functionName, leaf.url))?.[0] ?? 'other';
+    if (stage === undefined) {
+      const frames: Array<ProfileNode['callFrame']> = [];
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) frames.push(byId.get(at)!.callFrame);
+      stage = LEAF.find(([, test]) => frames.some((f) => test(f.functionName, f.url)))?.[0] ?? 'other';
+    }
     stageOf.set(id, stage);
     return stage;
   };

@@ -9,7 +9,7 @@
  * created and dropped through it), BENCH_ROUNDS (3), BENCH_SECONDS (10 per round), BENCH_CONNECTIONS (32),
  * BENCH_PATIENTS (600 enrolled in the set-up phase), BENCH_TARGETS (pg,baseline,pglite), BENCH_DIST (use an existing
  * build instead of building into dist/bench-http), BENCH_CPU_PROF=<dir> (the PostgreSQL platform runs with
- * `--cpu-prof` into <dir>; see bench/cpu-profile.ts), BENCH_SYNCHRONOUS_COMMIT=off (the platforms' databases only, to
+ * `--cpu-prof` into <dir>; see bench/cpu-profile.ts), BENCH_SYNCHRONOUS_COMMIT=off (platform B's database only, to
  * show what the WAL flush per commit costs; never a default). Target `pgB` is a second PostgreSQL platform from
  * BENCH_DIST_B, for an A/B comparison of two builds in the same run (its ratio to `pg` is printed).
  *
@@ -208,7 +208,7 @@ async function startTarget(name: TargetName, dist: string, runId: string, adminT
     if (name === 'pg' || name === 'pgB') {
       database = name === 'pg' ? runId : `${runId}_b`;
       await admin((client) => client.query(`CREATE DATABASE ${database}`));
-      if (SYNCHRONOUS_COMMIT)
+      if (SYNCHRONOUS_COMMIT && name === 'pgB')
         await admin((client) => client.query(`ALTER DATABASE ${database} SET synchronous_commit = ${SYNCHRONOUS_COMMIT}`));
       env.DATABASE_URL = databaseUrl(database);
     }
@@ -325,6 +325,14 @@ function report(targets: Target[], commits: Map<Target, { raw: number; net: numb
         `${(ratios.length ? median(ratios).toFixed(2) : '').padStart(7)} ${(c ? `${c.net.toFixed(2)} (${c.raw.toFixed(2)})` : 'n/a').padStart(12)}  ${non2xx}`,
     );
   }
+  const a = targets.find((t) => t.name === 'pg');
+  const b = targets.find((t) => t.name === 'pgB');
+  if (a && b) {
+    const ratios = b.results.map((r, i) => r.ok / r.seconds / (a.results[i]!.ok / a.results[i]!.seconds));
+    lines.push(`platform B / platform: ${median(ratios).toFixed(2)} (median of the per-round ratios)`);
+  }
+  if (SYNCHRONOUS_COMMIT)
+    lines.push(`synchronous_commit = ${SYNCHRONOUS_COMMIT} on platform B's database (an explanation, never a default)`);
   lines.push(
     'latencies in ms; × base: median of the per-round ratios to the baseline; commits/cmd: idle polling subtracted (raw in brackets)',
   );
