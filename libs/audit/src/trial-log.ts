@@ -1,5 +1,5 @@
 import { isTrialStream } from '@app/contracts';
-import type { EventStore, RecordedEvent } from '@app/event-store';
+import { untilVisible, type EventStore, type RecordedEvent } from '@app/event-store';
 
 export { isTrialStream };
 
@@ -12,6 +12,8 @@ export async function* readTrialLog(
   trialId: string,
   options: { after?: string; pageSize?: number } = {},
 ): AsyncGenerator<RecordedEvent[]> {
+  // An auditor reading right after a command sees it: wait until what was committed before is readable.
+  await untilVisible(store);
   let after = options.after;
   const maxCount = options.pageSize ?? 1000;
   for (;;) {

@@ -57,3 +57,4 @@ export {
 } from './decider';
 export type { CommandOutcome, Decider, ExecuteOptions, IdempotentCommand } from './decider';
 export { SubscribedService } from './nest/subscribed-service';
+export { untilVisible } from './visible';
