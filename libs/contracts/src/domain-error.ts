@@ -2,13 +2,14 @@
  * A refused command. `kind` says how a caller should read it, independent of transport:
  * rule → the command breaks a rule (422), conflict → it clashes with what exists (409),
  * not_found → it names something that does not exist (404), invalid → bad field (400),
- * forbidden → this actor may not do it to this thing (403).
+ * forbidden → this actor may not do it to this thing (403), too_large → the upload exceeds its limit (413),
+ * unsupported_media_type → the content is not of an accepted type (415).
  */
 export class DomainError extends Error {
   constructor(
     readonly code: string,
     message: string,
-    readonly kind: 'rule' | 'conflict' | 'not_found' | 'invalid' | 'forbidden' = 'rule',
+    readonly kind: 'rule' | 'conflict' | 'not_found' | 'invalid' | 'forbidden' | 'too_large' | 'unsupported_media_type' = 'rule',
     readonly field?: string,
   ) {
     super(message);

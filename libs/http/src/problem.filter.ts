@@ -11,7 +11,15 @@ import {
 } from '@app/event-store';
 import { ProblemException, type ProblemFieldError } from './problem';
 
-const DOMAIN_STATUS: Record<DomainError['kind'], number> = { rule: 422, conflict: 409, not_found: 404, invalid: 400, forbidden: 403 };
+const DOMAIN_STATUS: Record<DomainError['kind'], number> = {
+  rule: 422,
+  conflict: 409,
+  not_found: 404,
+  invalid: 400,
+  forbidden: 403,
+  too_large: 413,
+  unsupported_media_type: 415,
+};
 
 /** Zod issues as api.md's `errors[]`: the dotted path of the offending field and why. */
 export function fieldErrors(error: ZodError, prefix = ''): ProblemFieldError[] {
