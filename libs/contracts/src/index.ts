@@ -6,3 +6,4 @@ export * from './procedures';
 export * from './adverse-events';
 export { DomainError, applyChanges, applyRecordedChanges } from './domain-error';
 export * from './adjudication';
+export * from './data-cuts';

@@ -4,7 +4,7 @@
  * ids never contain `/` (they match `[A-Za-z0-9._-]`).
  */
 
-export const SINGLE_STREAM_FAMILIES = ['trial', 'unblinding'] as const;
+export const SINGLE_STREAM_FAMILIES = ['trial', 'unblinding', 'data-cuts'] as const;
 export const ENTITY_STREAM_FAMILIES = ['patient', 'procedures', 'adverse-event', 'case'] as const;
 
 export type SingleStreamFamily = (typeof SINGLE_STREAM_FAMILIES)[number];
@@ -15,6 +15,8 @@ export type StreamName =
 
 export const trialStream = (trialId: string) => `trial/${trialId}`;
 export const unblindingStream = (trialId: string) => `unblinding/${trialId}`;
+/** Every DSMB data cut of a trial, in one stream: a cut id is unique per trial and `replaces` names one before it. */
+export const dataCutsStream = (trialId: string) => `data-cuts/${trialId}`;
 export const patientStream = (trialId: string, patientId: string) => `patient/${trialId}/${patientId}`;
 export const proceduresStream = (trialId: string, patientId: string) => `procedures/${trialId}/${patientId}`;
 export const adverseEventStream = (trialId: string, eventId: string) => `adverse-event/${trialId}/${eventId}`;

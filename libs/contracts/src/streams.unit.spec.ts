@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import {
   adverseEventStream,
   caseStream,
+  dataCutsStream,
   isTrialStream,
   parseStreamId,
   patientStream,
@@ -19,6 +20,7 @@ describe('the stream-id grammar', () => {
       fc.property(id, id, (trialId, entityId) => {
         expect(parseStreamId(trialStream(trialId))).toEqual({ family: 'trial', trialId });
         expect(parseStreamId(unblindingStream(trialId))).toEqual({ family: 'unblinding', trialId });
+        expect(parseStreamId(dataCutsStream(trialId))).toEqual({ family: 'data-cuts', trialId });
         for (const [build, family] of [
           [patientStream, 'patient'],
           [proceduresStream, 'procedures'],
@@ -38,6 +40,7 @@ describe('the stream-id grammar', () => {
     ['trial/', undefined],
     ['trial/T1/x', undefined],
     ['unblinding/T1/x', undefined],
+    ['data-cuts/T1/x', undefined],
     ['patient/T1', undefined],
     ['patient/T1/', undefined],
     ['patient//P1', undefined],

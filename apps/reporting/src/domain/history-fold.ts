@@ -110,6 +110,7 @@ export function foldHistoryEvent(event: LoggedEvent, current: CurrentFacts): His
       return charter && { type: 'facts', trialId, kind: 'charter', entityId: charter.version, facts: charter };
     }
     case 'unblinding':
+    case 'data-cuts':
       return undefined;
     case 'patient': {
       const patientEvent = event as PatientEvent;
