@@ -1,2 +1,13 @@
 export { BLOB_STORE } from './blob-store.port';
 export type { AcceptedMediaType, BlobStore, StagedBlob } from './blob-store.port';
+export { MediaSniffer, sniffMediaType } from './media-type';
+export { parseBlobStoreLocation } from './blob-store.config';
+export type { BlobStoreEnvironment, BlobStoreLocation } from './blob-store.config';
+export { BlobStoreModule, createBlobStore } from './blob-store.module';
+export type { BlobStoreModuleOptions } from './blob-store.module';
+export { BLOB_CHUNK_BYTES, PostgresBlobStore, STAGING_MAX_AGE_MS } from './postgres/postgres-blob-store';
+export { BlobStore1764000001500 } from './postgres/1764000001500-blob-store';
+export { S3BlobStore } from './s3/s3-blob-store';
+export type { S3BlobStoreOptions } from './s3/s3-blob-store';
+export { readMultipartUpload, sanitizeFilename } from './multipart';
+export type { MultipartUpload } from './multipart';

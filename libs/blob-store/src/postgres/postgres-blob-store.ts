@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { DataSource } from 'typeorm';
+import type { AcceptedMediaType, BlobStore, StagedBlob } from '../blob-store.port';
+import { blobNotFound, SHA256_HEX, streamIntoStaging, type StagingSink } from '../staging';
+
+/** Bytes per row: big enough to keep the row count low, small enough that no statement holds a whole file. */
+export const BLOB_CHUNK_BYTES = 256 * 1024;
+
+/** Staged uploads older than this were left by a crashed process (an upload takes seconds, not an hour). */
+export const STAGING_MAX_AGE_MS = 3_600_000;
+
+const asBuffer = (value: Uint8Array) => (Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+
+/**
+ * Content-addressed bytes in the event store's database (PGlite or a PostgreSQL server). An upload
+ * is written chunk by chunk, each in its own short statement (PGlite has one session: a transaction
+ * held open while the client's request trickles in would stall every other request), and moved
+ * to the content-addressed tables in one short transaction when committed.
+ */
+export class PostgresBlobStore implements BlobStore {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async stage(source: NodeJS.ReadableStream, options: { maxBytes: number }): Promise<StagedBlob> {
+    const uploadId = randomUUID();
+    const content = await streamIntoStaging(source, options.maxBytes, this.sink(uploadId));
+    return new PostgresStagedBlob(this.dataSource, uploadId, content.sha256, content.size, content.mediaType);
+  }
+
+  async open(sha256: string): Promise<{ size: number; stream: NodeJS.ReadableStream }> {
+    if (!SHA256_HEX.test(sha256)) throw blobNotFound(sha256);
+    const rows: Array<{ size: string; chunks: number }> = await this.dataSource.query(
+      'SELECT size, chunks FROM blob_contents WHERE sha256 = $1',
+      [sha256],
+    );
+    const row = rows[0];
+    if (!row) throw blobNotFound(sha256);
+    const dataSource = this.dataSource;
+    // One short query per chunk, pulled as the consumer reads: a slow download holds no session.
+    async function* chunks() {
+      for (let seq = 0; seq < row!.chunks; seq++) {
+        const found: Array<{ data: Uint8Array }> = await dataSource.query('SELECT data FROM blob_chunks WHERE sha256 = $1 AND seq = $2', [
+          sha256,
+          seq,
+        ]);
+        if (!found[0]) throw new Error(`blob ${sha256} lacks chunk ${seq}`);
+        yield asBuffer(found[0].data);
+      }
+    }
+    return { size: Number(row.size), stream: Readable.from(chunks(), { objectMode: false }) };
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    if (!SHA256_HEX.test(sha256)) return false;
+    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM blob_contents WHERE sha256 = $1', [sha256]);
+    return rows.length > 0;
+  }
+
+  /** Removes uploads a crashed process left staged (run at start-up); returns how many. */
+  async sweepStaging(olderThanMs = STAGING_MAX_AGE_MS): Promise<number> {
+    const rows: Array<{ upload_id: string }> = await this.dataSource.query(
+      `DELETE FROM blob_staging WHERE upload_id IN (
+         SELECT upload_id FROM blob_staging GROUP BY upload_id HAVING max(created_at) < now() - make_interval(secs => $1)
+       ) RETURNING upload_id`,
+      [olderThanMs / 1000],
+    );
+    return new Set(rows.map((row) => row.upload_id)).size;
+  }
+
+  private sink(uploadId: string): StagingSink {
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let seq = 0;
+    const insert = async (data: Buffer) => {
+      await this.dataSource.query('INSERT INTO blob_staging (upload_id, seq, data) VALUES ($1, $2, $3)', [uploadId, seq++, data]);
+    };
+    return {
+      write: async (chunk) => {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes < BLOB_CHUNK_BYTES) return;
+        const joined = Buffer.concat(pending, pendingBytes);
+        let offset = 0;
+        for (; joined.length - offset >= BLOB_CHUNK_BYTES; offset += BLOB_CHUNK_BYTES)
+          await insert(joined.subarray(offset, offset + BLOB_CHUNK_BYTES));
+        pending = offset < joined.length ? [joined.subarray(offset)] : [];
+        pendingBytes = joined.length - offset;
+      },
+      end: async () => {
+        if (pendingBytes > 0) await insert(Buffer.concat(pending, pendingBytes));
+        pending = [];
+        pendingBytes = 0;
+      },
+      abort: async () => {
+        pending = [];
+        await this.dataSource.query('DELETE FROM blob_staging WHERE upload_id = $1', [uploadId]);
+      },
+    };
+  }
+}
+
+class PostgresStagedBlob implements StagedBlob {
+  private state: 'staged' | 'committed' | 'discarded' = 'staged';
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly uploadId: string,
+    readonly sha256: string,
+    readonly size: number,
+    readonly mediaType: AcceptedMediaType,
+  ) {}
+
+  async commit(): Promise<void> {
+    if (this.state === 'committed') return;
+    if (this.state === 'discarded') throw new Error(`upload ${this.uploadId} was discarded; it cannot be committed`);
+    await this.dataSource.transaction(async (manager) => {
+      // Two uploads of the same bytes may commit at once: the second waits on the first's key, then does nothing.
+      const inserted: unknown[] = await manager.query(
+        `INSERT INTO blob_contents (sha256, size, media_type, chunks)
+         SELECT $1::text, $2::bigint, $3::text, count(*) FROM blob_staging WHERE upload_id = $4::uuid
+         HAVING coalesce(sum(length(data)), 0) = $2::bigint
+         ON CONFLICT (sha256) DO NOTHING RETURNING sha256`,
+        [this.sha256, this.size, this.mediaType, this.uploadId],
+      );
+      if (inserted.length > 0) {
+        await manager.query('INSERT INTO blob_chunks (sha256, seq, data) SELECT $1, seq, data FROM blob_staging WHERE upload_id = $2', [
+          this.sha256,
+          this.uploadId,
+        ]);
+      } else {
+        const stored: unknown[] = await manager.query('SELECT 1 FROM blob_contents WHERE sha256 = $1', [this.sha256]);
+        // Neither stored before nor staged in full: the staging rows were swept (a process started after an hour).
+        if (stored.length === 0) throw new Error(`upload ${this.uploadId} is no longer staged; upload the file again`);
+      }
+      await manager.query('DELETE FROM blob_staging WHERE upload_id = $1', [this.uploadId]);
+    });
+    this.state = 'committed';
+  }
+
+  async discard(): Promise<void> {
+    if (this.state !== 'staged') return;
+    await this.dataSource.query('DELETE FROM blob_staging WHERE upload_id = $1', [this.uploadId]);
+    this.state = 'discarded';
+  }
+}
