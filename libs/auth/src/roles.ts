@@ -1,5 +1,14 @@
 /** The roles of api.md, in the order the document lists them. */
-export const ROLES = ['trial-admin', 'site-investigator', 'cec-reviewer', 'cec-chair', 'dsmb-member', 'sponsor', 'auditor'] as const;
+export const ROLES = [
+  'trial-admin',
+  'site-investigator',
+  'cec-coordinator',
+  'cec-reviewer',
+  'cec-chair',
+  'dsmb-member',
+  'sponsor',
+  'auditor',
+] as const;
 
 /** One role a bearer token can carry. */
 export type Role = (typeof ROLES)[number];

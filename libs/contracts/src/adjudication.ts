@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AdverseEventReport } from './adverse-events';
+import type { DossierDocumentReleased } from './documents';
 import { ClinicalDate, Id, Laterality, Text } from './primitives';
 
 /** A CEC classification of a candidate endpoint event (api.md `Outcome`). */
@@ -54,7 +55,17 @@ export type ReopenCaseBody = z.infer<typeof ReopenCaseBody>;
 export const RaiseQueryBody = z.object({ queryId: Id, question: Text() }).strict();
 export type RaiseQueryBody = z.infer<typeof RaiseQueryBody>;
 
-export const AnswerQueryBody = z.object({ answer: Text() }).strict();
+export const AnswerQueryBody = z
+  .object({
+    answer: Text(),
+    /** Documents attached to the case's adverse event that the answer cites (api.md). */
+    documentIds: z
+      .array(Id)
+      .max(20)
+      .refine((ids) => new Set(ids).size === ids.length, 'each document once')
+      .optional(),
+  })
+  .strict();
 export type AnswerQueryBody = z.infer<typeof AnswerQueryBody>;
 
 /**
@@ -162,6 +173,8 @@ export interface QueryAnswered {
   queryId: string;
   answer: string;
   answeredBy: string;
+  /** The attached documents the answer cites, when it cites any. */
+  documentIds?: string[];
 }
 
 export type CaseEvent =
@@ -174,7 +187,8 @@ export type CaseEvent =
   | { type: 'CaseReopened'; data: CaseReopened }
   | { type: 'CaseCancelled'; data: CaseCancelled }
   | { type: 'QueryRaised'; data: QueryRaised }
-  | { type: 'QueryAnswered'; data: QueryAnswered };
+  | { type: 'QueryAnswered'; data: QueryAnswered }
+  | { type: 'DossierDocumentReleased'; data: DossierDocumentReleased };
 
 /** api.md: the fields two reviews must share to be concordant. */
 export function concordant(a: Outcome, b: Outcome): boolean {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DocumentAttached } from './documents';
 import type { FieldChange } from './enrollment';
 import { ClinicalDate, Id, Laterality, Text } from './primitives';
 
@@ -60,7 +61,8 @@ export interface AdverseEventRetracted {
 export type AdverseEventEvent =
   | { type: 'AdverseEventReported'; data: AdverseEventReported }
   | { type: 'AdverseEventCorrected'; data: AdverseEventCorrected }
-  | { type: 'AdverseEventRetracted'; data: AdverseEventRetracted };
+  | { type: 'AdverseEventRetracted'; data: AdverseEventRetracted }
+  | { type: 'DocumentAttached'; data: DocumentAttached };
 
 /** Kinds that are candidate endpoint events and open a CEC case. */
 export const ADJUDICABLE_KINDS: readonly AdverseEventKind[] = ['amputation', 'tvr', 'death'];

@@ -6,4 +6,5 @@ export * from './procedures';
 export * from './adverse-events';
 export { DomainError, applyChanges, applyRecordedChanges } from './domain-error';
 export * from './adjudication';
+export * from './documents';
 export * from './data-cuts';

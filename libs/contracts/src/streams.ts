@@ -4,7 +4,7 @@
  * ids never contain `/` (they match `[A-Za-z0-9._-]`).
  */
 
-export const SINGLE_STREAM_FAMILIES = ['trial', 'unblinding', 'data-cuts'] as const;
+export const SINGLE_STREAM_FAMILIES = ['trial', 'unblinding', 'document-access', 'data-cuts'] as const;
 export const ENTITY_STREAM_FAMILIES = ['patient', 'procedures', 'adverse-event', 'case'] as const;
 
 export type SingleStreamFamily = (typeof SINGLE_STREAM_FAMILIES)[number];
@@ -17,6 +17,8 @@ export const trialStream = (trialId: string) => `trial/${trialId}`;
 export const unblindingStream = (trialId: string) => `unblinding/${trialId}`;
 /** Every DSMB data cut of a trial, in one stream: a cut id is unique per trial and `replaces` names one before it. */
 export const dataCutsStream = (trialId: string) => `data-cuts/${trialId}`;
+/** Every read of a document's bytes (api.md: every download is in the audit trail). */
+export const documentAccessStream = (trialId: string) => `document-access/${trialId}`;
 export const patientStream = (trialId: string, patientId: string) => `patient/${trialId}/${patientId}`;
 export const proceduresStream = (trialId: string, patientId: string) => `procedures/${trialId}/${patientId}`;
 export const adverseEventStream = (trialId: string, eventId: string) => `adverse-event/${trialId}/${eventId}`;

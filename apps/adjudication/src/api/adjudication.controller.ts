@@ -163,7 +163,7 @@ export class AdjudicationController {
     content: { 'application/json': { schema: { type: 'array', items: { type: 'object' } } } },
   })
   @Get('cases')
-  @Roles('cec-reviewer', 'cec-chair', 'auditor')
+  @Roles('cec-reviewer', 'cec-chair', 'cec-coordinator', 'auditor')
   list(
     @Param('t', IdParamPipe) t: string,
     @ValidQuery(CaseFilterQuery) filter: CaseFilterParameters,
@@ -180,7 +180,7 @@ export class AdjudicationController {
     response: 'The case, as the reader may see it.',
   })
   @Get('cases/:c')
-  @Roles('cec-reviewer', 'cec-chair', 'auditor')
+  @Roles('cec-reviewer', 'cec-chair', 'cec-coordinator', 'auditor')
   view(@Param('t', IdParamPipe) t: string, @Param('c', IdParamPipe) c: string, @CurrentPrincipal() principal: Principal) {
     return this.cases.view(t, c, principal);
   }

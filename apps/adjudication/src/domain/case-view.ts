@@ -9,7 +9,7 @@ import {
   type Outcome,
   type ReviewSubmitted,
 } from '@app/contracts';
-import { caseDecider, type CaseState } from './case.decider';
+import { caseDecider, type CaseState, type OpenCase } from './case.decider';
 import { verifySignature } from './e-signature';
 
 export type Viewer = { userId: string; roles: readonly string[] };
@@ -41,7 +41,7 @@ export interface RoundView {
   assignments: Array<{ reviewerIds: string[]; assignedBy: string; at?: string; reason?: string }>;
   reviewsSubmitted: number;
   reviews: Array<{ reviewerId: string; outcome: Outcome; rationale: string; submittedAt?: string; signature: CheckedSignature }>;
-  queries: Array<{ queryId: string; question: string; raisedBy: string; answer?: string; answeredBy?: string }>;
+  queries: Array<{ queryId: string; question: string; raisedBy: string; answer?: string; answeredBy?: string; documentIds?: string[] }>;
   resolution?: { chairId: string; outcome: Outcome; rationale: string; signature: CheckedSignature };
   decision?: Omit<CaseFinalized, 'caseId' | 'round'> & {
     /** What the decision rests on: both reviews' rationales, or the chair's. */
@@ -71,6 +71,7 @@ const isChairOrAuditor = (viewer: Viewer) => viewer.roles.includes('cec-chair') 
 export function caseView(events: CaseHistoryEvent[], viewer: Viewer) {
   const state = events.reduce<CaseState>(caseDecider.evolve, caseDecider.initialState());
   if (state.status === 'absent') throw new DomainError('CASE_NOT_FOUND', 'no such case', 'not_found');
+  const dossier = dossierOf(state);
   const privileged = isChairOrAuditor(viewer);
   if (!privileged && !state.reviewerIds.includes(viewer.userId))
     throw new DomainError('NOT_ASSIGNED', `${viewer.userId} is not assigned to this case`, 'forbidden');
@@ -109,6 +110,7 @@ export function caseView(events: CaseHistoryEvent[], viewer: Viewer) {
       .filter(([queryId]) => queryIds.has(queryId))
       .map(([queryId, q]) => ({ queryId, ...q })),
     ...(decision ? { decision } : {}),
+    dossier,
     ...(seesHistory ? {} : { earlierRoundsHidden: state.round > 1 }),
     rounds,
   };
@@ -119,6 +121,47 @@ export function caseView(events: CaseHistoryEvent[], viewer: Viewer) {
     signatures: events.flatMap((e) =>
       e.type === 'ReviewSubmitted' || e.type === 'ChairResolutionRecorded' ? [{ round: e.data.round, ...checked(e.data) }] : [],
     ),
+  };
+}
+
+/** True for a viewer whose only CEC role is the coordinator's: it gets coordinatorCaseView. */
+export const isCoordinatorOnly = (viewer: Viewer) =>
+  viewer.roles.includes('cec-coordinator') && !viewer.roles.some((r) => r === 'cec-chair' || r === 'cec-reviewer' || r === 'auditor');
+
+/** The released renditions, in the order they were released: what reviewers and the chair adjudicate from (api.md). */
+function dossierOf(state: OpenCase) {
+  return Object.values(state.dossier).map((d) => ({
+    documentId: d.documentId,
+    kind: d.kind,
+    title: d.title,
+    filename: d.rendition.filename,
+    mediaType: d.rendition.mediaType,
+    size: d.rendition.size,
+    sha256: d.rendition.sha256,
+    redactionNote: d.redactionNote,
+    releasedAt: d.releasedAt,
+    releasedBy: d.releasedBy,
+  }));
+}
+
+/**
+ * The CEC coordinator prepares the dossier and never adjudicates: it sees the case's report (never
+ * arm or device: the case holds neither) and the dossier, not the reviews, rulings or decisions.
+ */
+export function coordinatorCaseView(events: CaseHistoryEvent[]) {
+  const state = events.reduce<CaseState>(caseDecider.evolve, caseDecider.initialState());
+  if (state.status === 'absent') throw new DomainError('CASE_NOT_FOUND', 'no such case', 'not_found');
+  return {
+    caseId: state.caseId,
+    eventId: state.eventId,
+    patientId: state.patientId,
+    siteId: state.siteId,
+    status: state.status,
+    round: state.round,
+    reportedAt: state.reportedAt,
+    report: state.report,
+    ...(state.indexProcedure ? { indexProcedure: state.indexProcedure } : {}),
+    dossier: dossierOf(state),
   };
 }
 
@@ -228,9 +271,13 @@ function roundsOf(events: CaseHistoryEvent[]): { rounds: RoundView[] } {
       }
       case 'QueryAnswered': {
         const query = queryRound.get(event.data.queryId)?.queries.find((q) => q.queryId === event.data.queryId);
-        if (query && query.answer === undefined) Object.assign(query, { answer: event.data.answer, answeredBy: event.data.answeredBy });
+        const { answer, answeredBy, documentIds } = event.data;
+        if (query && query.answer === undefined) Object.assign(query, { answer, answeredBy, ...(documentIds ? { documentIds } : {}) });
         break;
       }
+      case 'DossierDocumentReleased':
+        // The dossier belongs to the case, not to a round: caseView lists it beside the rounds.
+        break;
       default: {
         const unhandled: never = event;
         throw new Error(`unknown case event ${JSON.stringify(unhandled)}`);

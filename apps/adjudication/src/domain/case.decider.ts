@@ -5,6 +5,7 @@ import {
   type AdverseEventReport,
   type CaseEvent,
   type CaseOpened,
+  type DossierDocumentReleased,
   type ESignature,
   type IndexProcedureSummary,
   type Outcome,
@@ -34,7 +35,9 @@ export interface OpenCase {
   round: number;
   reviewerIds: string[];
   reviews: Record<string, Review>;
-  queries: Record<string, { question: string; raisedBy: string; answer?: string; answeredBy?: string }>;
+  queries: Record<string, { question: string; raisedBy: string; answer?: string; answeredBy?: string; documentIds?: string[] }>;
+  /** Redacted renditions the coordinator released to the reviewers, by source document id. */
+  dossier: Record<string, Omit<DossierDocumentReleased, 'caseId'>>;
   decision?: { round: number; outcome: Outcome; basis: 'concordant-reviews' | 'chair-resolution'; finalizedAt: string };
 }
 
@@ -58,7 +61,19 @@ export type CaseCommand =
   | { type: 'ResolveCase'; data: { chairId: string; outcome: Outcome; rationale: string; signature: ESignature }; now: string }
   | { type: 'ReopenCase'; data: { reason: string } }
   | { type: 'RaiseQuery'; data: { queryId: string; question: string; raisedBy: string; asChair: boolean } }
-  | { type: 'AnswerQuery'; data: { queryId: string; answer: string; answeredBy: string }; now: string };
+  | {
+      type: 'AnswerQuery';
+      data: { queryId: string; answer: string; answeredBy: string; documentIds?: string[] };
+      /** The documents attached to the case's adverse event (from its published events); absent = none. */
+      attachedDocumentIds?: readonly string[];
+      now: string;
+    }
+  | {
+      type: 'ReleaseRendition';
+      data: Omit<DossierDocumentReleased, 'caseId' | 'kind' | 'title' | 'source'>;
+      /** The source document as attached to the case's adverse event; undefined when no such document is attached. */
+      source: { kind: DossierDocumentReleased['kind']; title: string; sha256: string } | undefined;
+    };
 
 export const initialCaseState = (): CaseState => ({ status: 'absent' });
 
@@ -205,9 +220,47 @@ export function decideCase(command: CaseCommand, state: CaseState): CaseEvent[] 
       const query = byId(c.queries, command.data.queryId);
       if (!query) throw new DomainError('QUERY_NOT_FOUND', `no query ${command.data.queryId}`, 'not_found');
       if (query.answer !== undefined) throw new DomainError('QUERY_ALREADY_ANSWERED', 'this query is answered', 'conflict');
+      const cited = command.data.documentIds ?? [];
+      cited.forEach((documentId, index) => {
+        if (!(command.attachedDocumentIds ?? []).includes(documentId))
+          throw new DomainError(
+            'DOCUMENT_NOT_ATTACHED',
+            `document ${documentId} is not attached to adverse event ${c.eventId}`,
+            'rule',
+            `documentIds.${index}`,
+          );
+      });
       const answered: CaseEvent = { type: 'QueryAnswered', data: { caseId: c.caseId, ...command.data } };
       const after = evolveCase(c, answered) as OpenCase;
       return [answered, ...(c.status === 'in-review' ? finalizeIfConcordant(after, command.now) : [])];
+    }
+
+    case 'ReleaseRendition': {
+      const c = existing(state);
+      const { documentId } = command.data;
+      const source = command.source;
+      if (!source)
+        throw new DomainError(
+          'DOCUMENT_NOT_FOUND',
+          `no document ${documentId} is attached to adverse event ${c.eventId}`,
+          'not_found',
+          'documentId',
+        );
+      if (c.status === 'cancelled')
+        throw new DomainError('CASE_CANCELLED', 'the case was cancelled: its adverse event was retracted', 'rule');
+      if (byId(c.dossier, documentId))
+        throw new DomainError(
+          'RENDITION_ALREADY_RELEASED',
+          `a rendition of document ${documentId} is already in the dossier`,
+          'conflict',
+          'documentId',
+        );
+      return [
+        {
+          type: 'DossierDocumentReleased',
+          data: { caseId: c.caseId, ...command.data, kind: source.kind, title: source.title, source: { sha256: source.sha256 } },
+        },
+      ];
     }
 
     default: {
@@ -236,6 +289,7 @@ export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
       reviewerIds: [],
       reviews: {},
       queries: {},
+      dossier: {},
     };
   }
   if (state.status === 'absent') return state;
@@ -280,8 +334,20 @@ export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
       if (!query) return state;
       return {
         ...state,
-        queries: { ...state.queries, [event.data.queryId]: { ...query, answer: event.data.answer, answeredBy: event.data.answeredBy } },
+        queries: {
+          ...state.queries,
+          [event.data.queryId]: {
+            ...query,
+            answer: event.data.answer,
+            answeredBy: event.data.answeredBy,
+            ...(event.data.documentIds ? { documentIds: event.data.documentIds } : {}),
+          },
+        },
       };
+    }
+    case 'DossierDocumentReleased': {
+      const { caseId: _caseId, ...released } = event.data;
+      return { ...state, dossier: { ...state.dossier, [released.documentId]: released } };
     }
     default:
       return state;

@@ -245,6 +245,7 @@ describe('case decider', () => {
         reviewerIds: [],
         reviews: {},
         queries: {},
+        dossier: {},
       });
     });
 
@@ -902,6 +903,103 @@ describe('case decider', () => {
     it('leaves the state unchanged on the chair ruling itself (the CaseFinalized that follows decides)', () => {
       const before = stateAfter(discordant);
       expect(evolveCase(before, chairResolved(minorAmputation))).toBe(before);
+    });
+  });
+
+  describe('ReleaseRendition (the dossier, api.md "Source documents and the CEC dossier")', () => {
+    const rendition = { filename: 'op-note-redacted.pdf', mediaType: 'application/pdf' as const, size: 2048, sha256: 'b'.repeat(64) };
+    const source = { kind: 'operative-note' as const, title: 'Operative note', sha256: 'a'.repeat(64) };
+    // `attachedAs: null` = no such document is attached to the event.
+    const release = (documentId = 'DOC-1', attachedAs: typeof source | null = source): CaseCommand => ({
+      type: 'ReleaseRendition',
+      data: { documentId, rendition, redactionNote: 'device name removed', releasedBy: 'coord-1', releasedAt: now },
+      source: attachedAs ?? undefined,
+    });
+    const released = (documentId = 'DOC-1'): CaseEvent => ({
+      type: 'DossierDocumentReleased',
+      data: {
+        caseId,
+        documentId,
+        kind: 'operative-note',
+        title: 'Operative note',
+        source: { sha256: source.sha256 },
+        rendition,
+        redactionNote: 'device name removed',
+        releasedBy: 'coord-1',
+        releasedAt: now,
+      },
+    });
+
+    it('releases a rendition of a document attached to the event, naming the source by hash', () => {
+      spec.given(inReview).when(release()).then([released()]);
+    });
+
+    it('releases to a finalized case too: the record of what the committee read is completed', () => {
+      spec.given(finalizedRound1).when(release()).then([released()]);
+    });
+
+    it('puts the rendition in the dossier, keyed by the source document id', () => {
+      expect(openCaseAfter([...inReview, released()]).dossier['DOC-1']?.rendition.sha256).toBe(rendition.sha256);
+    });
+
+    it('refuses a document that is not attached to the event (404, the field named)', () => {
+      const error = spec.given(inReview).when(release('DOC-9', null)).thenThrows('DOCUMENT_NOT_FOUND', 'not_found');
+      expect(error.field).toBe('documentId');
+    });
+
+    it('refuses a second rendition of the same document (409)', () => {
+      spec
+        .given([...inReview, released()])
+        .when(release())
+        .thenThrows('RENDITION_ALREADY_RELEASED', 'conflict');
+    });
+
+    it('keeps a document id named like an Object.prototype member apart from the prototype', () => {
+      spec
+        .given(inReview)
+        .when(release('constructor'))
+        .then([released('constructor')]);
+      spec
+        .given([...inReview, released('constructor')])
+        .when(release('constructor'))
+        .thenThrows('RENDITION_ALREADY_RELEASED', 'conflict');
+    });
+
+    it('refuses a release to a cancelled case', () => {
+      spec.given(retractedBeforeReview).when(release()).thenThrows('CASE_CANCELLED', 'rule');
+    });
+
+    it('refuses a case that does not exist', () => {
+      spec.given([]).when(release()).thenThrows('CASE_NOT_FOUND', 'not_found');
+    });
+  });
+
+  describe('AnswerQuery citing documents', () => {
+    const citing = (documentIds: string[], attached: string[]): CaseCommand => ({
+      type: 'AnswerQuery',
+      data: { queryId: 'Q1', answer: 'See the operative note.', answeredBy: siteInvestigator, documentIds },
+      attachedDocumentIds: attached,
+      now,
+    });
+
+    it('records the documents the answer cites', () => {
+      spec
+        .given([...inReview, queryRaised('Q1', anna.id)])
+        .when(citing(['DOC-1'], ['DOC-1', 'DOC-2']))
+        .then([
+          {
+            type: 'QueryAnswered',
+            data: { caseId, queryId: 'Q1', answer: 'See the operative note.', answeredBy: siteInvestigator, documentIds: ['DOC-1'] },
+          },
+        ]);
+    });
+
+    it('refuses a document not attached to the event, naming which one', () => {
+      const error = spec
+        .given([...inReview, queryRaised('Q1', anna.id)])
+        .when(citing(['DOC-1', 'DOC-7'], ['DOC-1']))
+        .thenThrows('DOCUMENT_NOT_ATTACHED', 'rule');
+      expect(error.field).toBe('documentIds.1');
     });
   });
 });

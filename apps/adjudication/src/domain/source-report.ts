@@ -4,6 +4,7 @@ import {
   type AdverseEventEvent,
   type AdverseEventReport,
   type CaseOpened,
+  type DocumentAttached,
   type IndexProcedureSummary,
   type ProcedureEvent,
 } from '@app/contracts';
@@ -22,6 +23,8 @@ export interface SourceReport {
   eventId: string;
   report: AdverseEventReport;
   retracted: boolean;
+  /** The source documents the site attached to the event, by document id: what the coordinator may redact and release. */
+  documents: Record<string, SourceDocument>;
   /**
    * The case the report opened once one of its versions was adjudicable (caseOpenedFor). It stays
    * when a correction makes the kind non-adjudicable: that case must still follow the report.
@@ -29,12 +32,15 @@ export interface SourceReport {
   caseId?: string;
 }
 
+/** A source document as adjudication knows it: what it is and which bytes (by hash). */
+export type SourceDocument = Pick<DocumentAttached, 'documentId' | 'kind' | 'title' | 'filename' | 'mediaType' | 'size' | 'sha256'>;
+
 export function evolveSourceReport(state: SourceReport | undefined, event: AdverseEventEvent): SourceReport | undefined {
   switch (event.type) {
     case 'AdverseEventReported': {
       const { trialId, patientId, siteId, eventId, ...report } = event.data;
       const caseId = caseOpenedFor({ eventId, kind: report.kind });
-      return { trialId, patientId, siteId, eventId, report, retracted: false, ...(caseId ? { caseId } : {}) };
+      return { trialId, patientId, siteId, eventId, report, retracted: false, documents: {}, ...(caseId ? { caseId } : {}) };
     }
     case 'AdverseEventCorrected': {
       if (!state) return state;
@@ -44,8 +50,13 @@ export function evolveSourceReport(state: SourceReport | undefined, event: Adver
     }
     case 'AdverseEventRetracted':
       return state ? { ...state, retracted: true } : state;
+    case 'DocumentAttached': {
+      if (!state) return state;
+      const { documentId, kind, title, filename, mediaType, size, sha256 } = event.data;
+      return { ...state, documents: { ...state.documents, [documentId]: { documentId, kind, title, filename, mediaType, size, sha256 } } };
+    }
     default: {
-      // A type published later (e.g. documents) leaves the report as it is.
+      // A type published later leaves the report as it is.
       const _unknown: never = event;
       return state;
     }

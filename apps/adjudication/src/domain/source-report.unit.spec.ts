@@ -20,6 +20,7 @@ const amputation = reported('amputation', { limb: 'index', amputation: { level: 
 describe('source report (published adverse-event events folded into adjudication’s shape)', () => {
   it('names the case an adjudicable report opens', () => {
     expect(fold([amputation])).toEqual({
+      documents: {},
       trialId: 'T',
       patientId: 'P',
       siteId: 'S',

@@ -113,7 +113,9 @@ export class CaseOpener extends SubscribedService {
       await executeCommand(this.store, stream, caseDecider, { type: 'OpenCase', data: opened }, { metadata });
       return;
     }
-    if (event.type === 'AdverseEventReported') return;
+    // Only a correction or retraction changes the report a case follows: a document attached to the
+    // event is released to the dossier by the coordinator, and must never reopen a finalized case.
+    if (event.type !== 'AdverseEventCorrected' && event.type !== 'AdverseEventRetracted') return;
     const reason = (event.data as { reason?: string }).reason ?? '';
     await executeCommand(
       this.store,

@@ -11,7 +11,7 @@ import {
   type EventStore,
   type RecordedEvent,
 } from '@app/event-store';
-import { caseView, type CaseHistoryEvent, type Viewer } from '../domain/case-view';
+import { caseView, coordinatorCaseView, isCoordinatorOnly, type CaseHistoryEvent, type Viewer } from '../domain/case-view';
 import { caseDecider, type CaseStatus, type CaseState, type OpenCase } from '../domain/case.decider';
 import { committeeMetrics } from '../domain/metrics';
 import { CaseOpener } from '../infrastructure/case-opener';
@@ -151,7 +151,8 @@ export class CaseQueries {
 
   /** Cases of the trial (blinded); a reviewer lists only the cases assigned to them. */
   async list(trialId: string, filter: CaseFilter, viewer: Viewer) {
-    const onlyAssigned = !viewer.roles.includes('cec-chair') && !viewer.roles.includes('auditor');
+    // The coordinator prepares every case's dossier: it lists them all, as the chair does.
+    const onlyAssigned = !['cec-chair', 'auditor', 'cec-coordinator'].some((role) => viewer.roles.includes(role));
     return (await this.rows(trialId))
       .filter((r) => (!filter.status || r.status === filter.status) && (!filter.eventId || r.event_id === filter.eventId))
       .filter((r) => !onlyAssigned || r.reviewer_ids.includes(viewer.userId))
@@ -207,12 +208,10 @@ export class CaseQueries {
     await this.opener.caughtUp();
     const { events } = await this.store.readStream(caseStream(trialId, caseId));
     if (events.length === 0) throw new DomainError('CASE_NOT_FOUND', `no case ${caseId} in trial ${trialId}`, 'not_found');
-    return caseView(
-      events.map(
-        (e) => ({ type: e.type, data: e.data, recordedAt: e.recordedAt, recordedBy: e.metadata.actor?.userId }) as CaseHistoryEvent,
-      ),
-      viewer,
+    const history = events.map(
+      (e) => ({ type: e.type, data: e.data, recordedAt: e.recordedAt, recordedBy: e.metadata.actor?.userId }) as CaseHistoryEvent,
     );
+    return isCoordinatorOnly(viewer) ? coordinatorCaseView(history) : caseView(history, viewer);
   }
 
   private async rows(trialId: string): Promise<CaseRow[]> {

@@ -2,10 +2,14 @@ import type { Decider } from '@app/event-store';
 import {
   AdverseEventReport,
   DomainError,
+  byId,
   applyChanges,
   applyRecordedChanges,
   type AdverseEventEvent,
+  type AttachDocumentFields,
+  type DocumentAttached,
   type ReportAdverseEventBody,
+  type StoredFile,
 } from '@app/contracts';
 
 /** What the decider needs to know of the patient (enrollment's published PatientFacts). */
@@ -24,6 +28,8 @@ export type AdverseEventState =
       siteId: string;
       eventId: string;
       report: AdverseEventReport;
+      /** Source documents the site attached, by document id. */
+      documents: Record<string, Omit<DocumentAttached, 'trialId' | 'patientId' | 'eventId' | 'siteId'>>;
     };
 
 export type AdverseEventCommand =
@@ -34,7 +40,9 @@ export type AdverseEventCommand =
       today: string;
     }
   | { type: 'CorrectAdverseEvent'; data: { changes: Record<string, unknown>; reason: string }; patient: PatientFacts; today: string }
-  | { type: 'RetractAdverseEvent'; data: { reason: string } };
+  | { type: 'RetractAdverseEvent'; data: { reason: string } }
+  /** The file is already staged in the blob store; the event names it by hash. */
+  | { type: 'AttachDocument'; data: AttachDocumentFields & StoredFile };
 
 export const initialAdverseEventState = (): AdverseEventState => ({ status: 'absent' });
 
@@ -122,6 +130,21 @@ export function decideAdverseEvent(command: AdverseEventCommand, state: AdverseE
         },
       ];
     }
+    case 'AttachDocument': {
+      if (state.status === 'absent') throw new DomainError('ADVERSE_EVENT_NOT_FOUND', 'no such adverse event', 'not_found');
+      if (state.status === 'retracted')
+        throw new DomainError('ADVERSE_EVENT_RETRACTED', 'a retracted adverse event takes no more documents', 'rule');
+      const { documentId } = command.data;
+      if (byId(state.documents, documentId))
+        throw new DomainError(
+          'DOCUMENT_ALREADY_ATTACHED',
+          `document ${documentId} is already attached to this event`,
+          'conflict',
+          'documentId',
+        );
+      const { trialId, patientId, eventId, siteId } = state;
+      return [{ type: 'DocumentAttached', data: { trialId, patientId, eventId, siteId, ...command.data } }];
+    }
     default: {
       const unhandled: never = command;
       throw new Error(`unknown command ${JSON.stringify(unhandled)}`);
@@ -133,7 +156,7 @@ export function evolveAdverseEvent(state: AdverseEventState, event: AdverseEvent
   switch (event.type) {
     case 'AdverseEventReported': {
       const { trialId, patientId, siteId, eventId, ...report } = event.data;
-      return { status: 'reported', trialId, patientId, siteId, eventId, report };
+      return { status: 'reported', trialId, patientId, siteId, eventId, report, documents: {} };
     }
     case 'AdverseEventCorrected': {
       if (state.status === 'absent') return state;
@@ -141,6 +164,11 @@ export function evolveAdverseEvent(state: AdverseEventState, event: AdverseEvent
     }
     case 'AdverseEventRetracted':
       return state.status === 'absent' ? state : { ...state, status: 'retracted' };
+    case 'DocumentAttached': {
+      if (state.status === 'absent') return state;
+      const { trialId: _t, patientId: _p, eventId: _e, siteId: _s, ...document } = event.data;
+      return { ...state, documents: { ...state.documents, [document.documentId]: document } };
+    }
     default:
       return state;
   }

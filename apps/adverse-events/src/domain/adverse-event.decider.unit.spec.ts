@@ -419,4 +419,66 @@ describe('adverse event decider', () => {
         .thenThrows('ADVERSE_EVENT_RETRACTED', 'conflict');
     });
   });
+
+  describe('AttachDocument', () => {
+    const file = { filename: 'op-note.pdf', mediaType: 'application/pdf' as const, size: 1234, sha256: 'c'.repeat(64) };
+    const attach = (documentId = 'DOC-1'): AdverseEventCommand => ({
+      type: 'AttachDocument',
+      data: { documentId, kind: 'operative-note', title: 'Operative note', ...file },
+    });
+    const attached = (documentId = 'DOC-1'): AdverseEventEvent => ({
+      type: 'DocumentAttached',
+      data: { trialId, patientId, eventId, siteId: 'S1', documentId, kind: 'operative-note', title: 'Operative note', ...file },
+    });
+
+    it("attaches a document to a reported event, with the site and the server's hash", () => {
+      spec
+        .given([reported(amputation)])
+        .when(attach())
+        .then([attached()]);
+    });
+
+    it('refuses a document id already attached to the event (409, the field named)', () => {
+      const error = spec
+        .given([reported(amputation), attached()])
+        .when(attach())
+        .thenThrows('DOCUMENT_ALREADY_ATTACHED', 'conflict');
+      expect(error.field).toBe('documentId');
+    });
+
+    it('attaches a second document under another id', () => {
+      spec
+        .given([reported(amputation), attached()])
+        .when(attach('DOC-2'))
+        .then([attached('DOC-2')]);
+    });
+
+    it('keeps ids named like Object.prototype members apart from the prototype', () => {
+      spec
+        .given([reported(amputation)])
+        .when(attach('__proto__'))
+        .then([attached('__proto__')]);
+      spec
+        .given([reported(amputation), attached('__proto__')])
+        .when(attach('__proto__'))
+        .thenThrows('DOCUMENT_ALREADY_ATTACHED', 'conflict');
+      spec
+        .given([reported(amputation), attached('toString')])
+        .when(attach('constructor'))
+        .then([attached('constructor')]);
+    });
+
+    it('refuses an event that does not exist, or one retracted', () => {
+      spec.given([]).when(attach()).thenThrows('ADVERSE_EVENT_NOT_FOUND', 'not_found');
+      spec
+        .given([reported(amputation), retracted])
+        .when(attach())
+        .thenThrows('ADVERSE_EVENT_RETRACTED', 'rule');
+    });
+
+    it('leaves the report as it is: a document is not a correction', () => {
+      const state = [reported(amputation), attached()].reduce(evolveAdverseEvent, initialAdverseEventState());
+      expect(state.status === 'reported' && state.report).toEqual(amputation);
+    });
+  });
 });

@@ -56,7 +56,7 @@ export class EnrollmentController {
     response: 'The trial and its stream `version`.',
   })
   @Get(':t')
-  @Roles('trial-admin', 'sponsor', 'auditor', 'dsmb-member', 'cec-chair', 'cec-reviewer', 'site-investigator')
+  @Roles('trial-admin', 'sponsor', 'auditor', 'dsmb-member', 'cec-chair', 'cec-reviewer', 'cec-coordinator', 'site-investigator')
   async trial(@Param('t', IdParamPipe) t: string) {
     const { state, version } = await this.queries.execute<GetTrial, { state: TrialState; version: number }>(new GetTrial(t));
     if (state.status !== 'registered') throw new DomainError('TRIAL_NOT_FOUND', `no trial ${t}`, 'not_found');

@@ -110,6 +110,7 @@ export function foldHistoryEvent(event: LoggedEvent, current: CurrentFacts): His
       return charter && { type: 'facts', trialId, kind: 'charter', entityId: charter.version, facts: charter };
     }
     case 'unblinding':
+    case 'document-access':
     case 'data-cuts':
       return undefined;
     case 'patient': {
@@ -236,6 +237,8 @@ function foldAdverseEvent(facts: AdverseEventHistoryFacts | undefined, event: Ad
     }
     case 'AdverseEventRetracted':
       return facts && { ...facts, retracted: true };
+    case 'DocumentAttached':
+      return undefined;
     default:
       return unknownEvent(event);
   }
@@ -268,6 +271,7 @@ function foldCase(facts: AdverseEventHistoryFacts | undefined, event: CaseEvent)
     case 'ChairResolutionRecorded':
     case 'QueryRaised':
     case 'QueryAnswered':
+    case 'DossierDocumentReleased':
       return undefined;
     default:
       return unknownEvent(event);
