@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseBlobStoreLocation } from '@app/blob-store';
 import { corsOriginsSchema } from '@app/http';
 import { parseTopicCreation } from '@app/messaging';
 
@@ -86,6 +87,22 @@ export const platformConfigSchema = z.object({
   /** api.md: keys are kept at least 24 hours. */
   IDEMPOTENCY_TTL: durationMs.default(24 * 3_600_000),
   CORS_ORIGINS: corsOriginsSchema,
+  /** Where document bytes live: absent or `postgres` → the event store's database; `s3://bucket[/prefix]` → S3. */
+  BLOB_STORE: optionalText.superRefine((value, context) => {
+    try {
+      parseBlobStoreLocation(value);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  }),
+  S3_ENDPOINT: optionalText.pipe(z.url().optional()),
+  S3_REGION: optionalText,
+  S3_ACCESS_KEY_ID: optionalText,
+  S3_SECRET_ACCESS_KEY: optionalText,
+  /** `true` for MinIO and most self-hosted stores (bucket in the path, not the host name). */
+  S3_FORCE_PATH_STYLE: optionalText
+    .pipe(z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).optional())
+    .transform((value) => value === 'true' || value === '1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,12 +1,18 @@
 import type { MigrationInterface } from 'typeorm';
+import { BlobStore1764000001500 } from '@app/blob-store';
 import { eventStoreMigrations } from '@app/event-store';
 import { Idempotency1764000000100 } from '@app/http';
 import { MessagingOutbox1764000000600 } from '@app/messaging';
 
 export type MigrationClass = new () => MigrationInterface;
 
-/** The libraries' tables every process needs: the event log, idempotency keys, the outbox. */
-export const libraryMigrations: MigrationClass[] = [...eventStoreMigrations, Idempotency1764000000100, MessagingOutbox1764000000600];
+/** The libraries' tables every process needs: the event log, idempotency keys, the outbox, document bytes. */
+export const libraryMigrations: MigrationClass[] = [
+  ...eventStoreMigrations,
+  Idempotency1764000000100,
+  MessagingOutbox1764000000600,
+  BlobStore1764000001500,
+];
 
 /** The timestamp a migration class's name ends with (TypeORM's convention). */
 function timestampOf(migration: MigrationClass): number {

@@ -3,8 +3,10 @@ import { type DynamicModule, Module, type ModuleMetadata, type Provider } from '
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import type { CustomTransportStrategy } from '@nestjs/microservices';
 import { TerminusModule } from '@nestjs/terminus';
+import type { DataSource } from 'typeorm';
 import { AuthModule } from '@app/auth';
-import { EventStoreModule, type Clock, type IdGenerator } from '@app/event-store';
+import { BlobStoreModule } from '@app/blob-store';
+import { DATA_SOURCE, EventStoreModule, type Clock, type IdGenerator } from '@app/event-store';
 import type { IntegrationEventTransports } from '@app/messaging';
 import { MetricsModule, measuredCqrsModule } from '@app/observability';
 import { apiProviders } from './api-providers';
@@ -94,6 +96,21 @@ export class RuntimeModule {
             const dataDir = config.get('DATA_DIR', { infer: true });
             return { dataDir: dataDir.startsWith('memory://') ? dataDir : join(dataDir, 'pglite'), kurrentDbUrl, migrations };
           },
+        }),
+        // BLOB_STORE for every context: document bytes in the event store's database, or S3 (BLOB_STORE=s3://…).
+        BlobStoreModule.forRootAsync({
+          inject: [ConfigService, DATA_SOURCE],
+          useFactory: (config: AnyConfig, dataSource: DataSource) => ({
+            dataSource,
+            env: {
+              BLOB_STORE: config.get('BLOB_STORE', { infer: true }),
+              S3_ENDPOINT: config.get('S3_ENDPOINT', { infer: true }),
+              S3_REGION: config.get('S3_REGION', { infer: true }),
+              S3_ACCESS_KEY_ID: config.get('S3_ACCESS_KEY_ID', { infer: true }),
+              S3_SECRET_ACCESS_KEY: config.get('S3_SECRET_ACCESS_KEY', { infer: true }),
+              S3_FORCE_PATH_STYLE: config.get('S3_FORCE_PATH_STYLE', { infer: true }),
+            },
+          }),
         }),
         authModule(),
         // The one global command and query bus every context uses, measured (GET /metrics).
