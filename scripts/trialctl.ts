@@ -24,6 +24,7 @@ import { DataDirLockedError, PostgresEventStore, openDataSource } from '../libs/
 import { platformMigrations } from '../apps/platform/src/platform.module';
 import { ReportParams, computeEndpointReport, defaultCharter, replayReportInput, toReportQuery } from '../apps/reporting/src';
 import { DomainError } from '../libs/contracts/src';
+import { CUT_USAGE, CutUsageError, cutCommand } from './trialctl-cut';
 
 /**
  * The command as the user typed it, for the usage text: `trialctl` through the bin (npx, the image),
@@ -43,7 +44,8 @@ const USAGE = `usage: ${invokedAs()} <command> [args]
   replay <export.ndjson> [--as-of <instant|position>] [--cutoff <YYYY-MM-DD>]
          [--basis adjudicated|site-reported] [--group-by arm,diabetes,...]
                            verify, then print the endpoint report rebuilt from the export alone
-                           (the same JSON as GET /trials/{t}/reports/endpoints)`;
+                           (the same JSON as GET /trials/{t}/reports/endpoints)
+${CUT_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -180,6 +182,10 @@ async function main(): Promise<number> {
       cutoff: { type: 'string' },
       basis: { type: 'string' },
       'group-by': { type: 'string' },
+      'data-cut': { type: 'string' },
+      report: { type: 'string' },
+      format: { type: 'string' },
+      adtte: { type: 'string' },
     },
   });
   const [command, file] = positionals;
@@ -194,6 +200,8 @@ async function main(): Promise<number> {
       return importCommand(file ?? '', readExport(file));
     case 'replay':
       return replayCommand(file ?? '', readExport(file), values);
+    case 'cut':
+      return cutCommand(file ?? '', readExport(file), values);
     default:
       throw new UsageError(command ? `unknown command ${command}` : 'missing command');
   }
@@ -202,7 +210,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof CutUsageError) {
       console.error(`${error.message}\n${USAGE}`);
       process.exit(2);
     }

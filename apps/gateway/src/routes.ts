@@ -8,6 +8,7 @@ export type ServiceName = (typeof GATEWAY_SERVICES)[number];
  *   trials/:t/patients/:p/adverse-events… adverse-events
  *   trials/:t/adjudication…               adjudication
  *   trials/:t/reports…, trials/:t/audit…  reporting (the audit trail is a read view served there)
+ *   trials/:t/data-cuts…                  reporting (DSMB data cuts)
  *   trials, trials/:t…                    enrollment (trial, charter, sites, committee, patients, visits…)
  * Anything else is not an API route: undefined.
  */
@@ -21,6 +22,6 @@ export function serviceFor(path: string): ServiceName | undefined {
   if (section === 'patients' && sub === 'procedures') return 'procedures';
   if (section === 'patients' && sub === 'adverse-events') return 'adverse-events';
   if (section === 'adjudication') return 'adjudication';
-  if (section === 'reports' || section === 'audit') return 'reporting';
+  if (section === 'reports' || section === 'audit' || section === 'data-cuts') return 'reporting';
   return 'enrollment';
 }

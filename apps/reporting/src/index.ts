@@ -14,3 +14,6 @@ export type { Charter } from './domain/default-charter';
 export { replayReportInput } from './domain/replay';
 export type { ReplayedEvent } from './domain/replay';
 export type { ReportQuery } from './domain/history-snapshot';
+export { dataCutContent, parametersOf } from './domain/data-cut-content';
+export type { AdtteRecord, CutLogEvent, DataCutContent, DataCutParameters } from './domain/data-cut-content';
+export { renderDataCutDocuments, sha256 } from './domain/data-cut-report';

@@ -1,5 +1,6 @@
+import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { ClinicalDate } from '@app/contracts';
+import { ClinicalDate, FreezeDataCutBody } from '@app/contracts';
 import type { ReportQuery } from '../domain/history-snapshot';
 
 const GROUP_FIELDS = ['arm', 'diabetes', 'presentation', 'segment', 'site'] as const;
@@ -59,3 +60,26 @@ export function toReportQuery(params: ReportParameters): ReportQuery {
     groupBy: params.groupBy,
   };
 }
+
+/** POST /trials/{t}/data-cuts (api.md "Data cuts"). */
+export class FreezeDataCutDto extends createZodDto(
+  FreezeDataCutBody.meta({
+    description:
+      'Freezes a data cut: the knowledge position (`asOfPosition`, default the latest delivered), the clinical cut-off and a note; ' +
+      '`replaces` names the cut a corrected one replaces.',
+    example: { dataCutId: 'DSMB-2026-06', cutoff: '2026-06-30', note: 'DSMB meeting 3: interim safety review' },
+  }),
+) {}
+
+/** The session of a data cut's report: open (pooled) or closed (by arm, DSMB only, recorded). */
+export const DataCutReportParams = z
+  .object({
+    session: z.enum(['open', 'closed']).meta({
+      description:
+        '`open`: pooled results (dsmb-member, sponsor, trial-admin). `closed`: results by arm with the log-rank test, dsmb-member only; ' +
+        'every read is recorded as an unblinded view.',
+      example: 'open',
+    }),
+  })
+  .strict();
+export type DataCutReportParameters = z.output<typeof DataCutReportParams>;

@@ -1,4 +1,4 @@
-import { DomainError, parseStreamId, type CensoringRule } from '@app/contracts';
+import { DomainError, parseStreamId, type CensoringRule, type DataCutFrozen } from '@app/contracts';
 import { logRank, round4 } from '@app/statistics';
 import { defaultCharter } from './default-charter';
 import {
@@ -38,6 +38,18 @@ export interface DataCutParameters {
   position: number;
   note: string;
   replaces?: string;
+}
+
+/** The parameters a cut's content is derived from, as DataCutFrozen records them. */
+export function parametersOf(cut: DataCutFrozen): DataCutParameters {
+  return {
+    trialId: cut.trialId,
+    dataCutId: cut.dataCutId,
+    cutoff: cut.cutoff,
+    position: cut.position,
+    note: cut.note,
+    ...(cut.replaces !== undefined ? { replaces: cut.replaces } : {}),
+  };
 }
 
 /**
