@@ -63,45 +63,46 @@ describe('PostgresBlobStore storage', () => {
 });
 
 // PGlite with its data on disk, as DATA_DIR runs it: in memory (memory://) the database itself is RSS.
-describe.each([['PGlite on disk', undefined], ...(url ? [['a PostgreSQL server', url] as const] : [])])(
-  'PostgresBlobStore memory on %s',
-  (_name, databaseUrl) => {
-    it('stages and reads back 20 MB holding far less than the file several times over (RSS growth < 3 × 20 MB)', async () => {
-      const dataDir = databaseUrl ? undefined : join(mkdtempSync(join(tmpdir(), 'blob-rss-')), 'pglite');
-      const harness = await postgresBlobHarness(databaseUrl, dataDir);
-      try {
-        const { createHash } = await import('node:crypto');
-        const { Readable } = await import('node:stream');
-        const size = 20 * 1024 * 1024;
-        const written = createHash('sha256');
-        // Generated piece by piece: the test holds no 20 MB buffer of its own.
-        const pieces = Readable.from(
-          (function* () {
-            for (let offset = 0; offset < size; offset += 64 * 1024) {
-              const piece = offset === 0 ? Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(64 * 1024 - 9)]) : randomBytes(64 * 1024);
-              written.update(piece);
-              yield piece;
-            }
-          })(),
-          { objectMode: false },
-        );
-        global.gc?.();
-        const baseline = process.memoryUsage().rss;
-        let peak = baseline;
-        const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-        const staged = await harness.store.stage(pieces, { maxBytes: size });
-        await staged.commit();
-        const read = createHash('sha256');
-        for await (const chunk of (await harness.store.open(staged.sha256)).stream) read.update(chunk as Buffer);
-        clearInterval(sampler);
-        peak = Math.max(peak, process.memoryUsage().rss);
-        const growthMiB = (peak - baseline) / 1024 / 1024;
-        console.log(`RSS growth staging + committing + reading 20 MiB on ${_name}: ${growthMiB.toFixed(1)} MiB (peak over baseline)`);
-        expect(read.digest('hex')).toBe(written.digest('hex'));
-        expect(growthMiB).toBeLessThan(60);
-      } finally {
-        await harness.close();
-      }
-    });
-  },
-);
+const memoryTargets: Array<[string, string | undefined]> = [
+  ['PGlite on disk', undefined],
+  ...(url ? [['a PostgreSQL server', url] as [string, string]] : []),
+];
+describe.each(memoryTargets)('PostgresBlobStore memory on %s', (_name, databaseUrl) => {
+  it('stages and reads back 20 MB holding far less than the file several times over (RSS growth < 3 × 20 MB)', async () => {
+    const dataDir = databaseUrl ? undefined : join(mkdtempSync(join(tmpdir(), 'blob-rss-')), 'pglite');
+    const harness = await postgresBlobHarness(databaseUrl, dataDir);
+    try {
+      const { createHash } = await import('node:crypto');
+      const { Readable } = await import('node:stream');
+      const size = 20 * 1024 * 1024;
+      const written = createHash('sha256');
+      // Generated piece by piece: the test holds no 20 MB buffer of its own.
+      const pieces = Readable.from(
+        (function* () {
+          for (let offset = 0; offset < size; offset += 64 * 1024) {
+            const piece = offset === 0 ? Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(64 * 1024 - 9)]) : randomBytes(64 * 1024);
+            written.update(piece);
+            yield piece;
+          }
+        })(),
+        { objectMode: false },
+      );
+      global.gc?.();
+      const baseline = process.memoryUsage().rss;
+      let peak = baseline;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+      const staged = await harness.store.stage(pieces, { maxBytes: size });
+      await staged.commit();
+      const read = createHash('sha256');
+      for await (const chunk of (await harness.store.open(staged.sha256)).stream) read.update(chunk as Buffer);
+      clearInterval(sampler);
+      peak = Math.max(peak, process.memoryUsage().rss);
+      const growthMiB = (peak - baseline) / 1024 / 1024;
+      console.log(`RSS growth staging + committing + reading 20 MiB on ${_name}: ${growthMiB.toFixed(1)} MiB (peak over baseline)`);
+      expect(read.digest('hex')).toBe(written.digest('hex'));
+      expect(growthMiB).toBeLessThan(60);
+    } finally {
+      await harness.close();
+    }
+  });
+});
