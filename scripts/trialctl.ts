@@ -1,7 +1,10 @@
 /**
  * Audit tooling for exported trial logs (GET /trials/{t}/audit/export).
  *
- *   npm run trialctl -- verify <export.ndjson>   integrity check; exit 1 names the first bad line/event
+ *   npm run trialctl -- verify <export.ndjson> [--documents DIR]
+ *                                                integrity check; exit 1 names the first bad line/event;
+ *                                                with --documents, every file of DIR (named by its SHA-256)
+ *                                                against the documents the export names
  *   npm run trialctl -- import <export.ndjson>   verify, then append into an EMPTY store
  *                                                (DATABASE_URL, else PGlite in DATA_DIR, default ./.data)
  *   npm run trialctl -- replay <export.ndjson> [--as-of <instant|position>] [--cutoff <date>]
@@ -15,12 +18,23 @@
  * a saved API answer holds. `npm run` prints its own banner on stdout: use `npx trialctl` or
  * `npm run --silent trialctl --` for a file to compare.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DataSource } from 'typeorm';
-import { ImportRefusedError, importEvents, manifestFromStore, verifyExport, type ExportVerification } from '../libs/audit/src';
-import { DataDirLockedError, PostgresEventStore, openDataSource } from '../libs/event-store/src';
+import {
+  ImportRefusedError,
+  checkDocuments,
+  documentsOf,
+  importEvents,
+  manifestFromStore,
+  verifyExport,
+  type CheckedFile,
+  type ExportVerification,
+} from '../libs/audit/src';
+import { DataDirLockedError, PostgresEventStore, openDataSource, type RecordedEvent } from '../libs/event-store/src';
 import { platformMigrations } from '../apps/platform/src/platform.module';
 import { ReportParams, computeEndpointReport, defaultCharter, replayReportInput, toReportQuery } from '../apps/reporting/src';
 import { DomainError } from '../libs/contracts/src';
@@ -39,7 +53,9 @@ function invokedAs(): string {
 }
 
 const USAGE = `usage: ${invokedAs()} <command> [args]
-  verify <export.ndjson>   check an export's hash chains and manifest
+  verify <export.ndjson> [--documents DIR]
+                           check an export's hash chains and manifest; with --documents, also that
+                           DIR holds every document the export names, each file named by its SHA-256
   import <export.ndjson>   verify, then load it into an empty store (DATABASE_URL or DATA_DIR)
   replay <export.ndjson> [--as-of <instant|position>] [--cutoff <YYYY-MM-DD>]
          [--basis adjudicated|site-reported] [--group-by arm,diabetes,...]
@@ -173,11 +189,40 @@ async function replayCommand(
   return 0;
 }
 
+/** Checks a directory of downloaded documents, each file named by its SHA-256, against the documents the export names. */
+async function verifyDocuments(events: RecordedEvent[], dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isFile()).map((entry) => entry.name);
+  } catch (error) {
+    throw new UsageError(`cannot read --documents ${dir}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const files: CheckedFile[] = [];
+  for (const name of names) {
+    const hash = createHash('sha256');
+    let size = 0;
+    // Streamed: a dossier's scans are tens of megabytes each.
+    for await (const chunk of createReadStream(join(dir, name)) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      size += chunk.length;
+    }
+    files.push({ name, sha256: hash.digest('hex'), size });
+  }
+  const references = documentsOf(events);
+  const check = checkDocuments(references, files);
+  for (const problem of check.problems) console.error(`FAILED ${problem}`);
+  const documents = new Set(references.map((r) => r.sha256)).size;
+  if (check.ok) console.log(`OK documents in ${dir}: all ${documents} files the export names, each matching its SHA-256 and size`);
+  else console.error(`documents check FAILED: ${check.matched} of ${documents} files match, ${check.problems.length} problems`);
+  return check.ok ? 0 : 1;
+}
+
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
     options: {
       help: { type: 'boolean', short: 'h' },
+      documents: { type: 'string' },
       'as-of': { type: 'string' },
       cutoff: { type: 'string' },
       basis: { type: 'string' },
@@ -194,8 +239,11 @@ async function main(): Promise<number> {
     return 0;
   }
   switch (command) {
-    case 'verify':
-      return report(file ?? '', verifyExport(readExport(file))) ? 0 : 1;
+    case 'verify': {
+      const verified = verifyExport(readExport(file));
+      if (!report(file ?? '', verified)) return 1;
+      return values.documents === undefined || !verified.ok ? 0 : verifyDocuments(verified.events, values.documents);
+    }
     case 'import':
       return importCommand(file ?? '', readExport(file));
     case 'replay':

@@ -14,3 +14,5 @@ export {
 } from './export-format';
 export type { ExportEventLine, ExportManifest, ExportVerification } from './export-format';
 export { ImportRefusedError, importEvents, importExport, manifestFromStore, storeIsEmpty } from './import-log';
+export { checkDocuments, documentsOf } from './documents';
+export type { CheckedFile, DocumentCheck, DocumentReference } from './documents';

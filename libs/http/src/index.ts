@@ -19,6 +19,7 @@ export {
   CommandResultSchema,
   IDEMPOTENCY_KEY_HEADER,
   IF_MATCH_HEADER,
+  MultipartBody,
   PROBLEM_JSON,
   ProblemDetailsSchema,
   ProblemResponses,
@@ -31,3 +32,5 @@ export {
   parseQuery,
 } from './openapi';
 export type { OperationDoc, ProblemResponse, ProblemStatus } from './openapi';
+export { readUpload, recordDocumentRead, sendDocument, storeWith } from './documents';
+export type { ValidUpload } from './documents';

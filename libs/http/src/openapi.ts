@@ -1,5 +1,5 @@
 import { applyDecorators, createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiQuery, ApiResponse, type OpenAPIObject } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiQuery, ApiResponse, type OpenAPIObject } from '@nestjs/swagger';
 import type { HeaderObject, ParameterObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type { Request } from 'express';
 import { z } from 'zod';
@@ -176,6 +176,25 @@ export function CommandOperation(
       content: { 'application/json': { schema: openApiSchema(doc.result ?? CommandResultSchema) } },
     }),
     ProblemResponses(...problemList(doc.defaultProblems ?? COMMAND_PROBLEMS, doc.problems)),
+  );
+}
+
+/**
+ * A `multipart/form-data` request body: the `file` part (the document's bytes, any name; its media
+ * type is read from the content) and the text fields of `fields`, all required unless optional there.
+ */
+export function MultipartBody(fields: z.ZodObject, file: string): MethodDecorator {
+  const schema = openApiSchema(fields);
+  return applyDecorators(
+    ApiConsumes('multipart/form-data'),
+    ApiBody({
+      required: true,
+      schema: {
+        type: 'object',
+        required: ['file', ...(schema.required ?? [])],
+        properties: { file: { type: 'string', format: 'binary', description: file }, ...(schema.properties ?? {}) },
+      },
+    }),
   );
 }
 

@@ -1,16 +1,34 @@
-import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { BLOB_STORE, type BlobStore } from '@app/blob-store';
 import { CurrentPrincipal, Roles, type Principal } from '@app/auth';
-import { CommandOperation, Ctx, IdParamPipe, ReadOperation, ValidQuery, type CommandContext, type CommandResult } from '@app/http';
+import { Id, ReleaseRenditionFields } from '@app/contracts';
+import { EVENT_STORE, type EventStore } from '@app/event-store';
+import {
+  CommandOperation,
+  CommandResultSchema,
+  Ctx,
+  IdParamPipe,
+  MultipartBody,
+  ReadOperation,
+  ValidQuery,
+  recordDocumentRead,
+  sendDocument,
+  type CommandContext,
+  type CommandResult,
+} from '@app/http';
 import {
   AnswerQuery,
   AssignReviewers,
   RaiseQuery,
+  ReleaseRendition,
   ReopenCase,
   ResolveCase,
   SubmitReview,
   type Authentication,
+  type ReleaseResult,
 } from '../application/adjudication.commands';
 import { CaseQueries } from '../read-models/cases';
 import {
@@ -38,6 +56,8 @@ export class AdjudicationController {
   constructor(
     private readonly commands: CommandBus,
     private readonly cases: CaseQueries,
+    @Inject(EVENT_STORE) private readonly events: EventStore,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
   ) {}
 
   @CommandOperation({
@@ -208,5 +228,60 @@ export class AdjudicationController {
   @Roles('cec-chair', 'auditor', 'trial-admin')
   metrics(@Param('t', IdParamPipe) t: string) {
     return this.cases.metrics(t);
+  }
+
+  @CommandOperation({
+    summary: 'Release a redacted rendition to the dossier',
+    description:
+      'The CEC coordinator uploads a redacted rendition of a source document attached to the case’s adverse event (`multipart/form-data`: ' +
+      '`file`, `documentId` of the source, `redactionNote`) and releases it to the reviewers and the chair, who read only released renditions. ' +
+      'Same media rules as an attachment (PDF, PNG, JPEG, plain text from the content: 415; 20 MB: 413; empty: 400). A document not attached ' +
+      'to the event answers 404; a second rendition of the same document 409.',
+    result: CommandResultSchema.extend({ documentId: Id }),
+  })
+  @MultipartBody(ReleaseRenditionFields, 'The redacted rendition: PDF, PNG, JPEG or plain text, at most 20 MB.')
+  @Post('cases/:c/dossier')
+  @Roles('cec-coordinator')
+  release(
+    @Param('t', IdParamPipe) t: string,
+    @Param('c', IdParamPipe) c: string,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+    @Ctx() ctx: CommandContext,
+  ): Promise<ReleaseResult> {
+    return this.commands.execute(new ReleaseRendition(t, c, request, response, ctx));
+  }
+
+  @ReadOperation({
+    summary: 'Download a released rendition from the dossier',
+    description:
+      'The redacted rendition the coordinator released, for the coordinator, the chair, auditors and the reviewers assigned to the case. ' +
+      'A document not released answers 404. Every download is recorded in the audit trail (`DocumentRead`: who, which document of which case, when).',
+    response: 'The bytes, with their media type, `ETag` and `Repr-Digest` (the SHA-256).',
+    content: {
+      'application/pdf': { schema: { type: 'string', format: 'binary' } },
+      'image/png': { schema: { type: 'string', format: 'binary' } },
+      'image/jpeg': { schema: { type: 'string', format: 'binary' } },
+      'text/plain': { schema: { type: 'string' } },
+    },
+  })
+  @Get('cases/:c/dossier/:documentId')
+  @Roles('cec-coordinator', 'cec-reviewer', 'cec-chair', 'auditor')
+  async rendition(
+    @Param('t', IdParamPipe) t: string,
+    @Param('c', IdParamPipe) c: string,
+    @Param('documentId', IdParamPipe) documentId: string,
+    @CurrentPrincipal() principal: Principal,
+    @Ctx() ctx: CommandContext,
+    @Res() response: Response,
+  ): Promise<void> {
+    const { patientId, eventId, released } = await this.cases.rendition(t, c, documentId, principal);
+    await recordDocumentRead(
+      this.events,
+      { trialId: t, documentId, patientId, eventId, caseId: c, version: 'rendition', sha256: released.rendition.sha256 },
+      principal,
+      ctx.correlationId,
+    );
+    await sendDocument(response, this.blobs, released.rendition);
   }
 }

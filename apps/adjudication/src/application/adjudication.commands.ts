@@ -12,7 +12,9 @@ import {
   DomainError,
   byId,
   caseStream,
+  ReleaseRenditionFields,
   type AnswerQueryBody,
+  type StoredFile,
   type AssignReviewersBody,
   type CommitteeMemberFacts,
   type ESignature,
@@ -22,12 +24,16 @@ import {
   type ResolveCaseBody,
   type SubmitReviewBody,
 } from '@app/contracts';
+import { BLOB_STORE, type BlobStore } from '@app/blob-store';
 import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type EventStore } from '@app/event-store';
-import { commandOptions, commandResult, type CommandContext, type CommandResult } from '@app/http';
+import { commandOptions, commandResult, readUpload, storeWith, type CommandContext, type CommandResult } from '@app/http';
 import { EnrollmentFacts } from '@app/runtime';
 import { caseDecider, type CaseCommand, type CaseState, type OpenCase } from '../domain/case.decider';
 import { sign } from '../domain/e-signature';
 import { CaseOpener } from '../infrastructure/case-opener';
+
+import type { IncomingMessage } from 'node:http';
+import type { Response } from 'express';
 
 /** What the token says of the sender's last authentication (auth_time, amr, acr). */
 export type Authentication = Pick<Principal, 'authTime' | 'amr' | 'acr'>;
@@ -88,6 +94,18 @@ export class AnswerQuery {
     readonly context: CommandContext,
   ) {}
 }
+
+/** The coordinator releases a redacted rendition of a source document: the multipart request itself, read as the command runs. */
+export class ReleaseRendition {
+  constructor(
+    readonly trialId: string,
+    readonly caseId: string,
+    readonly request: IncomingMessage,
+    readonly response: Response,
+    readonly context: CommandContext,
+  ) {}
+}
+export type ReleaseResult = CommandResult & { documentId: string; rendition: StoredFile };
 
 abstract class CaseHandler {
   constructor(
@@ -275,17 +293,75 @@ export class AnswerQueryHandler extends CaseHandler implements ICommandHandler<A
   async execute({ trialId, caseId, queryId, body, context }: AnswerQuery): Promise<CommandResult> {
     const current = await this.case(trialId, caseId);
     assertSiteAccess(principalOf(context), current.siteId, ['site-investigator']);
+    const attached = body.documentIds ? Object.keys((await this.opener.source(trialId, current.eventId))?.documents ?? {}) : [];
     const result = await this.run(
       trialId,
       caseId,
-      { type: 'AnswerQuery', data: { queryId, answer: body.answer, answeredBy: context.actor.userId }, now: this.now() },
+      {
+        type: 'AnswerQuery',
+        data: {
+          queryId,
+          answer: body.answer,
+          answeredBy: context.actor.userId,
+          ...(body.documentIds ? { documentIds: body.documentIds } : {}),
+        },
+        attachedDocumentIds: attached,
+        now: this.now(),
+      },
       context,
     );
     return { ...result, id: queryId };
   }
 }
 
+/**
+ * Reads the rendition into staging only for a case that exists, then refuses what the decider
+ * refuses (a document not attached to the event, one already released) before the bytes are kept.
+ */
+@CommandHandler(ReleaseRendition)
+export class ReleaseRenditionHandler extends CaseHandler implements ICommandHandler<ReleaseRendition, ReleaseResult> {
+  constructor(
+    @Inject(EVENT_STORE) store: EventStore,
+    @Inject(CLOCK) clock: Clock,
+    enrollment: EnrollmentFacts,
+    opener: CaseOpener,
+    @Inject(SIGNATURE_MAX_AGE) signatureMaxAgeSeconds: number,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+  ) {
+    super(store, clock, enrollment, opener, signatureMaxAgeSeconds);
+  }
+
+  async execute({ trialId, caseId, request, response, context }: ReleaseRendition): Promise<ReleaseResult> {
+    const current = await this.case(trialId, caseId);
+    const { fields, file, stored } = await readUpload(request, response, this.blobs, ReleaseRenditionFields, context);
+    const source = byId((await this.opener.source(trialId, current.eventId))?.documents ?? {}, fields.documentId);
+    const command: CaseCommand = {
+      type: 'ReleaseRendition',
+      data: {
+        documentId: fields.documentId,
+        rendition: stored,
+        redactionNote: fields.redactionNote,
+        releasedBy: context.actor.userId,
+        releasedAt: this.now(),
+      },
+      source: source && { kind: source.kind, title: source.title, sha256: source.sha256 },
+    };
+    const result = await storeWith(
+      file,
+      async () => {
+        // A retry of a stored request (same Idempotency-Key) replays its answer: no refusal to check.
+        if (context.idempotency) return;
+        const { state } = await loadState(this.store, caseStream(trialId, caseId), caseDecider);
+        caseDecider.decide(command, state);
+      },
+      () => this.run(trialId, caseId, command, context, fields.redactionNote),
+    );
+    return { ...result, id: fields.documentId, documentId: fields.documentId, rendition: stored };
+  }
+}
+
 export const adjudicationHandlers = [
+  ReleaseRenditionHandler,
   AssignReviewersHandler,
   SubmitReviewHandler,
   ResolveCaseHandler,

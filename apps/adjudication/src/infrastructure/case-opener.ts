@@ -134,9 +134,17 @@ export class CaseOpener extends SubscribedService {
     );
   }
 
-  /** The adverse event as it stood right after the change being handled. */
-  private async sourceAt(trialId: string, eventId: string, version: number): Promise<SourceReport | undefined> {
-    const { events } = await this.store.readStream(adverseEventStream(trialId, eventId), { maxCount: version });
+  /** The adverse event as it stands now, with the source documents attached to it (folded from its published events). */
+  source(trialId: string, eventId: string): Promise<SourceReport | undefined> {
+    return this.sourceAt(trialId, eventId);
+  }
+
+  /** The adverse event as it stood right after the change being handled (or now). */
+  private async sourceAt(trialId: string, eventId: string, version?: number): Promise<SourceReport | undefined> {
+    const { events } = await this.store.readStream(
+      adverseEventStream(trialId, eventId),
+      version === undefined ? {} : { maxCount: version },
+    );
     return events.reduce<SourceReport | undefined>(
       (state, e) => evolveSourceReport(state, { type: e.type, data: e.data } as AdverseEventEvent),
       undefined,

@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
-import { DomainError, caseStream, parseStreamId, type CaseEvent, type Outcome } from '@app/contracts';
+import { DomainError, byId, caseStream, parseStreamId, type CaseEvent, type Outcome } from '@app/contracts';
 import {
   CLOCK,
   DATA_SOURCE,
   DurableSubscription,
   EVENT_STORE,
   SubscribedService,
+  loadState,
   type Clock,
   type EventStore,
   type RecordedEvent,
@@ -212,6 +213,24 @@ export class CaseQueries {
       (e) => ({ type: e.type, data: e.data, recordedAt: e.recordedAt, recordedBy: e.metadata.actor?.userId }) as CaseHistoryEvent,
     );
     return isCoordinatorOnly(viewer) ? coordinatorCaseView(history) : caseView(history, viewer);
+  }
+
+  /**
+   * A released rendition of the case's dossier, for a reader who may see it (api.md): the coordinator,
+   * the chair, auditors, and a reviewer assigned to the case's current round. A document not released
+   * (or not attached at all) answers 404 to everyone: reviewers never learn what the dossier lacks.
+   */
+  async rendition(trialId: string, caseId: string, documentId: string, viewer: Viewer) {
+    await this.opener.caughtUp();
+    const { state } = await loadState(this.store, caseStream(trialId, caseId), caseDecider);
+    if (state.status === 'absent') throw new DomainError('CASE_NOT_FOUND', `no case ${caseId} in trial ${trialId}`, 'not_found');
+    const trialWide = ['cec-coordinator', 'cec-chair', 'auditor'].some((role) => viewer.roles.includes(role));
+    if (!trialWide && !state.reviewerIds.includes(viewer.userId))
+      throw new DomainError('NOT_ASSIGNED', `${viewer.userId} is not assigned to this case`, 'forbidden');
+    const released = byId(state.dossier, documentId);
+    if (!released)
+      throw new DomainError('DOCUMENT_NOT_FOUND', `no released document ${documentId} in the dossier of case ${caseId}`, 'not_found');
+    return { patientId: state.patientId, eventId: state.eventId, released };
   }
 
   private async rows(trialId: string): Promise<CaseRow[]> {

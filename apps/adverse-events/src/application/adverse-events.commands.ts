@@ -5,13 +5,26 @@ import {
   adverseEventStream,
   caseOpenedFor,
   correctableAdverseEventFields,
+  AttachDocumentFields,
   type CorrectionBody,
+  type StoredFile,
   type ReportAdverseEventBody,
   type RetractAdverseEventBody,
 } from '@app/contracts';
+import { BLOB_STORE, type BlobStore } from '@app/blob-store';
 import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type EventStore } from '@app/event-store';
-import { commandOptions, commandResult, validateCorrection, type CommandContext, type CommandResult } from '@app/http';
+import {
+  commandOptions,
+  commandResult,
+  readUpload,
+  storeWith,
+  validateCorrection,
+  type CommandContext,
+  type CommandResult,
+} from '@app/http';
 import { EnrollmentFacts } from '@app/runtime';
+import type { IncomingMessage } from 'node:http';
+import type { Response } from 'express';
 import { adverseEventDecider, type AdverseEventCommand } from '../domain/adverse-event.decider';
 
 export class ReportAdverseEvent {
@@ -41,7 +54,20 @@ export class RetractAdverseEvent {
   ) {}
 }
 
+/** A site attaches a source document: the request itself, read as the command runs (multipart, streamed). */
+export class AttachDocument {
+  constructor(
+    readonly trialId: string,
+    readonly patientId: string,
+    readonly eventId: string,
+    readonly request: IncomingMessage,
+    readonly response: Response,
+    readonly context: CommandContext,
+  ) {}
+}
+
 export type ReportResult = CommandResult & { caseId?: string };
+export type AttachResult = CommandResult & StoredFile & { documentId: string };
 
 abstract class AdverseEventHandler {
   constructor(
@@ -117,4 +143,44 @@ export class RetractAdverseEventHandler extends AdverseEventHandler implements I
   }
 }
 
-export const adverseEventCommandHandlers = [ReportAdverseEventHandler, CorrectAdverseEventHandler, RetractAdverseEventHandler];
+/**
+ * Checks who may attach before a byte is read (404 unknown event, 403 another site's patient), then
+ * streams the file into staging, then refuses what the decider refuses before the bytes are kept.
+ */
+@CommandHandler(AttachDocument)
+export class AttachDocumentHandler extends AdverseEventHandler implements ICommandHandler<AttachDocument, AttachResult> {
+  constructor(
+    @Inject(EVENT_STORE) store: EventStore,
+    @Inject(CLOCK) clock: Clock,
+    enrollment: EnrollmentFacts,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+  ) {
+    super(store, clock, enrollment);
+  }
+
+  async execute({ trialId, patientId, eventId, request, response, context }: AttachDocument): Promise<AttachResult> {
+    await this.enrollment.patientInScope(trialId, patientId, context);
+    await this.existing(trialId, patientId, eventId);
+    const { fields, file, stored } = await readUpload(request, response, this.blobs, AttachDocumentFields, context);
+    const command: AdverseEventCommand = { type: 'AttachDocument', data: { ...fields, ...stored } };
+    const stream = adverseEventStream(trialId, eventId);
+    const result = await storeWith(
+      file,
+      async () => {
+        // A retry of a stored request (same Idempotency-Key) replays its answer: no refusal to check.
+        if (context.idempotency) return;
+        const { state } = await loadState(this.store, stream, adverseEventDecider);
+        adverseEventDecider.decide(command, state);
+      },
+      () => this.run(trialId, eventId, command, context),
+    );
+    return { ...result, id: fields.documentId, documentId: fields.documentId, ...stored };
+  }
+}
+
+export const adverseEventCommandHandlers = [
+  ReportAdverseEventHandler,
+  CorrectAdverseEventHandler,
+  RetractAdverseEventHandler,
+  AttachDocumentHandler,
+];

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Response } from 'express';
+import canonicalize from 'canonicalize';
+import type { z } from 'zod';
+import { readMultipartUpload, type BlobStore, type StagedBlob } from '@app/blob-store';
+import { DomainError, MAX_DOCUMENT_BYTES, documentAccessStream, type DocumentRead, type StoredFile } from '@app/contracts';
+import type { EventStore } from '@app/event-store';
+import type { CommandContext } from './command-context';
+
+/** A multipart upload whose text fields passed their schema, its file staged (not yet readable). */
+export interface ValidUpload<T> {
+  fields: T;
+  file: StagedBlob;
+  /** What the event records of the file: the sanitised name, and what the server measured. */
+  stored: StoredFile;
+}
+
+/**
+ * Reads a `multipart/form-data` command: the `file` part streamed into the blob store's staging
+ * (hashed and sniffed as it arrives, at most MAX_DOCUMENT_BYTES) and the text fields checked by
+ * `schema`. A refusal leaves nothing staged. The Idempotency-Key's fingerprint is then the fields
+ * and the file's hash, since a multipart body is not the JSON the interceptor hashed: the same key
+ * with another file is a different request (422), with the same file a replay.
+ */
+export async function readUpload<S extends z.ZodObject>(
+  request: IncomingMessage & { method?: string; originalUrl?: string },
+  response: Response,
+  store: BlobStore,
+  schema: S,
+  context: CommandContext,
+): Promise<ValidUpload<z.infer<S>>> {
+  let upload;
+  try {
+    upload = await readMultipartUpload(request, { store, maxBytes: MAX_DOCUMENT_BYTES, fields: Object.keys(schema.shape) });
+  } catch (error) {
+    // The rest of an oversized or refused body is not read: the connection closes after the answer.
+    if (error instanceof DomainError && (error.kind === 'too_large' || error.kind === 'unsupported_media_type'))
+      response.setHeader('Connection', 'close');
+    throw error;
+  }
+  const parsed = schema.safeParse(upload.fields);
+  if (!parsed.success) {
+    await upload.file.discard();
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || undefined;
+    throw new DomainError('VALIDATION_FAILED', `${field ?? 'form'}: ${issue?.message ?? 'invalid'}`, 'invalid', field);
+  }
+  const { sha256, size, mediaType } = upload.file;
+  if (context.idempotency) {
+    context.idempotency.requestHash = createHash('sha256')
+      .update(`${request.method} ${request.originalUrl}\n${canonicalize({ fields: parsed.data, file: sha256 }) ?? ''}`)
+      .digest('hex');
+  }
+  return { fields: parsed.data, file: upload.file, stored: { filename: upload.filename, mediaType, size, sha256 } };
+}
+
+/**
+ * Stores a staged file for a command: `check` first refuses what it must (nothing stays), then the
+ * bytes become readable, then `write` records the event naming them. An event thus never names
+ * bytes that are not stored; a write refused after the commit (a racing duplicate) leaves complete,
+ * unreferenced bytes under their hash, never partial ones.
+ */
+export async function storeWith<R>(file: StagedBlob, check: () => Promise<void>, write: () => Promise<R>): Promise<R> {
+  try {
+    await check();
+    await file.commit();
+    return await write();
+  } catch (error) {
+    await file.discard().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Answers with a stored document's bytes, streamed from the blob store: its media type and length,
+ * its SHA-256 as ETag and Repr-Digest (RFC 9530) so the reader can check what it got, a download
+ * disposition with the sanitised file name, and no caching (source documents are health records).
+ */
+export async function sendDocument(response: Response, store: BlobStore, file: StoredFile): Promise<void> {
+  const { size, stream } = await store.open(file.sha256);
+  const ascii = file.filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  response.status(200);
+  response.setHeader('Content-Type', file.mediaType === 'text/plain' ? 'text/plain; charset=utf-8' : file.mediaType);
+  response.setHeader('Content-Length', String(size));
+  response.setHeader('Content-Disposition', `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.filename)}`);
+  response.setHeader('ETag', `"${file.sha256}"`);
+  response.setHeader('Repr-Digest', `sha-256=:${Buffer.from(file.sha256, 'hex').toString('base64')}:`);
+  response.setHeader('Cache-Control', 'private, no-store');
+  response.setHeader('X-Content-Type-Options', 'nosniff');
+  await new Promise<void>((resolve) => {
+    stream.on('error', () => {
+      // Headers are gone: the reader sees a cut connection, never a short body taken as whole.
+      response.destroy();
+      resolve();
+    });
+    response.on('close', resolve);
+    stream.pipe(response);
+  });
+}
+
+/**
+ * Records that someone is reading a document's bytes, before they are sent (api.md: every download
+ * is in the audit trail: who read which document of which case, when). A read that cannot be
+ * recorded is not served.
+ */
+export async function recordDocumentRead(
+  events: EventStore,
+  read: Omit<DocumentRead, 'readBy' | 'roles'>,
+  reader: { userId: string; name: string; roles: readonly string[] },
+  correlationId?: string,
+): Promise<void> {
+  const roles = [...reader.roles];
+  const data: DocumentRead = { ...read, readBy: reader.userId, roles };
+  await events.appendToStream(documentAccessStream(read.trialId), [
+    {
+      type: 'DocumentRead',
+      data,
+      metadata: { actor: { userId: reader.userId, name: reader.name, roles }, ...(correlationId ? { correlationId } : {}) },
+    },
+  ]);
+}
