@@ -253,7 +253,7 @@ describe('the OpenAPI document at /docs-json', () => {
 
     /** Who sends the operation's example: the role it admits, as the user the set-up made. */
     function sender(template: string): string {
-      if (template === '/trials' || /\/(charter|sites|committee-members)$/.test(template)) return admin;
+      if (template === '/trials' || /\/(charter|sites|committee-members|data-cuts)$/.test(template)) return admin;
       if (template.endsWith('/reviews')) return reviewers['rev-1']!;
       if (template.startsWith('/trials/{t}/adjudication') && !template.endsWith('/answer')) return chair;
       return investigator;
