@@ -8,7 +8,7 @@ import type { DataCutParameters } from '../domain/data-cut-content';
 import { dataCutDecider } from '../domain/data-cut.decider';
 import { dataCutHashes } from '../domain/data-cut-report';
 import type { ReportInput } from '../domain/endpoint-report';
-import { GetTrialPositionAt, dataCutContentFromStore } from '../read-models/data-cuts';
+import { GetTrialPositionAt, dataCutContentFromStore, trialLogUpTo } from '../read-models/data-cuts';
 import { GetReportInput } from '../read-models/history';
 import type { ReportQuery } from '../domain/history-snapshot';
 
@@ -61,26 +61,8 @@ export class FreezeDataCutHandler implements ICommandHandler<FreezeDataCut, Free
   ) {}
 
   async execute({ trialId, body, context }: FreezeDataCut): Promise<FreezeDataCutResult> {
-    // The knowledge position as a report resolves it: the latest delivered, or the one given once
-    // it is delivered (409 NOT_YET_KNOWN otherwise); then named by the trial's own last event then.
-    const input = await this.queries.execute<GetReportInput, ReportInput>(
-      new GetReportInput(trialId, {
-        ...(body.asOfPosition !== undefined ? { asOfPosition: body.asOfPosition } : {}),
-        cutoff: body.cutoff,
-        basis: 'adjudicated',
-        groupBy: [],
-      }),
-    );
-    const position = await this.queries.execute<GetTrialPositionAt, number | undefined>(
-      new GetTrialPositionAt(trialId, input.asOf.position),
-    );
-    if (position === undefined)
-      throw new DomainError(
-        'NOT_YET_KNOWN',
-        `position ${input.asOf.position} holds no event of trial ${trialId} yet`,
-        'conflict',
-        'asOfPosition',
-      );
+    const position =
+      body.asOfPosition === undefined ? await this.latestPosition(trialId) : await this.positionAt(trialId, body.asOfPosition);
     const parameters: DataCutParameters = {
       trialId,
       dataCutId: body.dataCutId,
@@ -107,6 +89,28 @@ export class FreezeDataCutHandler implements ICommandHandler<FreezeDataCut, Free
     // A replayed Idempotency-Key answers the cut it froze the first time.
     const frozen = (outcome.events.find((e) => e.type === 'DataCutFrozen')?.data as DataCutFrozen | undefined) ?? data;
     return { ...commandResult(body.dataCutId, outcome), dataCut: frozen };
+  }
+
+  /** The latest delivered knowledge: the trial's last event the store's gap-safe reader delivers now (what its export ends with). */
+  private async latestPosition(trialId: string): Promise<number> {
+    const log = await trialLogUpTo(this.store, trialId, Number.POSITIVE_INFINITY);
+    const last = log[log.length - 1];
+    if (!last) throw new DomainError('TRIAL_NOT_FOUND', `no trial ${trialId}`, 'not_found');
+    return last.globalPosition;
+  }
+
+  /**
+   * A given position, as a report resolves it (409 NOT_YET_KNOWN until the report read model has it),
+   * named by the trial's own last event delivered up to it so that the trial's export alone re-derives the cut.
+   */
+  private async positionAt(trialId: string, asOfPosition: number): Promise<number> {
+    await this.queries.execute<GetReportInput, ReportInput>(
+      new GetReportInput(trialId, { asOfPosition, basis: 'adjudicated', groupBy: [] }),
+    );
+    const position = await this.queries.execute<GetTrialPositionAt, number | undefined>(new GetTrialPositionAt(trialId, asOfPosition));
+    if (position === undefined)
+      throw new DomainError('NOT_YET_KNOWN', `position ${asOfPosition} holds no event of trial ${trialId} yet`, 'conflict', 'asOfPosition');
+    return position;
   }
 }
 
