@@ -9,7 +9,8 @@
  * Then the CEC adjudicates as the article's did: it waits until the server lists a case for every
  * reported amputation, TVR and death (GET /trials/{t}/adjudication/cases: a broken case feed shows
  * here, not as a report with 0 events), the chair assigns the two reviewers, and both confirm the
- * event as reported with a signed review. Each signing uses a token minted just before it, as a
+ * event as reported with a signed review. Before that, each amputation gets its operative note and
+ * the coordinator releases a redacted rendition to the case's dossier (scripts/demo-documents.ts). Each signing uses a token minted just before it, as a
  * fresh login (auth_time within SIGNATURE_MAX_AGE, 21 CFR 11.200(a)(1)).
  *
  * Tokens are HS256, signed with JWT_SECRET or the secret the platform generated into
@@ -31,6 +32,7 @@ import {
   legDebBtkCohort,
   type ExpectedGroup,
 } from './demo-cohort';
+import { loadDossiers } from './demo-documents';
 
 const USAGE = 'usage: npm run demo [-- --no-adjudicate]   (DEMO_URL, JWT_SECRET or DATA_DIR as the server)';
 /** How long the case feed may take to open the cases of the reported events (Kafka in a deployment). */
@@ -393,6 +395,12 @@ async function main(): Promise<void> {
   );
   const cases = await awaitCases(chairToken, expectedCases);
   console.log(`  CEC cases listed by the server: ${cases.length} (one per reported amputation, TVR and death)`);
+  const coordinator = await token(secret, 'demo-cec-coordinator', 'Demo CEC Coordinator', ['cec-coordinator']);
+  const dossiers = await loadDossiers({ baseUrl: BASE_URL, trialId: TRIAL_ID, cohort, investigators, coordinator, key });
+  console.log(
+    `  CEC dossier: an operative note attached to each amputation, its redacted rendition released to the reviewers ` +
+      `(new: ${dossiers.attached} attached, ${dossiers.released} released; already there ${dossiers.existing})`,
+  );
   // Cases decided by an earlier run: their positions are not known here, so the adjudicated report is asked as of now.
   let decidedEarlier = false;
   if (adjudicating) {

@@ -277,9 +277,26 @@ describe('the OpenAPI document at /docs-json', () => {
       return found;
     }
 
-    it('gives every request body an example, and the API accepts each', async () => {
+    /** A file upload: documented as multipart/form-data with a binary `file` part (test/documents.e2e.spec.ts sends real ones). */
+    const isUpload = (o: { operation: Operation }) => Object.keys(o.operation.requestBody?.content ?? {}).includes('multipart/form-data');
+
+    it('documents each upload as multipart/form-data with a binary file part and its required fields', () => {
+      const uploads = operations(document).filter(isUpload);
+      expect(uploads.map((o) => `${o.method} ${o.path}`).sort()).toEqual([
+        'post /trials/{t}/adjudication/cases/{c}/dossier',
+        'post /trials/{t}/patients/{p}/adverse-events/{e}/documents',
+      ]);
+      for (const { operation } of uploads) {
+        const schema = operation.requestBody?.content['multipart/form-data']?.schema as
+          { required?: string[]; properties?: Record<string, { type?: string; format?: string }> } | undefined;
+        expect(schema?.properties?.file).toEqual(expect.objectContaining({ type: 'string', format: 'binary' }));
+        expect(schema?.required).toEqual(expect.arrayContaining(['file', 'documentId']));
+      }
+    });
+
+    it('gives every JSON request body an example, and the API accepts each', async () => {
       const all = examples();
-      const withBody = operations(document).filter((o) => o.operation.requestBody);
+      const withBody = operations(document).filter((o) => o.operation.requestBody && !isUpload(o));
       expect(new Set(all.map((e) => `${e.method} ${e.template}`)).size).toBe(withBody.length);
       expect(withBody.length).toBeGreaterThanOrEqual(18);
       const refused: string[] = [];
