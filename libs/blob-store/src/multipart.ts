@@ -15,6 +15,8 @@ export interface MultipartUpload {
 
 /** Room for the part headers and the text fields around the file in a request's Content-Length. */
 export const MULTIPART_ENVELOPE_BYTES = 64 * 1024;
+/** After a refusal, how much of the rest of the body is read and dropped so the answer reaches the client. */
+export const MULTIPART_LINGER_BYTES = 1024 * 1024;
 /** A text field's value at most (ids, a kind, a title, a note). */
 export const MULTIPART_FIELD_BYTES = 4096;
 
@@ -95,13 +97,25 @@ export function readMultipartUpload(
     const fail = (error: Error) => {
       if (failure || settled) return;
       failure = error;
-      // Stop reading: the rest of the body (perhaps a gigabyte) is never drained.
       req.unpipe(parser);
-      req.pause();
+      // What is already in flight is read and dropped, up to a budget: a socket closed with unread bytes
+      // sends a TCP reset, which can destroy the answer before the client reads it. Past the budget,
+      // reading stops (the rest of a 1 GB body is never drained; the caller closes the connection).
+      let dropped = 0;
+      const drop = (chunk: Buffer) => {
+        dropped += chunk.length;
+        if (dropped > MULTIPART_LINGER_BYTES) {
+          req.off('data', drop);
+          req.pause();
+        }
+      };
+      req.on('data', drop);
+      req.resume();
       if (fileStream && !fileStream.destroyed) fileStream.destroy(error);
       parser.removeAllListeners('file').removeAllListeners('field');
       parser.on('error', () => undefined);
-      parser.destroy();
+      // Not now: fail may run inside the parser's own write, and a throw there reaches the HTTP parser (a bare 400).
+      setImmediate(() => parser.destroy());
       void settle();
     };
 
@@ -115,15 +129,19 @@ export function readMultipartUpload(
       values.set(name, value);
     });
     parser.on('file', (name, stream, info) => {
-      if (failure) return void stream.resume();
+      // A part that is not read is drained; destroying the parser later errors its stream ("Unexpected end of file").
+      const ignore = () => void stream.on('error', () => undefined).resume();
+      if (failure) return ignore();
       if (name !== 'file') {
-        stream.resume();
+        ignore();
         return fail(multipartInvalid(`unexpected file part ${name}; the document goes in the one part named file`, name));
       }
       if (staging) {
-        stream.resume();
+        ignore();
         return fail(multipartInvalid('the request has more than one file part; send exactly one, named file', 'file'));
       }
+      // stage() sees the stream's errors through its reader; this keeps a late one (the parser destroyed) from going unhandled.
+      stream.on('error', () => undefined);
       fileStream = stream;
       filename = sanitizeFilename(info.filename);
       staging = options.store.stage(stream, { maxBytes: options.maxBytes });
