@@ -170,7 +170,8 @@ describe('readMultipartUpload over real HTTP (PGlite store)', () => {
       req.flushHeaders();
     });
     expect(answer).toBe(413);
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Before the body: the answer does not wait for bytes (generous, for a loaded CI machine).
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('answers 413 to a chunked body as soon as the file passes the limit, not after the whole body', async () => {
