@@ -32,6 +32,7 @@ import {
   legDebBtkCohort,
   type ExpectedGroup,
 } from './demo-cohort';
+import { demoDataCut } from './demo-data-cut';
 import { loadDossiers } from './demo-documents';
 
 const USAGE = 'usage: npm run demo [-- --no-adjudicate]   (DEMO_URL, JWT_SECRET or DATA_DIR as the server)';
@@ -424,6 +425,18 @@ async function main(): Promise<void> {
   );
   for (const line of await compareWithReport(admin, 'site-reported')) console.log(line);
   if (adjudicating) for (const line of await compareWithReport(admin, 'adjudicated', !decidedEarlier)) console.log(line);
+  if (adjudicating) {
+    // The DSMB's unit of work: a frozen data cut, its open and closed reports and the ADTTE dataset.
+    const dsmb = await token(secret, 'demo-dsmb', 'Demo DSMB Member', ['dsmb-member']);
+    for (const line of await demoDataCut({
+      baseUrl: BASE_URL,
+      trialId: TRIAL_ID,
+      adminToken: admin,
+      dsmbToken: dsmb,
+      cutoff: '2025-12-31',
+    }))
+      console.log(line);
+  }
 }
 
 main().catch((error: unknown) => {
