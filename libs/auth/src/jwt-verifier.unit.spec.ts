@@ -220,3 +220,33 @@ describe('JwtVerifier with a JWKS URL', () => {
     logged.mockRestore();
   });
 });
+
+describe('JwtVerifier keeps tokens it verified until they expire', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('answers a token again from memory, and refuses it once expired (with the same 30 s tolerance)', async () => {
+    jest.useFakeTimers({ now: new Date('2026-06-30T12:00:00Z'), doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const verifier = new JwtVerifier(resolveJwtSettings({ jwtSecret: SECRET, dataDir }, () => undefined));
+    const token = await hs256(claims)
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 10)
+      .sign(key(SECRET));
+    const first = await verifier.verify(token);
+    jest.setSystemTime(new Date('2026-06-30T12:00:39Z')); // exp + 29 s: still within the tolerance
+    await expect(verifier.verify(token)).resolves.toBe(first);
+    jest.setSystemTime(new Date('2026-06-30T12:00:41Z')); // exp + 31 s
+    expect((await problemOf(verifier.verify(token))).problem.code).toBe('TOKEN_EXPIRED');
+  });
+
+  it('never answers a token that differs in one character from one verified', async () => {
+    const verifier = new JwtVerifier(resolveJwtSettings({ jwtSecret: SECRET, dataDir }, () => undefined));
+    const token = await signToken(jane, SECRET);
+    await verifier.verify(token);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const forged = `${header}.${payload}.${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BB' : 'AA'}`;
+    expect((await problemOf(verifier.verify(forged))).problem.code).toBe('TOKEN_INVALID');
+    const otherPayload = Buffer.from(JSON.stringify({ ...claims, sub: 'u1', roles: ['auditor'], exp: 4_000_000_000 })).toString(
+      'base64url',
+    );
+    expect((await problemOf(verifier.verify(`${header}.${otherPayload}.${signature}`))).problem.code).toBe('TOKEN_INVALID');
+  });
+});

@@ -25,7 +25,7 @@ import {
 import { EnrollmentFacts } from '@app/runtime';
 import type { IncomingMessage } from 'node:http';
 import type { Response } from 'express';
-import { adverseEventDecider, type AdverseEventCommand } from '../domain/adverse-event.decider';
+import { adverseEventDecider, type AdverseEventCommand, type AdverseEventState } from '../domain/adverse-event.decider';
 
 export class ReportAdverseEvent {
   constructor(
@@ -83,15 +83,31 @@ abstract class AdverseEventHandler {
   /** An adverse event is addressed under its patient: another patient's path does not reach it. */
   protected async existing(trialId: string, patientId: string, eventId: string): Promise<void> {
     const { state } = await loadState(this.store, adverseEventStream(trialId, eventId), adverseEventDecider);
+    this.underPatient(state, patientId, eventId);
+  }
+
+  protected underPatient(state: AdverseEventState, patientId: string, eventId: string): void {
     if (state.status === 'absent' || state.patientId !== patientId) {
       throw new DomainError('ADVERSE_EVENT_NOT_FOUND', `no adverse event ${eventId} for patient ${patientId}`, 'not_found');
     }
   }
 
+  /** The command on an existing event of this patient, checked on the stream as read for the decision itself (one read). */
+  protected onExisting(
+    patientId: string,
+    eventId: string,
+    command: AdverseEventCommand,
+  ): (state: AdverseEventState) => AdverseEventCommand {
+    return (state) => {
+      this.underPatient(state, patientId, eventId);
+      return command;
+    };
+  }
+
   protected async run(
     trialId: string,
     eventId: string,
-    command: AdverseEventCommand,
+    command: AdverseEventCommand | ((state: AdverseEventState) => AdverseEventCommand),
     context: CommandContext,
     reason?: string,
   ): Promise<CommandResult> {
@@ -129,8 +145,8 @@ export class CorrectAdverseEventHandler extends AdverseEventHandler implements I
   async execute({ trialId, patientId, eventId, body, context }: CorrectAdverseEvent): Promise<CommandResult> {
     validateCorrection(body.changes, correctableAdverseEventFields);
     const patient = await this.enrollment.patientInScope(trialId, patientId, context);
-    await this.existing(trialId, patientId, eventId);
-    return this.run(trialId, eventId, { type: 'CorrectAdverseEvent', data: body, patient, today: this.today() }, context, body.reason);
+    const command = this.onExisting(patientId, eventId, { type: 'CorrectAdverseEvent', data: body, patient, today: this.today() });
+    return this.run(trialId, eventId, command, context, body.reason);
   }
 }
 
@@ -138,8 +154,13 @@ export class CorrectAdverseEventHandler extends AdverseEventHandler implements I
 export class RetractAdverseEventHandler extends AdverseEventHandler implements ICommandHandler<RetractAdverseEvent, CommandResult> {
   async execute({ trialId, patientId, eventId, body, context }: RetractAdverseEvent): Promise<CommandResult> {
     await this.enrollment.patientInScope(trialId, patientId, context);
-    await this.existing(trialId, patientId, eventId);
-    return this.run(trialId, eventId, { type: 'RetractAdverseEvent', data: body }, context, body.reason);
+    return this.run(
+      trialId,
+      eventId,
+      this.onExisting(patientId, eventId, { type: 'RetractAdverseEvent', data: body }),
+      context,
+      body.reason,
+    );
   }
 }
 

@@ -17,7 +17,7 @@ import {
 } from '@app/contracts';
 import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type EventStore } from '@app/event-store';
 import { commandOptions, commandResult, validateCorrection, type CommandContext, type CommandResult } from '@app/http';
-import { patientDecider, type EnrolledPatient, type PatientCommand, type TrialFacts } from '../domain/patient.decider';
+import { patientDecider, type EnrolledPatient, type PatientCommand, type PatientState, type TrialFacts } from '../domain/patient.decider';
 import { trialDecider, type TrialCommand, type TrialState } from '../domain/trial.decider';
 
 export class RegisterTrial {
@@ -102,13 +102,23 @@ abstract class EnrollmentHandler {
     return { arms: trial.arms, siteIds: Object.keys(trial.sites) };
   }
 
-  /** An existing patient the site investigator may act on (own site only). */
-  protected async patientInScope(trialId: string, patientId: string, context: CommandContext): Promise<EnrolledPatient> {
-    await this.trial(trialId);
-    const { state } = await loadState(this.store, patientStream(trialId, patientId), patientDecider);
-    if (state.status !== 'enrolled') throw new DomainError('PATIENT_NOT_FOUND', `no patient ${patientId} in trial ${trialId}`, 'not_found');
-    assertSiteAccess(principalOf(context), state.siteId, SITE_ROLE);
-    return state;
+  /**
+   * The command on an existing patient the site investigator may act on (own site only), built from
+   * the patient as read for the decision itself: the scope check and the decision share one read of
+   * the stream (a registered trial is the interceptor's check, and a patient implies its trial).
+   */
+  protected inScope(
+    trialId: string,
+    patientId: string,
+    context: CommandContext,
+    command: (patient: EnrolledPatient) => PatientCommand,
+  ): (state: PatientState) => PatientCommand {
+    return (state) => {
+      if (state.status !== 'enrolled')
+        throw new DomainError('PATIENT_NOT_FOUND', `no patient ${patientId} in trial ${trialId}`, 'not_found');
+      assertSiteAccess(principalOf(context), state.siteId, SITE_ROLE);
+      return command(state);
+    };
   }
 
   protected async onTrial(trialId: string, command: TrialCommand, context: CommandContext, id = trialId): Promise<CommandResult> {
@@ -118,7 +128,7 @@ abstract class EnrollmentHandler {
   protected async onPatient(
     trialId: string,
     patientId: string,
-    command: PatientCommand,
+    command: PatientCommand | ((state: PatientState) => PatientCommand),
     context: CommandContext,
     options: { reason?: string; id?: string } = {},
   ): Promise<CommandResult> {
@@ -179,29 +189,30 @@ export class EnrollPatientHandler extends EnrollmentHandler implements ICommandH
 export class CorrectPatientDataHandler extends EnrollmentHandler implements ICommandHandler<CorrectPatientData, CommandResult> {
   async execute({ trialId, patientId, body, context }: CorrectPatientData): Promise<CommandResult> {
     validateCorrection(body.changes, correctablePatientFields);
-    await this.patientInScope(trialId, patientId, context);
     const trial = await this.trialFacts(trialId);
-    return this.onPatient(trialId, patientId, { type: 'CorrectPatientData', data: body, trial, today: this.today() }, context, {
-      reason: body.reason,
-    });
+    const command = this.inScope(trialId, patientId, context, () => ({
+      type: 'CorrectPatientData',
+      data: body,
+      trial,
+      today: this.today(),
+    }));
+    return this.onPatient(trialId, patientId, command, context, { reason: body.reason });
   }
 }
 
 @CommandHandler(RecordVisit)
 export class RecordVisitHandler extends EnrollmentHandler implements ICommandHandler<RecordVisit, CommandResult> {
   async execute({ trialId, patientId, body, context }: RecordVisit): Promise<CommandResult> {
-    await this.patientInScope(trialId, patientId, context);
-    return this.onPatient(trialId, patientId, { type: 'RecordVisit', data: body, today: this.today() }, context, { id: body.visitId });
+    const command = this.inScope(trialId, patientId, context, () => ({ type: 'RecordVisit', data: body, today: this.today() }));
+    return this.onPatient(trialId, patientId, command, context, { id: body.visitId });
   }
 }
 
 @CommandHandler(WithdrawPatient)
 export class WithdrawPatientHandler extends EnrollmentHandler implements ICommandHandler<WithdrawPatient, CommandResult> {
   async execute({ trialId, patientId, body, context }: WithdrawPatient): Promise<CommandResult> {
-    await this.patientInScope(trialId, patientId, context);
-    return this.onPatient(trialId, patientId, { type: 'WithdrawPatient', data: body, today: this.today() }, context, {
-      reason: body.reason,
-    });
+    const command = this.inScope(trialId, patientId, context, () => ({ type: 'WithdrawPatient', data: body, today: this.today() }));
+    return this.onPatient(trialId, patientId, command, context, { reason: body.reason });
   }
 }
 
