@@ -59,6 +59,19 @@ const counter: Decider<number, 'increment', Counted> = {
   evolve: (_count, e) => e.data.to,
 };
 
+/** A registry entry: created once; a second creation is refused, a malformed one is refused only on an absent entry. */
+type Created = { type: 'Created'; data: { by: string } };
+class Refused extends Error {}
+const registry: Decider<{ by?: string }, { by: string }, Created> = {
+  initialState: () => ({}),
+  decide: (command, state) => {
+    if (state.by !== undefined) throw new Refused('ALREADY');
+    if (command.by === '') throw new Refused('MALFORMED');
+    return [{ type: 'Created', data: { by: command.by } }];
+  },
+  evolve: (_state, e) => ({ by: e.data.by }),
+};
+
 async function readEverything(store: EventStore): Promise<RecordedEvent[]> {
   const all: RecordedEvent[] = [];
   let after: string | undefined;
@@ -231,6 +244,54 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       const read = await h.store.readStream(s);
       expect(read.streamVersion).toBe(deciders * each);
       expect(read.events.map((e) => (e.data as { to: number }).to)).toEqual(Array.from({ length: deciders * each }, (_, i) => i + 1));
+    });
+
+    describe('a command expected to start its stream (expectNewStream)', () => {
+      const metadata = { actor: { userId: 'u1', name: 'Dr. One', roles: [] }, correlationId: 'c-new' };
+      const counting = (store: EventStore) => {
+        const reads = { n: 0 };
+        const wrapped: EventStore = Object.create(store);
+        wrapped.readStream = (...args) => {
+          reads.n += 1;
+          return store.readStream(...args);
+        };
+        return { wrapped, reads };
+      };
+
+      it('starts a new stream without reading it, and answers an existing one as a read would', async () => {
+        const s = streamName('new');
+        const { wrapped, reads } = counting(h.store);
+        const created = await executeCommand(wrapped, s, registry, { by: 'a' }, { metadata, expectNewStream: true });
+        expect(created.streamVersion).toBe(1);
+        expect(reads.n).toBe(0);
+        await expect(executeCommand(wrapped, s, registry, { by: 'b' }, { metadata, expectNewStream: true })).rejects.toThrow('ALREADY');
+        // Refused on the absent state (MALFORMED), but the stream exists: the answer is the stream's (ALREADY).
+        await expect(executeCommand(wrapped, s, registry, { by: '' }, { metadata, expectNewStream: true })).rejects.toThrow('ALREADY');
+        expect((await h.store.readStream(s)).events.map((e) => e.data)).toEqual([{ by: 'a' }]);
+      });
+
+      it('lets exactly one of several processes start the same stream', async () => {
+        const s = streamName('race');
+        const stores = [h.store, ...Array.from({ length: 5 }, () => h.otherInstance())];
+        const outcomes = await Promise.allSettled(
+          stores.map((store, i) => executeCommand(store, s, registry, { by: `p${i}` }, { metadata, expectNewStream: true })),
+        );
+        expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+        const refusals = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
+        expect(refusals).toEqual(Array.from({ length: 5 }, () => 'ALREADY'));
+        expect((await h.store.readStream(s)).streamVersion).toBe(1);
+      });
+
+      it('replays a retried Idempotency-Key from the stream it started', async () => {
+        const s = streamName('retry');
+        const claim = () => ({ scope: 'u1', key: `k-${s}`, requestHash: 'h1', notBefore: '2000-01-01T00:00:00.000Z' });
+        const first = await executeCommand(h.store, s, registry, { by: 'a' }, { metadata, idempotency: claim(), expectNewStream: true });
+        const retry = claim();
+        const again = await executeCommand(h.store, s, registry, { by: 'a' }, { metadata, idempotency: retry, expectNewStream: true });
+        expect(again.position).toBe(first.position);
+        expect((retry as { replayed?: boolean }).replayed).toBe(true);
+        expect((await h.store.readStream(s)).streamVersion).toBe(1);
+      });
     });
 
     it('lets concurrent commands on one stream in one process take turns instead of colliding', async () => {

@@ -110,16 +110,14 @@ abstract class AdverseEventHandler {
     command: AdverseEventCommand | ((state: AdverseEventState) => AdverseEventCommand),
     context: CommandContext,
     reason?: string,
+    expectNewStream = false,
   ): Promise<CommandResult> {
     return commandResult(
       eventId,
-      await executeCommand(
-        this.store,
-        adverseEventStream(trialId, eventId),
-        adverseEventDecider,
-        command,
-        commandOptions(context, { reason }),
-      ),
+      await executeCommand(this.store, adverseEventStream(trialId, eventId), adverseEventDecider, command, {
+        ...commandOptions(context, { reason }),
+        ...(expectNewStream ? { expectNewStream } : {}),
+      }),
     );
   }
 }
@@ -133,6 +131,9 @@ export class ReportAdverseEventHandler extends AdverseEventHandler implements IC
       body.eventId,
       { type: 'ReportAdverseEvent', data: { ...body, trialId, patientId }, patient, today: this.today() },
       context,
+      undefined,
+      // A report starts the event's stream: no read first (a duplicate id is found by the append).
+      true,
     );
     // The reporter learns the case id at once; adjudication opens the case from the published event.
     const caseId = caseOpenedFor(body);

@@ -130,15 +130,12 @@ abstract class EnrollmentHandler {
     patientId: string,
     command: PatientCommand | ((state: PatientState) => PatientCommand),
     context: CommandContext,
-    options: { reason?: string; id?: string } = {},
+    options: { reason?: string; id?: string; expectNewStream?: boolean } = {},
   ): Promise<CommandResult> {
-    const outcome = await executeCommand(
-      this.store,
-      patientStream(trialId, patientId),
-      patientDecider,
-      command,
-      commandOptions(context, { reason: options.reason }),
-    );
+    const outcome = await executeCommand(this.store, patientStream(trialId, patientId), patientDecider, command, {
+      ...commandOptions(context, { reason: options.reason }),
+      ...(options.expectNewStream ? { expectNewStream: true } : {}),
+    });
     return commandResult(options.id ?? patientId, outcome);
   }
 }
@@ -181,6 +178,8 @@ export class EnrollPatientHandler extends EnrollmentHandler implements ICommandH
       body.patientId,
       { type: 'EnrollPatient', data: { ...body, trialId }, trial, today: this.today() },
       context,
+      // An enrolment starts the patient's stream: no read first (a duplicate id is found by the append).
+      { expectNewStream: true },
     );
   }
 }
