@@ -214,6 +214,14 @@ describe.each(backends)('the CEC dossier over HTTP on %s', (_name, databaseUrl) 
       }
     }
     expect((download.body as Buffer).toString('latin1')).not.toContain(DEVICE);
+    // The coordinator reads documents, never the structured data that carries arm or device.
+    await p.http.get(`/trials/${trialId}/patients/${ae.patientId}`).set(as('coord')).expect(403);
+    await p.http.get(`/trials/${trialId}/patients/${ae.patientId}/adverse-events/${ae.eventId}`).set(as('coord')).expect(403);
+    await post('coord', `/adjudication/cases/${ae.caseId}/reviews`, {
+      outcome: { isEndpointEvent: false, kind: 'none' },
+      rationale: 'x',
+      signature: { meaning: 'review' },
+    }).expect(403);
 
     // Every download is in the audit trail: who read which document of which case.
     const trail = await p.http
