@@ -12,6 +12,8 @@
  * `--cpu-prof` into <dir>; see bench/cpu-profile.ts), BENCH_SYNCHRONOUS_COMMIT=off (platform B's database only, to
  * show what the WAL flush per commit costs; never a default). Target `pgB` is a second PostgreSQL platform from
  * BENCH_DIST_B, for an A/B comparison of two builds in the same run (its ratio to `pg` is printed).
+ * BENCH_SOCKET_B=<dir> connects platform B to PostgreSQL through the Unix socket in <dir> (e.g. /var/run/postgresql)
+ * instead of TCP on loopback, to show what the transport costs the platform's CPU.
  *
  * Each target gets a set-up phase (trial, five sites, BENCH_PATIENTS patients with an index procedure, until the
  * read models have caught up), a 3 s warm-up, then ROUNDS rounds with the targets' order rotated each round. The
@@ -40,6 +42,7 @@ const TARGETS = (process.env.BENCH_TARGETS ?? 'pg,baseline,pglite').split(',') a
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 /** Only to explain the figures (what the WAL flush per commit costs), never a default: off, local, on. */
 const SYNCHRONOUS_COMMIT = process.env.BENCH_SYNCHRONOUS_COMMIT;
+const SOCKET_B = process.env.BENCH_SOCKET_B;
 const SECRET = 'bench-http-secret-0123456789-0123456789';
 const TRIAL = 'BENCH-HTTP';
 const SITES = ['S01', 'S02', 'S03', 'S04', 'S05'];
@@ -73,6 +76,12 @@ const median = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
+
+/** The same database through the server's Unix socket in `dir` (libpq's `host` parameter, which pg reads too). */
+function socketUrl(url: string, dir: string): string {
+  const parsed = new URL(url);
+  return `postgres://${parsed.username}@localhost${parsed.pathname}?host=${encodeURIComponent(dir)}`;
+}
 
 function databaseUrl(name: string): string {
   const url = new URL(ADMIN_URL);
@@ -211,6 +220,7 @@ async function startTarget(name: TargetName, dist: string, runId: string, adminT
       if (SYNCHRONOUS_COMMIT && name === 'pgB')
         await admin((client) => client.query(`ALTER DATABASE ${database} SET synchronous_commit = ${SYNCHRONOUS_COMMIT}`));
       env.DATABASE_URL = databaseUrl(database);
+      if (SOCKET_B && name === 'pgB') env.DATABASE_URL = socketUrl(env.DATABASE_URL, SOCKET_B);
     }
     dataDir = mkdtempSync(join(tmpdir(), `bench-http-${name}-`));
     env.DATA_DIR = dataDir;
