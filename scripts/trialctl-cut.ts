@@ -8,7 +8,7 @@
  */
 import { type ExportVerification, verifyExport } from '../libs/audit/src';
 import type { DataCutDocument, DataCutFrozen } from '../libs/contracts/src';
-import { dataCutContent, parametersOf, renderDataCutDocuments, sha256, type CutLogEvent } from '../apps/reporting/src';
+import { dataCutContent, parametersOf, renderDataCutDocuments, sha256 } from '../apps/reporting/src';
 
 export interface CutFlags {
   'data-cut'?: string;
@@ -58,15 +58,8 @@ export async function cutCommand(path: string, lines: string[], flags: CutFlags)
     return 1;
   }
   const cut = frozen.data as DataCutFrozen;
-  const log: CutLogEvent[] = verified.events.map((e) => ({
-    streamId: e.streamId,
-    type: e.type,
-    data: e.data,
-    globalPosition: e.globalPosition,
-    recordedAt: e.recordedAt,
-    hash: e.hash,
-  }));
-  const documents = await renderDataCutDocuments(dataCutContent(log, parametersOf(cut)));
+  // The export's events, in its (delivery) order: what the API's read of the log gives too.
+  const documents = await renderDataCutDocuments(dataCutContent(verified.events, parametersOf(cut)));
   const names = Object.keys(cut.hashes) as DataCutDocument[];
   const differing = names.filter((name) => sha256(documents[name]) !== cut.hashes[name]);
   if (differing.length > 0) {

@@ -5,7 +5,7 @@ import canonicalize from 'canonicalize';
 import type { z } from 'zod';
 import { readMultipartUpload, type BlobStore, type StagedBlob } from '@app/blob-store';
 import { DomainError, MAX_DOCUMENT_BYTES, documentAccessStream, type DocumentRead, type StoredFile } from '@app/contracts';
-import type { EventStore } from '@app/event-store';
+import { loadState, type Decider, type EventStore } from '@app/event-store';
 import type { CommandContext } from './command-context';
 
 /** A multipart upload whose text fields passed their schema, its file staged (not yet readable). */
@@ -71,6 +71,32 @@ export async function storeWith<R>(file: StagedBlob, check: () => Promise<void>,
     throw error;
   }
 }
+
+/**
+ * `storeWith`'s check for a command on a stream: what the decider refuses on the stream as it is now,
+ * before the bytes are kept. A retried Idempotency-Key skips it: the command then replays its answer.
+ */
+export function refusalsOf<S, C, E extends { type: string; data: unknown }>(
+  events: EventStore,
+  streamId: string,
+  decider: Decider<S, C, E>,
+  command: C,
+  context: CommandContext,
+): () => Promise<void> {
+  return async () => {
+    if (context.idempotency) return;
+    const { state } = await loadState(events, streamId, decider);
+    decider.decide(command, state);
+  };
+}
+
+/** The OpenAPI content of a document's bytes: one of the accepted media types. */
+export const DOCUMENT_CONTENT = {
+  'application/pdf': { schema: { type: 'string', format: 'binary' } },
+  'image/png': { schema: { type: 'string', format: 'binary' } },
+  'image/jpeg': { schema: { type: 'string', format: 'binary' } },
+  'text/plain': { schema: { type: 'string' } },
+} as const;
 
 /**
  * Answers with a stored document's bytes, streamed from the blob store: its media type and length,

@@ -32,5 +32,5 @@ export {
   parseQuery,
 } from './openapi';
 export type { OperationDoc, ProblemResponse, ProblemStatus } from './openapi';
-export { readUpload, recordDocumentRead, sendDocument, storeWith } from './documents';
+export { DOCUMENT_CONTENT, readUpload, recordDocumentRead, refusalsOf, sendDocument, storeWith } from './documents';
 export type { ValidUpload } from './documents';

@@ -10,6 +10,7 @@ import {
   CommandOperation,
   CommandResultSchema,
   Ctx,
+  DOCUMENT_CONTENT,
   IdParamPipe,
   MultipartBody,
   ReadOperation,
@@ -258,12 +259,7 @@ export class AdjudicationController {
       'The redacted rendition the coordinator released, for the coordinator, the chair, auditors and the reviewers assigned to the case. ' +
       'A document not released answers 404. Every download is recorded in the audit trail (`DocumentRead`: who, which document of which case, when).',
     response: 'The bytes, with their media type, `ETag` and `Repr-Digest` (the SHA-256).',
-    content: {
-      'application/pdf': { schema: { type: 'string', format: 'binary' } },
-      'image/png': { schema: { type: 'string', format: 'binary' } },
-      'image/jpeg': { schema: { type: 'string', format: 'binary' } },
-      'text/plain': { schema: { type: 'string' } },
-    },
+    content: DOCUMENT_CONTENT,
   })
   @Get('cases/:c/dossier/:documentId')
   @Roles('cec-coordinator', 'cec-reviewer', 'cec-chair', 'auditor')

@@ -26,7 +26,7 @@ import {
 } from '@app/contracts';
 import { BLOB_STORE, type BlobStore } from '@app/blob-store';
 import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type EventStore } from '@app/event-store';
-import { commandOptions, commandResult, readUpload, storeWith, type CommandContext, type CommandResult } from '@app/http';
+import { commandOptions, commandResult, readUpload, refusalsOf, storeWith, type CommandContext, type CommandResult } from '@app/http';
 import { EnrollmentFacts } from '@app/runtime';
 import { caseDecider, type CaseCommand, type CaseState, type OpenCase } from '../domain/case.decider';
 import { sign } from '../domain/e-signature';
@@ -346,15 +346,8 @@ export class ReleaseRenditionHandler extends CaseHandler implements ICommandHand
       },
       source: source && { kind: source.kind, title: source.title, sha256: source.sha256 },
     };
-    const result = await storeWith(
-      file,
-      async () => {
-        // A retry of a stored request (same Idempotency-Key) replays its answer: no refusal to check.
-        if (context.idempotency) return;
-        const { state } = await loadState(this.store, caseStream(trialId, caseId), caseDecider);
-        caseDecider.decide(command, state);
-      },
-      () => this.run(trialId, caseId, command, context, fields.redactionNote),
+    const result = await storeWith(file, refusalsOf(this.store, caseStream(trialId, caseId), caseDecider, command, context), () =>
+      this.run(trialId, caseId, command, context, fields.redactionNote),
     );
     return { ...result, id: fields.documentId, documentId: fields.documentId, rendition: stored };
   }

@@ -10,6 +10,7 @@ import {
   CommandOperation,
   CommandResultSchema,
   Ctx,
+  DOCUMENT_CONTENT,
   IdParamPipe,
   MultipartBody,
   ReadOperation,
@@ -156,12 +157,7 @@ export class AdverseEventsController {
       "The site's original bytes, unredacted: for the site's investigators, the CEC coordinator and auditors; never for reviewers or the " +
       'chair, who read released renditions in the dossier. Every download is recorded in the audit trail (`DocumentRead`) before a byte is sent.',
     response: 'The bytes, with their media type, `ETag` and `Repr-Digest` (the SHA-256).',
-    content: {
-      'application/pdf': { schema: { type: 'string', format: 'binary' } },
-      'image/png': { schema: { type: 'string', format: 'binary' } },
-      'image/jpeg': { schema: { type: 'string', format: 'binary' } },
-      'text/plain': { schema: { type: 'string' } },
-    },
+    content: DOCUMENT_CONTENT,
   })
   @Get(':e/documents/:documentId')
   @Roles('site-investigator', 'cec-coordinator', 'auditor')

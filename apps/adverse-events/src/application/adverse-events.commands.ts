@@ -17,6 +17,7 @@ import {
   commandOptions,
   commandResult,
   readUpload,
+  refusalsOf,
   storeWith,
   validateCorrection,
   type CommandContext,
@@ -186,15 +187,8 @@ export class AttachDocumentHandler extends AdverseEventHandler implements IComma
     const { fields, file, stored } = await readUpload(request, response, this.blobs, AttachDocumentFields, context);
     const command: AdverseEventCommand = { type: 'AttachDocument', data: { ...fields, ...stored } };
     const stream = adverseEventStream(trialId, eventId);
-    const result = await storeWith(
-      file,
-      async () => {
-        // A retry of a stored request (same Idempotency-Key) replays its answer: no refusal to check.
-        if (context.idempotency) return;
-        const { state } = await loadState(this.store, stream, adverseEventDecider);
-        adverseEventDecider.decide(command, state);
-      },
-      () => this.run(trialId, eventId, command, context),
+    const result = await storeWith(file, refusalsOf(this.store, stream, adverseEventDecider, command, context), () =>
+      this.run(trialId, eventId, command, context),
     );
     return { ...result, id: fields.documentId, documentId: fields.documentId, ...stored };
   }

@@ -50,14 +50,7 @@ export async function trialLogUpTo(store: EventStore, trialId: string, position:
   const events: CutLogEvent[] = [];
   for await (const page of readTrialLog(store, trialId)) {
     for (const e of page) {
-      events.push({
-        streamId: e.streamId,
-        type: e.type,
-        data: e.data,
-        globalPosition: e.globalPosition,
-        recordedAt: e.recordedAt,
-        hash: e.hash,
-      });
+      events.push(e);
       if (e.globalPosition === position) return events;
     }
   }
