@@ -120,7 +120,11 @@ export async function sendDocument(response: Response, store: BlobStore, file: S
       response.destroy();
       resolve();
     });
-    response.on('close', resolve);
+    response.on('close', () => {
+      // A reader that went away stops the reading: a paused S3 body would hold its connection.
+      if (!response.writableFinished) (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      resolve();
+    });
     stream.pipe(response);
   });
 }
