@@ -272,6 +272,13 @@ describe.each(backends)('DSMB data cuts on %s', (_name, databaseUrl) => {
       .set('Authorization', `Bearer ${tokens[patient.enrollment.siteId]}`)
       .send({ changes: { onsetOn: '2025-11-01' }, reason: 'source document shows a later date' })
       .expect(201);
+    // The correction reopens the case in the background (the case opener): the case view waits for it,
+    // so the new cut below is frozen on a log where the TVR is no longer adjudicated.
+    const reopened = await p.http
+      .get(`/trials/${t}/adjudication/cases/${event.eventId}`)
+      .set('Authorization', `Bearer ${tokens.chair}`)
+      .expect(200);
+    expect(reopened.body).toMatchObject({ round: 2, status: 'awaiting-assignment' });
     const old = (await document('dsmb', 'DC-after/report?session=open', 'application/pdf').expect(200)).body as Buffer;
     expect(sha256(old)).toBe(frozen['DC-after']?.hashes.openPdf);
     const corrected = await freeze('DC-after-2', { replaces: 'DC-after' });
@@ -303,7 +310,8 @@ describe.each(backends)('DSMB data cuts on %s', (_name, databaseUrl) => {
     // One byte of one event's payload changed: the export no longer verifies, and nothing is derived from it.
     const text = readFileSync(file, 'utf8');
     const tampered = join(dir, 'tampered.ndjson');
-    writeFileSync(tampered, text.replace('"onsetOn":"2025-11-01"', '"onsetOn":"2025-11-02"'));
+    // The site's correction itself (written by the request, not by a background subscriber).
+    writeFileSync(tampered, text.replace('"field":"onsetOn","value":"2025-11-01"', '"field":"onsetOn","value":"2025-11-02"'));
     expect(readFileSync(tampered, 'utf8')).not.toBe(text);
     const refused = runTrialctl(['cut', tampered, '--data-cut', 'DC-after-2']);
     expect(refused.status).toBe(1);
