@@ -107,8 +107,13 @@ describe.each(backends)('DSMB data cuts on %s', (_name, databaseUrl) => {
     );
     const pdf = (await document('dsmb', 'DC-before/report?session=open', 'application/pdf').expect(200)).body as Buffer;
     expect(sha256(pdf)).toBe(cut.hashes.openPdf);
-    const html = (await document('sponsor', 'DC-before/report?session=open', 'text/html').expect(200)).body as Buffer;
+    const htmlAnswer = await document('sponsor', 'DC-before/report?session=open', 'text/html').expect(200);
+    const html = htmlAnswer.body as Buffer;
     expect(sha256(html)).toBe(cut.hashes.openHtml);
+    // Styled in a browser (inline style), and nothing active: no script, no fetch.
+    expect(htmlAnswer.headers['content-security-policy']).toBe(
+      "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    );
     const diabetic = htmlRows(html.toString('utf8')).get('freedom-from-cd-tvr')?.get('diabetes');
     // n 16, no adjudicated event, 16 censored, 2 pending, KM 1.
     expect(diabetic?.slice(1, 6)).toEqual(['16', '0', '16', '2', '1.0000 [1.0000, 1.0000]']);

@@ -162,6 +162,13 @@ export class DataCutsController {
 function send(res: Response, cut: DataCutDocuments, name: DataCutDocument, mediaType: string, filename: string): void {
   const bytes = cut.documents[name];
   res.setHeader('Content-Type', mediaType);
+  // The HTML report styles itself inline (print layout) and draws its plots as inline SVG: the API's
+  // `default-src 'none'` would show it unstyled in a browser. Nothing else is allowed: no script, no fetch.
+  if (mediaType.startsWith('text/html'))
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    );
   res.setHeader('Content-Disposition', `inline; filename="${filename}"`);
   res.setHeader('ETag', `"${cut.cut.hashes[name]}"`);
   res.setHeader('Repr-Digest', `sha-256=:${Buffer.from(cut.cut.hashes[name], 'hex').toString('base64')}:`);
