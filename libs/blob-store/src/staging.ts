@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DomainError } from '@app/contracts';
-import type { AcceptedMediaType } from './blob-store.port';
+import type { AcceptedMediaType, StagedBlob } from './blob-store.port';
 import { MediaSniffer } from './media-type';
 
 export const fileEmpty = () => new DomainError('FILE_EMPTY', 'the file is empty', 'invalid', 'file');
@@ -61,5 +61,39 @@ export async function streamIntoStaging(source: NodeJS.ReadableStream, maxBytes:
   } catch (error) {
     await sink.abort();
     throw error;
+  }
+}
+
+/**
+ * A staged upload's life, the same in every store: staged, then committed (readable under its hash)
+ * or discarded (gone), never both; a second commit or discard is a no-op. A store supplies the two
+ * moves on its own storage.
+ */
+export abstract class StagedUpload implements StagedBlob {
+  private state: 'staged' | 'committed' | 'discarded' = 'staged';
+
+  constructor(
+    protected readonly uploadId: string,
+    readonly sha256: string,
+    readonly size: number,
+    readonly mediaType: AcceptedMediaType,
+  ) {}
+
+  /** Makes the staged bytes readable under sha256 and removes them from staging. */
+  protected abstract keep(): Promise<void>;
+  /** Removes the staged bytes. */
+  protected abstract forget(): Promise<void>;
+
+  async commit(): Promise<void> {
+    if (this.state === 'committed') return;
+    if (this.state === 'discarded') throw new Error(`upload ${this.uploadId} was discarded; it cannot be committed`);
+    await this.keep();
+    this.state = 'committed';
+  }
+
+  async discard(): Promise<void> {
+    if (this.state !== 'staged') return;
+    await this.forget();
+    this.state = 'discarded';
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { DataSource } from 'typeorm';
 import type { AcceptedMediaType, BlobStore, StagedBlob } from '../blob-store.port';
-import { blobNotFound, SHA256_HEX, streamIntoStaging, type StagingSink } from '../staging';
+import { blobNotFound, SHA256_HEX, StagedUpload, streamIntoStaging, type StagingSink } from '../staging';
 
 /** Bytes per row: big enough to keep the row count low, small enough that no statement holds a whole file. */
 export const BLOB_CHUNK_BYTES = 256 * 1024;
@@ -104,20 +104,18 @@ export class PostgresBlobStore implements BlobStore {
   }
 }
 
-class PostgresStagedBlob implements StagedBlob {
-  private state: 'staged' | 'committed' | 'discarded' = 'staged';
-
+class PostgresStagedBlob extends StagedUpload {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly uploadId: string,
-    readonly sha256: string,
-    readonly size: number,
-    readonly mediaType: AcceptedMediaType,
-  ) {}
+    uploadId: string,
+    sha256: string,
+    size: number,
+    mediaType: AcceptedMediaType,
+  ) {
+    super(uploadId, sha256, size, mediaType);
+  }
 
-  async commit(): Promise<void> {
-    if (this.state === 'committed') return;
-    if (this.state === 'discarded') throw new Error(`upload ${this.uploadId} was discarded; it cannot be committed`);
+  protected async keep(): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       // Two uploads of the same bytes may commit at once: the second waits on the first's key, then does nothing.
       const inserted: unknown[] = await manager.query(
@@ -139,12 +137,9 @@ class PostgresStagedBlob implements StagedBlob {
       }
       await manager.query('DELETE FROM blob_staging WHERE upload_id = $1', [this.uploadId]);
     });
-    this.state = 'committed';
   }
 
-  async discard(): Promise<void> {
-    if (this.state !== 'staged') return;
+  protected async forget(): Promise<void> {
     await this.dataSource.query('DELETE FROM blob_staging WHERE upload_id = $1', [this.uploadId]);
-    this.state = 'discarded';
   }
 }

@@ -9,7 +9,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { AcceptedMediaType, BlobStore, StagedBlob } from '../blob-store.port';
-import { blobNotFound, SHA256_HEX, streamIntoStaging } from '../staging';
+import { blobNotFound, SHA256_HEX, StagedUpload, streamIntoStaging } from '../staging';
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -140,20 +140,18 @@ export class S3BlobStore implements BlobStore {
   }
 }
 
-class S3StagedBlob implements StagedBlob {
-  private state: 'staged' | 'committed' | 'discarded' = 'staged';
-
+class S3StagedBlob extends StagedUpload {
   constructor(
     private readonly store: S3BlobStore,
-    private readonly uploadId: string,
-    readonly sha256: string,
-    readonly size: number,
-    readonly mediaType: AcceptedMediaType,
-  ) {}
+    uploadId: string,
+    sha256: string,
+    size: number,
+    mediaType: AcceptedMediaType,
+  ) {
+    super(uploadId, sha256, size, mediaType);
+  }
 
-  async commit(): Promise<void> {
-    if (this.state === 'committed') return;
-    if (this.state === 'discarded') throw new Error(`upload ${this.uploadId} was discarded; it cannot be committed`);
+  protected async keep(): Promise<void> {
     // Same bytes, same key: a concurrent commit of the same content writes identical bytes, so the race is harmless.
     if (!(await this.store.has(this.sha256))) {
       const source = this.store.stagingKey(this.uploadId);
@@ -166,12 +164,9 @@ class S3StagedBlob implements StagedBlob {
       );
     }
     await this.store.client.send(new DeleteObjectCommand({ Bucket: this.store.bucket, Key: this.store.stagingKey(this.uploadId) }));
-    this.state = 'committed';
   }
 
-  async discard(): Promise<void> {
-    if (this.state !== 'staged') return;
+  protected async forget(): Promise<void> {
     await this.store.client.send(new DeleteObjectCommand({ Bucket: this.store.bucket, Key: this.store.stagingKey(this.uploadId) }));
-    this.state = 'discarded';
   }
 }
