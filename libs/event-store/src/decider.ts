@@ -198,17 +198,10 @@ async function decideAndAppend<State, Command, Event extends { type: string; dat
     }
     const { state, version } = fold(read, decider);
     if (options.ifMatch !== undefined && options.ifMatch !== version) throw new PreconditionFailedError(streamId, options.ifMatch, version);
-    const resolved = typeof command === 'function' ? (command as (state: State) => Command)(state) : command;
-    const events = decider.decide(resolved, state);
+    const events = decideOn(decider, command, state);
     if (events.length === 0) return { streamVersion: version, position: 0, events: [], state };
     try {
-      const result = await store.appendToStream(
-        streamId,
-        events.map((event) => ({ type: event.type, data: event.data, metadata })),
-        { expectedVersion: version, ...(claim ? { idempotency: claim } : {}) },
-      );
-      const next = events.reduce(decider.evolve, state);
-      return { streamVersion: result.streamVersion, position: result.globalPosition, events: result.events, state: next };
+      return await appendDecided(store, streamId, decider, { state, version, events }, metadata, claim);
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       if (options.ifMatch !== undefined) throw new PreconditionFailedError(streamId, options.ifMatch, error.actual);
@@ -234,27 +227,44 @@ async function appendAsNew<State, Command, Event extends { type: string; data: u
   const state = decider.initialState();
   let events: Event[];
   try {
-    const resolved = typeof command === 'function' ? (command as (state: State) => Command)(state) : command;
-    events = decider.decide(resolved, state);
+    events = decideOn(decider, command, state);
   } catch {
     // Refused on the assumption: the stream as it is may be refused otherwise (409 before 422).
     return undefined;
   }
   if (events.length === 0) return undefined;
   try {
-    const result = await store.appendToStream(
-      streamId,
-      events.map((event) => ({ type: event.type, data: event.data, metadata })),
-      { expectedVersion: 0, ...(claim ? { idempotency: claim } : {}) },
-    );
-    return {
-      streamVersion: result.streamVersion,
-      position: result.globalPosition,
-      events: result.events,
-      state: events.reduce(decider.evolve, state),
-    };
+    return await appendDecided(store, streamId, decider, { state, version: 0, events }, metadata, claim);
   } catch (error) {
     if (error instanceof WrongExpectedVersionError) return undefined;
     throw error;
   }
+}
+
+/** The events the decider decides for the command (or the command built from the state) on `state`. */
+function decideOn<State, Command, Event extends { type: string; data: unknown }>(
+  decider: Decider<State, Command, Event>,
+  command: Command | ((state: State) => Command),
+  state: State,
+): Event[] {
+  const resolved = typeof command === 'function' ? (command as (state: State) => Command)(state) : command;
+  return decider.decide(resolved, state);
+}
+
+/** Appends events decided on the stream at `version` (with the Idempotency-Key's record), and the command's outcome. */
+async function appendDecided<State, Command, Event extends { type: string; data: unknown }>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<State, Command, Event>,
+  decided: { state: State; version: number; events: Event[] },
+  metadata: EventMetadata,
+  claim: IdempotentCommand | undefined,
+): Promise<CommandOutcome<State>> {
+  const result = await store.appendToStream(
+    streamId,
+    decided.events.map((event) => ({ type: event.type, data: event.data, metadata })),
+    { expectedVersion: decided.version, ...(claim ? { idempotency: claim } : {}) },
+  );
+  const next = decided.events.reduce(decider.evolve, decided.state);
+  return { streamVersion: result.streamVersion, position: result.globalPosition, events: result.events, state: next };
 }
