@@ -69,8 +69,7 @@ const isChairOrAuditor = (viewer: Viewer) => viewer.roles.includes('cec-chair') 
  * against exactly what was signed (21 CFR 11.70).
  */
 export function caseView(events: CaseHistoryEvent[], viewer: Viewer) {
-  const state = events.reduce<CaseState>(caseDecider.evolve, caseDecider.initialState());
-  if (state.status === 'absent') throw new DomainError('CASE_NOT_FOUND', 'no such case', 'not_found');
+  const state = existingCase(events);
   const dossier = dossierOf(state);
   const privileged = isChairOrAuditor(viewer);
   if (!privileged && !state.reviewerIds.includes(viewer.userId))
@@ -93,16 +92,8 @@ export function caseView(events: CaseHistoryEvent[], viewer: Viewer) {
   const queryIds = new Set((seesHistory ? history.rounds : current ? [current] : []).flatMap((r) => r.queries.map((q) => q.queryId)));
 
   const base = {
-    caseId: state.caseId,
-    eventId: state.eventId,
-    patientId: state.patientId,
-    siteId: state.siteId,
-    status: state.status,
-    round: state.round,
+    ...caseFacts(state),
     charterVersion: state.charterVersion,
-    reportedAt: state.reportedAt,
-    report: state.report,
-    ...(state.indexProcedure ? { indexProcedure: state.indexProcedure } : {}),
     reviewerIds: state.reviewerIds,
     reviewsSubmitted: reviews.length,
     reviews: visibleReviews.map(({ reviewerId, outcome, rationale, signature }) => ({ reviewerId, outcome, rationale, signature })),
@@ -149,8 +140,19 @@ function dossierOf(state: OpenCase) {
  * arm or device: the case holds neither) and the dossier, not the reviews, rulings or decisions.
  */
 export function coordinatorCaseView(events: CaseHistoryEvent[]) {
+  const state = existingCase(events);
+  return { ...caseFacts(state), dossier: dossierOf(state) };
+}
+
+/** The case its events make, or 404. */
+function existingCase(events: CaseHistoryEvent[]): OpenCase {
   const state = events.reduce<CaseState>(caseDecider.evolve, caseDecider.initialState());
   if (state.status === 'absent') throw new DomainError('CASE_NOT_FOUND', 'no such case', 'not_found');
+  return state;
+}
+
+/** What every viewer of a case sees of it: the event, patient and site, where it stands, the report (never arm or device). */
+function caseFacts(state: OpenCase) {
   return {
     caseId: state.caseId,
     eventId: state.eventId,
@@ -161,7 +163,6 @@ export function coordinatorCaseView(events: CaseHistoryEvent[]) {
     reportedAt: state.reportedAt,
     report: state.report,
     ...(state.indexProcedure ? { indexProcedure: state.indexProcedure } : {}),
-    dossier: dossierOf(state),
   };
 }
 
