@@ -563,6 +563,25 @@ describe.each(backends)('the CEC dossier over HTTP on %s', (_name, databaseUrl) 
     expect((view.body as { documents: object }).documents).toEqual({});
   }, 60_000);
 
+  it('lets one of two concurrent uploads with the same document id win: one 201, one 409, one event', async () => {
+    const ae = await amputation();
+    const fields = { documentId: 'DOC-RACE', kind: 'other', title: 'Raced' };
+    const answers = await Promise.all([
+      attach('inv', ae, fields, { bytes: pngBytes, filename: 'a.png' }),
+      attach('inv', ae, fields, { bytes: Buffer.from('a different file\n'), filename: 'b.txt' }),
+      attach('inv', ae, fields, { bytes: redactedPdf, filename: 'c.pdf' }),
+    ]);
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409]);
+    const winner = answers.find((a) => a.status === 201)!;
+    const view = await p.http.get(`/trials/${trialId}/patients/${ae.patientId}/adverse-events/${ae.eventId}`).set(as('inv')).expect(200);
+    const documents = (view.body as { documents: Record<string, { sha256: string }> }).documents;
+    expect(Object.keys(documents)).toEqual(['DOC-RACE']);
+    expect(documents['DOC-RACE']?.sha256).toBe((winner.body as { sha256: string }).sha256);
+    const original = await get('inv', `/patients/${ae.patientId}/adverse-events/${ae.eventId}/documents/DOC-RACE`).expect(200);
+    expect(sha256(original.body as Buffer)).toBe((winner.body as { sha256: string }).sha256);
+    expect((await blobRows()).staging).toBe(0);
+  }, 60_000);
+
   it('replays an upload retried with its Idempotency-Key, and refuses the key with another file', async () => {
     const ae = await amputation();
     const key = uniqueId('key');
