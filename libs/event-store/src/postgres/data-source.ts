@@ -4,6 +4,7 @@ import { DataSource, type MigrationInterface } from 'typeorm';
 import { EventStore1764000000000 } from './migrations/1764000000000-event-store';
 import { AppendInOneUpdate1764000000200 } from './migrations/1764000000200-append-in-one-update';
 import { IdempotentAppend1764000000800 } from './migrations/1764000000800-idempotent-append';
+import { AppendBatch1764000001600 } from './migrations/1764000001600-append-batch';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock';
 import { pgliteDriver } from './pglite-pool';
 
@@ -12,6 +13,7 @@ export const eventStoreMigrations: Array<new () => MigrationInterface> = [
   EventStore1764000000000,
   AppendInOneUpdate1764000000200,
   IdempotentAppend1764000000800,
+  AppendBatch1764000001600,
 ];
 
 export interface DatabaseOptions {

@@ -8,6 +8,7 @@ import type {
   Checkpoint,
   Clock,
   EventStore,
+  IdempotencyClaim,
   IdGenerator,
   NewEvent,
   ReadAllOptions,
@@ -17,6 +18,7 @@ import type {
   RecordedEvent,
 } from '../event-store.port';
 import { contentDigest, toJsonValue } from '../hash-chain';
+import { Coalescer, type CoalescerLimits, type Settled } from './coalescer';
 
 export interface PostgresAppendOptions extends AppendOptions {
   /** Append inside this open transaction (e.g. a subscription handler's), committed by its owner. */
@@ -90,24 +92,90 @@ async function run<T>(dataSource: DataSource, name: string, text: string, values
   return (await pool.query({ name, text, values })).rows as T[];
 }
 
+interface PreparedEvent {
+  streamId: string;
+  eventId: string;
+  type: string;
+  schemaVersion: number;
+  data: unknown;
+  metadata: RecordedEvent['metadata'];
+  recordedAt: string;
+  digest: string;
+}
+
+interface AppendRequest {
+  streamId: string;
+  expected: string;
+  events: PreparedEvent[];
+  key?: IdempotencyClaim;
+}
+
+type AppendedRow = { stream_version: string | number; global_position: string | number; transaction_id: string; hash: string };
+type StreamRow = EventRow & { head: string | number };
+
+/** What an error of a statement says: a server's refusal (severity ERROR) means its transaction was rolled back. */
+function refusedByServer(error: unknown): boolean {
+  return (driverError(error) as { severity?: unknown }).severity === 'ERROR';
+}
+
+async function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  try {
+    return { ok: true, value: await promise };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+/** es_append, or es_append_keyed when the append carries an Idempotency-Key: [prepared name, text, values]. */
+function appendStatement({ streamId, expected, events, key }: AppendRequest): [string, string, unknown[]] {
+  return key
+    ? [
+        'es_append_keyed',
+        'SELECT * FROM es_append_keyed($1, $2, $3::jsonb, $4, $5, $6, $7::timestamptz)',
+        [streamId, expected, JSON.stringify(events), key.scope, key.key, key.requestHash, key.notBefore],
+      ]
+    : ['es_append', 'SELECT * FROM es_append($1, $2, $3::jsonb)', [streamId, expected, JSON.stringify(events)]];
+}
+
+export interface PostgresEventStoreOptions {
+  /**
+   * Batching of concurrent appends and of concurrent whole-stream reads (see Coalescer). At most
+   * 32 appends share a transaction: each is a subtransaction, and PostgreSQL tracks up to 64 per
+   * backend without spilling to disk.
+   */
+  appends?: CoalescerLimits;
+  reads?: CoalescerLimits;
+}
+
+const DEFAULT_APPENDS: CoalescerLimits = { maxInFlight: 4, maxBatch: 32 };
+const DEFAULT_READS: CoalescerLimits = { maxInFlight: 4, maxBatch: 64 };
+
 /**
  * The event store on PostgreSQL (a server, or PGlite embedded), through a TypeORM DataSource.
  * An append is one call of es_append: version check, hash chain and bulk insert, atomically.
+ * Appends and stream reads that arrive while others of their kind are running leave together, as
+ * one statement (es_append_batch; one read of several streams): each keeps its own outcome.
  */
 export class PostgresEventStore implements EventStore {
   private readonly listeners = new Set<() => void>();
+  private readonly appends: Coalescer<AppendRequest, AppendedRow[]>;
+  private readonly reads: Coalescer<string, StreamRow[]>;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock = systemClock,
     private readonly ids: IdGenerator = uuidGenerator,
-  ) {}
+    options: PostgresEventStoreOptions = {},
+  ) {
+    this.appends = new Coalescer((requests) => this.appendBatch(requests), options.appends ?? DEFAULT_APPENDS);
+    this.reads = new Coalescer((streamIds) => this.readBatch(streamIds), options.reads ?? DEFAULT_READS);
+  }
 
   async appendToStream(streamId: string, events: NewEvent[], options: PostgresAppendOptions = {}): Promise<AppendResult> {
     if (events.length === 0) throw new Error('appendToStream needs at least one event');
     const expected = options.expectedVersion ?? 'any';
     const recordedAt = this.clock.now().toISOString();
-    const prepared = events.map((event) => {
+    const prepared: PreparedEvent[] = events.map((event) => {
       const content = {
         streamId,
         eventId: event.eventId ?? this.ids.next(),
@@ -119,20 +187,18 @@ export class PostgresEventStore implements EventStore {
       };
       return { ...content, digest: contentDigest(content).toString('hex') };
     });
-    type AppendedRow = { stream_version: string | number; global_position: string | number; transaction_id: string; hash: string };
+    const request: AppendRequest = {
+      streamId,
+      expected: String(expected),
+      events: prepared,
+      ...(options.idempotency ? { key: options.idempotency } : {}),
+    };
     let rows: AppendedRow[];
     try {
-      const key = options.idempotency;
-      const [name, text, values] = key
-        ? [
-            'es_append_keyed',
-            'SELECT * FROM es_append_keyed($1, $2, $3::jsonb, $4, $5, $6, $7::timestamptz)',
-            [streamId, String(expected), JSON.stringify(prepared), key.scope, key.key, key.requestHash, key.notBefore],
-          ]
-        : ['es_append', 'SELECT * FROM es_append($1, $2, $3::jsonb)', [streamId, String(expected), JSON.stringify(prepared)]];
-      rows = options.manager
-        ? await options.manager.query<AppendedRow[]>(text, values)
-        : await run<AppendedRow>(this.dataSource, name, text, values);
+      if (options.manager) {
+        const [, text, values] = appendStatement(request);
+        rows = await options.manager.query<AppendedRow[]>(text, values);
+      } else rows = await this.appends.submit(request);
     } catch (error) {
       const { code, detail } = driverError(error);
       if (code === WRONG_EXPECTED_VERSION) throw new WrongExpectedVersionError(streamId, expected, Number(detail));
@@ -162,26 +228,94 @@ export class PostgresEventStore implements EventStore {
     return { streamVersion: last.streamVersion, globalPosition: last.globalPosition, events: recorded };
   }
 
+  /** One append on its own: the statement it has always been. */
+  private appendOne(request: AppendRequest): Promise<AppendedRow[]> {
+    return run<AppendedRow>(this.dataSource, ...appendStatement(request));
+  }
+
+  /**
+   * Appends in one es_append_batch call, in stream id order (stable, so one stream's appends keep
+   * theirs): concurrent batches lock streams in the same order. If the server refuses the call as
+   * a whole (a duplicate event id, a deadlock), nothing of it was kept, and each append is tried on
+   * its own so that it alone gets its answer.
+   */
+  private async appendBatch(requests: AppendRequest[]): Promise<Array<Settled<AppendedRow[]>>> {
+    if (requests.length === 1) return [await settle(this.appendOne(requests[0]!))];
+    const order = requests
+      .map((_, i) => i)
+      .sort((a, b) => (requests[a]!.streamId < requests[b]!.streamId ? -1 : requests[a]!.streamId > requests[b]!.streamId ? 1 : a - b));
+    const entries = order.map((i) => {
+      const { streamId, expected, events, key } = requests[i]!;
+      return key
+        ? { streamId, expected, events, scope: key.scope, key: key.key, requestHash: key.requestHash, notBefore: key.notBefore }
+        : { streamId, expected, events };
+    });
+    type BatchRow = AppendedRow & { entry: number; error_code: string | null; error_detail: string | null };
+    let rows: BatchRow[];
+    try {
+      rows = await run<BatchRow>(this.dataSource, 'es_append_batch', 'SELECT * FROM es_append_batch($1::jsonb)', [JSON.stringify(entries)]);
+    } catch (error) {
+      if (!refusedByServer(error)) throw error;
+      const settled: Array<Settled<AppendedRow[]>> = [];
+      for (const request of requests) settled.push(await settle(this.appendOne(request)));
+      return settled;
+    }
+    const results: Array<Settled<AppendedRow[]>> = requests.map(() => ({ ok: true, value: [] }));
+    for (const row of rows) {
+      const at = order[row.entry]!;
+      if (row.error_code !== null) results[at] = { ok: false, error: { code: row.error_code, detail: row.error_detail } };
+      else (results[at] as { value: AppendedRow[] }).value.push(row);
+    }
+    return results;
+  }
+
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
     const from = options.fromVersion ?? 1;
     const limit = options.maxCount ?? null;
     // One statement, so one snapshot: the version and the events are those of the same moment.
     // (Read apart, a command could fold N events, see version N+1 and append on a state it never
     // decided on.) The stream row comes first so a range past the end still reports the version.
-    const rows = await run<EventRow & { head: string | number }>(
-      this.dataSource,
-      'es_read_stream',
-      `SELECT s.version AS head, e.* FROM es_streams s
-         LEFT JOIN LATERAL (
-           SELECT ${EVENT_COLUMNS} FROM es_events
-            WHERE stream_id = s.stream_id AND stream_version >= $2
-            ORDER BY stream_version LIMIT $3) e ON true
-        WHERE s.stream_id = $1
-        ORDER BY e.stream_version`,
-      [streamId, from, limit],
-    );
+    const rows =
+      from === 1 && limit === null
+        ? await this.reads.submit(streamId)
+        : await run<StreamRow>(
+            this.dataSource,
+            'es_read_stream',
+            `SELECT s.version AS head, e.* FROM es_streams s
+               LEFT JOIN LATERAL (
+                 SELECT ${EVENT_COLUMNS} FROM es_events
+                  WHERE stream_id = s.stream_id AND stream_version >= $2
+                  ORDER BY stream_version LIMIT $3) e ON true
+              WHERE s.stream_id = $1
+              ORDER BY e.stream_version`,
+            [streamId, from, limit],
+          );
     const events = rows.filter((row) => row.event_id !== null).map(toRecorded);
     return { streamVersion: Number(rows[0]?.head ?? 0), events };
+  }
+
+  /** Whole streams, several in one statement (one snapshot for all of them). */
+  private async readBatch(streamIds: string[]): Promise<Array<Settled<StreamRow[]>>> {
+    const distinct = [...new Set(streamIds)];
+    const rows = await run<StreamRow & { wanted: string }>(
+      this.dataSource,
+      'es_read_streams',
+      `SELECT s.stream_id AS wanted, s.version AS head, e.* FROM es_streams s
+         LEFT JOIN LATERAL (
+           SELECT ${EVENT_COLUMNS} FROM es_events
+            WHERE stream_id = s.stream_id
+            ORDER BY stream_version) e ON true
+        WHERE s.stream_id = ANY($1::text[])
+        ORDER BY s.stream_id, e.stream_version`,
+      [distinct],
+    );
+    const byStream = new Map<string, StreamRow[]>();
+    for (const row of rows) {
+      const mine = byStream.get(row.wanted);
+      if (mine) mine.push(row);
+      else byStream.set(row.wanted, [row]);
+    }
+    return streamIds.map((streamId) => ({ ok: true, value: byStream.get(streamId) ?? [] }));
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<ReadAllResult> {
