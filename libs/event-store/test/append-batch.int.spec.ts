@@ -123,7 +123,7 @@ describe.each(targets)('batched appends and reads on %s', (_name, databaseUrl) =
     expect((await store.readStream(streams[2]!)).events.map((e) => e.data)).toEqual([{ n: 3 }]);
   });
 
-  it('reads many streams in one statement, each as a read of its own would', async () => {
+  it('reads many streams and ranges in one statement, each as a read of its own would', async () => {
     const streams = Array.from({ length: 12 }, (_, i) => fresh(`read${i}`));
     for (const [i, s] of streams.entries())
       if (i % 3 !== 0)
@@ -138,9 +138,18 @@ describe.each(targets)('batched appends and reads on %s', (_name, databaseUrl) =
     const together = await Promise.all(asked.map((s) => store.readStream(s)));
     expect(together).toEqual([...expected, expected[1], expected[0]]);
     expect(together[0]).toEqual({ streamVersion: 0, events: [] });
-    // Ranges are not batched, and still answered.
-    const range = await store.readStream(streams[5]!, { fromVersion: 3, maxCount: 2 });
-    expect(range.events.map((e) => e.streamVersion)).toEqual([3, 4]);
+    // Ranges too, beside whole streams, each answered as alone.
+    const ranges = [{ fromVersion: 3, maxCount: 2 }, { fromVersion: 2 }, { maxCount: 1 }, { fromVersion: 50 }];
+    const rangesAlone = [];
+    for (const range of ranges) rangesAlone.push(await alone.readStream(streams[5]!, range));
+    const rangesTogether = await Promise.all([
+      ...ranges.map((range) => store.readStream(streams[5]!, range)),
+      store.readStream(streams[5]!),
+    ]);
+    expect(rangesTogether.slice(0, ranges.length)).toEqual(rangesAlone);
+    expect(rangesTogether[0]!.events.map((e) => e.streamVersion)).toEqual([3, 4]);
+    expect(rangesTogether[3]).toEqual({ streamVersion: 5, events: [] });
+    expect(rangesTogether[4]).toEqual(expected[5]);
   });
 
   it('property: a batch of appends on a few streams ends as the same appends one after the other would', async () => {

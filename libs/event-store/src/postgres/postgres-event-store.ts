@@ -113,6 +113,12 @@ interface AppendRequest {
 type AppendedRow = { stream_version: string | number; global_position: string | number; transaction_id: string; hash: string };
 type StreamRow = EventRow & { head: string | number };
 
+interface StreamRead {
+  streamId: string;
+  from: number;
+  limit: number | null;
+}
+
 /** What an error of a statement says: a server's refusal (severity ERROR) means its transaction was rolled back. */
 function refusedByServer(error: unknown): boolean {
   return (driverError(error) as { severity?: unknown }).severity === 'ERROR';
@@ -139,7 +145,7 @@ function appendStatement({ streamId, expected, events, key }: AppendRequest): [s
 
 export interface PostgresEventStoreOptions {
   /**
-   * Batching of concurrent appends and of concurrent whole-stream reads (see Coalescer). At most
+   * Batching of concurrent appends and of concurrent stream reads (see Coalescer). At most
    * 32 appends share a transaction: each is a subtransaction, and PostgreSQL tracks up to 64 per
    * backend without spilling to disk.
    */
@@ -159,7 +165,7 @@ const DEFAULT_READS: CoalescerLimits = { maxInFlight: 4, maxBatch: 64 };
 export class PostgresEventStore implements EventStore {
   private readonly listeners = new Set<() => void>();
   private readonly appends: Coalescer<AppendRequest, AppendedRow[]>;
-  private readonly reads: Coalescer<string, StreamRow[]>;
+  private readonly reads: Coalescer<StreamRead, ReadStreamResult>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -168,7 +174,7 @@ export class PostgresEventStore implements EventStore {
     options: PostgresEventStoreOptions = {},
   ) {
     this.appends = new Coalescer((requests) => this.appendBatch(requests), options.appends ?? DEFAULT_APPENDS);
-    this.reads = new Coalescer((streamIds) => this.readBatch(streamIds), options.reads ?? DEFAULT_READS);
+    this.reads = new Coalescer((requests) => this.readBatch(requests), options.reads ?? DEFAULT_READS);
   }
 
   async appendToStream(streamId: string, events: NewEvent[], options: PostgresAppendOptions = {}): Promise<AppendResult> {
@@ -269,53 +275,52 @@ export class PostgresEventStore implements EventStore {
     return results;
   }
 
-  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
-    const from = options.fromVersion ?? 1;
-    const limit = options.maxCount ?? null;
-    // One statement, so one snapshot: the version and the events are those of the same moment.
-    // (Read apart, a command could fold N events, see version N+1 and append on a state it never
-    // decided on.) The stream row comes first so a range past the end still reports the version.
-    const rows =
-      from === 1 && limit === null
-        ? await this.reads.submit(streamId)
-        : await run<StreamRow>(
-            this.dataSource,
-            'es_read_stream',
-            `SELECT s.version AS head, e.* FROM es_streams s
-               LEFT JOIN LATERAL (
-                 SELECT ${EVENT_COLUMNS} FROM es_events
-                  WHERE stream_id = s.stream_id AND stream_version >= $2
-                  ORDER BY stream_version LIMIT $3) e ON true
-              WHERE s.stream_id = $1
-              ORDER BY e.stream_version`,
-            [streamId, from, limit],
-          );
-    const events = rows.filter((row) => row.event_id !== null).map(toRecorded);
-    return { streamVersion: Number(rows[0]?.head ?? 0), events };
+  readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
+    return this.reads.submit({ streamId, from: options.fromVersion ?? 1, limit: options.maxCount ?? null });
   }
 
-  /** Whole streams, several in one statement (one snapshot for all of them). */
-  private async readBatch(streamIds: string[]): Promise<Array<Settled<StreamRow[]>>> {
-    const distinct = [...new Set(streamIds)];
-    const rows = await run<StreamRow & { wanted: string }>(
+  /**
+   * Streams (or ranges of them) read in one statement, so one snapshot for all: a stream's version
+   * and its events are those of the same moment. (Read apart, a command could fold N events, see
+   * version N+1 and append on a state it never decided on.) The stream row comes first so a range
+   * past the end still reports the version. One read alone is the statement it has always been.
+   */
+  private async readBatch(requests: StreamRead[]): Promise<Array<Settled<ReadStreamResult>>> {
+    const answer = (rows: StreamRow[]): Settled<ReadStreamResult> => ({
+      ok: true,
+      value: { streamVersion: Number(rows[0]?.head ?? 0), events: rows.filter((row) => row.event_id !== null).map(toRecorded) },
+    });
+    if (requests.length === 1) {
+      const { streamId, from, limit } = requests[0]!;
+      const rows = await run<StreamRow>(
+        this.dataSource,
+        'es_read_stream',
+        `SELECT s.version AS head, e.* FROM es_streams s
+           LEFT JOIN LATERAL (
+             SELECT ${EVENT_COLUMNS} FROM es_events
+              WHERE stream_id = s.stream_id AND stream_version >= $2
+              ORDER BY stream_version LIMIT $3) e ON true
+          WHERE s.stream_id = $1
+          ORDER BY e.stream_version`,
+        [streamId, from, limit],
+      );
+      return [answer(rows)];
+    }
+    const rows = await run<StreamRow & { wanted: string | number }>(
       this.dataSource,
       'es_read_streams',
-      `SELECT s.stream_id AS wanted, s.version AS head, e.* FROM es_streams s
+      `SELECT q.i AS wanted, s.version AS head, e.* FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS q(stream_id, from_version, lim, i)
+         JOIN es_streams s ON s.stream_id = q.stream_id
          LEFT JOIN LATERAL (
            SELECT ${EVENT_COLUMNS} FROM es_events
-            WHERE stream_id = s.stream_id
-            ORDER BY stream_version) e ON true
-        WHERE s.stream_id = ANY($1::text[])
-        ORDER BY s.stream_id, e.stream_version`,
-      [distinct],
+            WHERE stream_id = s.stream_id AND stream_version >= q.from_version
+            ORDER BY stream_version LIMIT q.lim) e ON true
+        ORDER BY q.i, e.stream_version`,
+      [requests.map((r) => r.streamId), requests.map((r) => r.from), requests.map((r) => r.limit)],
     );
-    const byStream = new Map<string, StreamRow[]>();
-    for (const row of rows) {
-      const mine = byStream.get(row.wanted);
-      if (mine) mine.push(row);
-      else byStream.set(row.wanted, [row]);
-    }
-    return streamIds.map((streamId) => ({ ok: true, value: byStream.get(streamId) ?? [] }));
+    const byRequest: StreamRow[][] = requests.map(() => []);
+    for (const row of rows) byRequest[Number(row.wanted) - 1]!.push(row);
+    return byRequest.map(answer);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<ReadAllResult> {
