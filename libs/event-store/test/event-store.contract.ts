@@ -498,6 +498,71 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       expect(await resumed.checkpoint()).toBe(all[all.length - 1]!.checkpoint);
     });
 
+    it('applies a batch once when two instances take it at the same moment (a former lock holder still finishing)', async () => {
+      const s = streamName('twice');
+      for (let i = 0; i < 5; i++) await h.store.appendToStream(s, [event(i)]);
+      await untilSettled(h.store);
+      const name = `twice_${unique++}`;
+      await h.readModel.query(`CREATE TABLE effects_${name} (event_id text PRIMARY KEY, n integer NOT NULL)`);
+      const instance = () =>
+        new DurableSubscription({
+          name,
+          store: h.store,
+          dataSource: h.readModel,
+          batchSize: 1000,
+          handler: async (events, manager) => {
+            for (const e of events)
+              await manager.query(
+                `INSERT INTO effects_${name} (event_id, n) VALUES ($1, 1) ON CONFLICT (event_id) DO UPDATE SET n = effects_${name}.n + 1`,
+                [e.eventId],
+              );
+          },
+        });
+      const [a, b] = [instance(), instance()];
+      await a.catchUp();
+      await b.checkpoint(); // b has read where the log was handled up to
+      for (let i = 0; i < 3; i++) await h.store.appendToStream(s, [event(10 + i)]);
+      await untilSettled(h.store);
+      // Neither holds the lock here: the checkpoint's compare-and-set alone must keep the effect single.
+      const outcomes = await Promise.allSettled([a.processBatch(), b.processBatch(), a.processBatch()]);
+      expect(outcomes.filter((o) => o.status === 'fulfilled' && o.value > 0).length).toBeGreaterThanOrEqual(1);
+      await a.catchUp();
+      await b.catchUp();
+      const all = await readEverything(h.store);
+      const effects: Array<{ event_id: string; n: number }> = await h.readModel.query(`SELECT event_id, n FROM effects_${name}`);
+      expect(effects).toHaveLength(all.length);
+      expect(effects.filter((row) => Number(row.n) !== 1)).toEqual([]);
+      expect(await a.checkpoint()).toBe(all[all.length - 1]!.checkpoint);
+    });
+
+    it('starts over when its checkpoint is removed while it runs (a migration rebuilding the projection)', async () => {
+      const s = streamName('reset');
+      for (let i = 0; i < 4; i++) await h.store.appendToStream(s, [event(i)]);
+      await untilSettled(h.store);
+      const name = `reset_${unique++}`;
+      await h.readModel.query(`CREATE TABLE effects_${name} (event_id text PRIMARY KEY)`);
+      const subscription = new DurableSubscription({
+        name,
+        store: h.store,
+        dataSource: h.readModel,
+        handler: async (events, manager) => {
+          for (const e of events) await manager.query(`INSERT INTO effects_${name} (event_id) VALUES ($1)`, [e.eventId]);
+        },
+      });
+      await subscription.catchUp();
+      await h.readModel.query(`DELETE FROM es_subscriptions WHERE name = $1`, [name]);
+      await h.readModel.query(`TRUNCATE effects_${name}`);
+      await h.store.appendToStream(s, [event(99)]);
+      await untilSettled(h.store);
+      // The batch after its cached checkpoint is refused, then the projection is rebuilt from the start.
+      await subscription.processBatch().catch(() => 0);
+      await subscription.catchUp();
+      const all = await readEverything(h.store);
+      const effects: Array<{ event_id: string }> = await h.readModel.query(`SELECT event_id FROM effects_${name}`);
+      expect(effects).toHaveLength(all.length);
+      expect(await subscription.checkpoint()).toBe(all[all.length - 1]!.checkpoint);
+    });
+
     it('resumes after its database session is killed inside a batch', async () => {
       if (!h.killSessionsRunning) {
         console.log(`[${adapter}] skipped: no separate database session to kill (embedded, one session)`);

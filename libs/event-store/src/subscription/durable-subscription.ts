@@ -124,9 +124,18 @@ export class DurableSubscription {
   /** The next page, read while the current batch's transaction runs (only where that runs in parallel). */
   private readAhead: { after: Checkpoint; page: Promise<ReadAllResult> } | undefined;
 
+  /**
+   * The checkpoint as this instance last read or wrote it. Only the active instance moves it, so
+   * polling need not read it again each time; the commit checks it (compare and set), and a
+   * checkpoint moved meanwhile (a former holder of the lock finishing, a migration restarting the
+   * projection) rolls the batch back and is read again.
+   */
+  private known: { checkpoint: Checkpoint | undefined } | undefined;
+
   private async batch(): Promise<number> {
     const { dataSource, store, handler, name } = this.options;
-    const from = await this.checkpoint();
+    const from = this.known ? this.known.checkpoint : await this.checkpoint();
+    this.known = { checkpoint: from };
     const ahead = this.readAhead;
     this.readAhead = undefined;
     const { events } = ahead && ahead.after === from ? await ahead.page : await store.readAll({ after: from, maxCount: this.batchSize });
@@ -138,22 +147,34 @@ export class DurableSubscription {
       page.catch(() => undefined);
       this.readAhead = { after: to, page };
     }
-    if (this.options.delivery === 'idempotent') await handler(events, dataSource.manager);
     const embedded = isEmbedded(dataSource);
-    await dataSource.transaction(async (manager) => {
-      // The batch and its checkpoint are lost or kept together after a crash, and a lost batch is
-      // simply handled again: the commit need not wait for the WAL flush.
-      if (!embedded) await manager.query('SET LOCAL synchronous_commit = off');
-      await manager.query('INSERT INTO es_subscriptions (name) VALUES ($1) ON CONFLICT DO NOTHING', [name]);
-      const rows: Array<{ checkpoint: string | null }> = await manager.query(
-        'SELECT checkpoint FROM es_subscriptions WHERE name = $1 FOR UPDATE',
-        [name],
-      );
-      // Should a former holder of the lock still have been finishing a batch, never apply twice.
-      if ((rows[0]?.checkpoint ?? undefined) !== from) throw new CheckpointMoved();
-      if (this.options.delivery !== 'idempotent') await handler(events, manager);
-      await manager.query('UPDATE es_subscriptions SET checkpoint = $2, updated_at = now() WHERE name = $1', [name, to]);
-    });
+    try {
+      if (this.options.delivery === 'idempotent') await handler(events, dataSource.manager);
+      await dataSource.transaction(async (manager) => {
+        // The batch and its checkpoint are lost or kept together after a crash, and a lost batch is
+        // simply handled again: the commit need not wait for the WAL flush.
+        if (!embedded) await manager.query('SET LOCAL synchronous_commit = off');
+        if (this.options.delivery !== 'idempotent') await handler(events, manager);
+        // Should a former holder of the lock still have been finishing a batch, never apply twice:
+        // the checkpoint moves only from where this batch began (a concurrent mover holds the row
+        // until it commits, then this finds it moved).
+        // (A CTE, so the statement is a SELECT and both drivers return its rows, not an UPDATE's count.)
+        const [{ moved }] = await manager.query<[{ moved: number }]>(
+          from === undefined
+            ? `WITH m AS (INSERT INTO es_subscriptions AS s (name, checkpoint, updated_at) VALUES ($1, $2, now())
+                 ON CONFLICT (name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, updated_at = now() WHERE s.checkpoint IS NULL
+                 RETURNING 1) SELECT count(*)::int AS moved FROM m`
+            : `WITH m AS (UPDATE es_subscriptions SET checkpoint = $2, updated_at = now() WHERE name = $1 AND checkpoint = $3
+                 RETURNING 1) SELECT count(*)::int AS moved FROM m`,
+          from === undefined ? [name, to] : [name, to, from],
+        );
+        if (moved !== 1) throw new CheckpointMoved();
+      });
+    } catch (error) {
+      this.known = undefined;
+      throw error;
+    }
+    this.known = { checkpoint: to };
     for (const waiter of [...this.batchWaiters]) waiter();
     return events.length;
   }
