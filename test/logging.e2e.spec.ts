@@ -86,8 +86,20 @@ describe('logs of a running platform', () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('x-request-id')).not.toBe('bad id with spaces');
 
+    // A body the parser refuses is a request like any other: its id, its line.
+    const malformed = await fetch(`${base}/trials`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json', 'x-request-id': 'client-req-8' },
+      body: '{"trialId": "LOG-2",',
+    });
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get('x-request-id')).toBe('client-req-8');
+
     await new Promise((resolve) => setTimeout(resolve, 200));
     const lines = jsonLines(server.output());
+    expect(lines.filter((l) => l.req?.id === 'client-req-8')).toEqual([
+      expect.objectContaining({ level: 30, req: { id: 'client-req-8', method: 'POST', path: '/trials' }, res: { statusCode: 400 } }),
+    ]);
     const requests = lines.filter((l) => l.req?.id !== undefined && l.res !== undefined);
     // The 201 is debug (a command costs no log line at info); the refusals are info.
     expect(requests.find((l) => l.req?.id === createdId)).toBeUndefined();

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { JwtVerifier } from '@app/auth';
+import { AppLogger } from '@app/runtime';
 import { applySecurity } from '@app/http';
 import { mergedApiDocument } from './api-docs';
 import type { GatewayConfig } from './config';
@@ -16,6 +17,8 @@ export const GATEWAY_NEST_OPTIONS = { bufferLogs: true, bodyParser: false } as c
 /** HTTP set-up of the gateway, shared by main.ts and tests. */
 export function configureGateway(app: INestApplication): void {
   const express = app as NestExpressApplication;
+  // First, so proxied requests have their id and their line too.
+  express.use(app.get(AppLogger).requests());
   express.disable('x-powered-by');
   app.enableShutdownHooks();
   const services = app.get<Record<ServiceName, string>>(SERVICE_URLS);

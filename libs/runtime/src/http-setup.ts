@@ -7,6 +7,7 @@ import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { IS_PUBLIC_KEY, ROLES_KEY } from '@app/auth';
 import { applySecurity, bodyParserErrors, completeApiDocument } from '@app/http';
 import type { PlatformConfig } from './config';
+import { AppLogger } from './logging';
 import { buildInfo } from './version.controller';
 
 /** Largest JSON body a command accepts; a charter with many endpoints stays well below. */
@@ -44,7 +45,9 @@ export function apiDocument(app: INestApplication): OpenAPIObject {
 /** HTTP set-up shared by main.ts and the end-to-end tests, so tests run what users run. */
 export function configureHttp(app: INestApplication): void {
   const express = app as NestExpressApplication;
-  // First, so every answer carries the headers: JSON, problem+json and the /docs UI alike.
+  // First of all, so every request has its id and its line, one the body parser refuses included.
+  express.use(app.get(AppLogger).requests());
+  // Then, so every answer carries the headers: JSON, problem+json and the /docs UI alike.
   const config = app.get<ConfigService<Pick<PlatformConfig, 'CORS_ORIGINS'>, true>>(ConfigService);
   applySecurity(app, { corsOrigins: config.get('CORS_ORIGINS', { infer: true }) });
   // The app is created with bodyParser: false so this parser, with its limit, is the only one.

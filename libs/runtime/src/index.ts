@@ -1,6 +1,6 @@
 export { EnrollmentFacts, EnrollmentFactsModule } from './enrollment-facts.module';
 export { RuntimeModule, authModule } from './runtime.module';
-export { AppLogger, LifecycleLog, loggingModule, prettyLogs, requestLogOptions } from './logging';
+export { AppLogger, LifecycleLog, loggingModule, prettyLogs, requestLogger } from './logging';
 export type { RuntimeDefinition } from './runtime.module';
 export { bootstrap, describeListening, probePort, refuseToStart } from './bootstrap';
 export { BODY_LIMIT, NEST_OPTIONS, configureHttp } from './http-setup';

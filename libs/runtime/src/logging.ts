@@ -4,7 +4,6 @@ import { type BeforeApplicationShutdown, Injectable, type DynamicModule, type On
 import { ConfigService } from '@nestjs/config';
 import { Logger, LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
-import type { Options } from 'pino-http';
 
 /** Ids a client may send in X-Request-Id / X-Correlation-Id; anything else is replaced, never logged as sent. */
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -30,6 +29,11 @@ export class AppLogger extends Logger {
     if (typeof context === 'string' && START_UP_CHATTER.has(context)) this.debug(message, ...optionalParams);
     else super.log(message, ...optionalParams);
   }
+
+  /** The request log (requestLogger) on this logger's pino: register it before any other middleware. */
+  requests(): ReturnType<typeof requestLogger> {
+    return requestLogger(this.logger.logger);
+  }
 }
 
 /** Says when the process stops and why, so a log ends with the reason rather than mid-sentence. */
@@ -53,47 +57,65 @@ export function prettyLogs(env: NodeJS.ProcessEnv = process.env, stdout: { isTTY
   return env.NODE_ENV !== 'production' && stdout.isTTY === true;
 }
 
+type LevelOfRequest = 'error' | 'info' | 'debug';
+
 /**
  * One line per request: method, route, status, duration, request and correlation ids, user id;
  * never headers, tokens or bodies. Successful requests are logged at debug (a command must not
- * cost a log line at info: issue #18's throughput), refusals at info, server errors at error.
- * The request id is the client's valid X-Request-Id or a new UUID, echoed in X-Request-Id.
+ * cost a log line at info: issue #18's throughput), refusals and requests the client dropped at
+ * info, server errors at error. The request id is the client's valid X-Request-Id or a new UUID,
+ * echoed in X-Request-Id.
+ *
+ * An Express middleware of its own rather than pino-http through nestjs-pino: that built a child
+ * logger per request whether or not its line was written, and bound every request to an
+ * AsyncLocalStorage, which makes Node run a hook on every promise of the process (about 7% of a
+ * command's CPU together). Registered first, so every request gets its id and line, including one
+ * the body parser refuses or the gateway proxies.
  */
-export function requestLogOptions(): Options<IncomingMessage, ServerResponse> {
-  const route = (req: LoggedRequest) => req.route?.path ?? '(no route)';
-  return {
-    genReqId: (req, res) => {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && CLIENT_ID.test(given) ? given : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      const correlation = req.headers['x-correlation-id'];
-      if (typeof correlation === 'string' && CLIENT_ID.test(correlation)) res.setHeader('X-Correlation-Id', correlation);
-      return id;
-    },
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
-    customProps: (req: LoggedRequest) => {
-      const correlation = req.headers['x-correlation-id'];
-      return {
-        route: route(req),
-        ...(req.principal?.userId ? { userId: req.principal.userId } : {}),
-        ...(typeof correlation === 'string' && CLIENT_ID.test(correlation) ? { correlationId: correlation } : {}),
-      };
-    },
-    customSuccessMessage: (req, res, ms) => `${req.method} ${route(req)} ${res.statusCode} ${Math.round(ms)} ms`,
-    customErrorMessage: (req, res) => `${req.method} ${route(req)} ${res.statusCode}`,
-    // The path without its query string: query parameters may carry ids a log collector should not index.
-    serializers: {
-      req: (req: { id?: unknown; method?: string; url?: string }) => ({
-        id: req.id,
-        method: req.method,
-        path: (req.url ?? '').split('?', 1)[0],
-      }),
-      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-    },
+export function requestLogger(logger: pino.Logger) {
+  return (req: LoggedRequest, res: ServerResponse, next: () => void): void => {
+    const started = performance.now();
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && CLIENT_ID.test(given) ? given : randomUUID();
+    req.id = id;
+    res.setHeader('X-Request-Id', id);
+    const correlation = req.headers['x-correlation-id'];
+    const correlationId = typeof correlation === 'string' && CLIENT_ID.test(correlation) ? correlation : undefined;
+    if (correlationId) res.setHeader('X-Correlation-Id', correlationId);
+    const done = () => {
+      res.off('finish', done);
+      res.off('close', done);
+      const dropped = !res.writableFinished;
+      const level: LevelOfRequest = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 || dropped ? 'info' : 'debug';
+      if (!logger.isLevelEnabled(level)) return;
+      const responseTime = Math.round(performance.now() - started);
+      const route = req.route?.path ?? '(no route)';
+      logger[level](
+        {
+          // The path without its query string: query parameters may carry ids a log collector should not index.
+          req: { id, method: req.method, path: (req.originalUrl ?? req.url ?? '').split('?', 1)[0] },
+          res: { statusCode: res.statusCode },
+          responseTime,
+          route,
+          ...(req.principal?.userId ? { userId: req.principal.userId } : {}),
+          ...(correlationId ? { correlationId } : {}),
+        },
+        dropped
+          ? `${req.method} ${route} dropped by the client after ${responseTime} ms`
+          : `${req.method} ${route} ${res.statusCode} ${responseTime} ms`,
+      );
+    };
+    res.on('finish', done);
+    res.on('close', done);
+    next();
   };
 }
 
-/** pino through nestjs-pino; the process name tells the lines of several services apart in one collector. */
+/**
+ * pino through nestjs-pino for Nest's own logger; the process name tells the lines of several
+ * services apart in one collector. Requests are logged by requestLogger (see AppLogger.requests),
+ * so nestjs-pino's per-request middleware is applied to no route.
+ */
 export function loggingModule(name: string | undefined): DynamicModule {
   return LoggerModule.forRootAsync({
     inject: [ConfigService],
@@ -101,24 +123,21 @@ export function loggingModule(name: string | undefined): DynamicModule {
       const options = {
         ...(name ? { name } : {}),
         level: config.get('LOG_LEVEL', { infer: true }),
-        ...requestLogOptions(),
         redact: ['req.headers.authorization'],
       };
-      if (prettyLogs()) {
-        return {
-          pinoHttp: {
+      const logger = prettyLogs()
+        ? pino({
             ...options,
             transport: {
               target: 'pino-pretty',
               options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,req,res' },
             },
-          },
-        };
-      }
-      // Written synchronously: a line is out before the next statement, so a crash, a kill or a
-      // signal's exit never swallows the last lines (the ones that say why). At info a command
-      // writes none, so this costs nothing on the command path.
-      return { pinoHttp: [options, pino.destination({ dest: 1, sync: true })] };
+          })
+        : // Written synchronously: a line is out before the next statement, so a crash, a kill or a
+          // signal's exit never swallows the last lines (the ones that say why). At info a command
+          // writes none, so this costs nothing on the command path.
+          pino(options, pino.destination({ dest: 1, sync: true }));
+      return { pinoHttp: { logger }, forRoutes: [] };
     },
   });
 }
