@@ -147,14 +147,16 @@ export interface PostgresEventStoreOptions {
   /**
    * Batching of concurrent appends and of concurrent stream reads (see Coalescer). At most
    * 32 appends share a transaction: each is a subtransaction, and PostgreSQL tracks up to 64 per
-   * backend without spilling to disk.
+   * backend without spilling to disk. Two batches of each kind at once: measured under the HTTP
+   * load, 1.28x the throughput of four (bigger batches, fewer round trips) and about what one
+   * gives, while a batch held up by another transaction's lock on a stream holds up only itself.
    */
   appends?: CoalescerLimits;
   reads?: CoalescerLimits;
 }
 
-const DEFAULT_APPENDS: CoalescerLimits = { maxInFlight: 4, maxBatch: 32 };
-const DEFAULT_READS: CoalescerLimits = { maxInFlight: 4, maxBatch: 64 };
+const DEFAULT_APPENDS: CoalescerLimits = { maxInFlight: 2, maxBatch: 32 };
+const DEFAULT_READS: CoalescerLimits = { maxInFlight: 2, maxBatch: 64 };
 
 /**
  * The event store on PostgreSQL (a server, or PGlite embedded), through a TypeORM DataSource.
