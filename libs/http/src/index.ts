@@ -3,6 +3,7 @@ export type { ProblemDetails, ProblemFieldError } from './problem';
 export { ProblemDetailsFilter, bodyParserErrors, fieldErrors, sendProblem, toProblem } from './problem.filter';
 export { IdParamPipe } from './id-param.pipe';
 export { TrialExistsInterceptor } from './trial-exists.interceptor';
+export { ApiInterceptor } from './api.interceptor';
 export { IDEMPOTENCY_TTL_MS, IdempotencyInterceptor } from './idempotency.interceptor';
 export type { RequestUser, RequestWithIdempotency } from './idempotency.interceptor';
 export { StreamVersionETagInterceptor, parseIfMatch, streamVersionOf } from './command-response.interceptor';

@@ -4,6 +4,7 @@ import { ZodValidationPipe } from 'nestjs-zod';
 import type { Request } from 'express';
 import { ConfigService } from '@nestjs/config';
 import {
+  ApiInterceptor,
   IDEMPOTENCY_TTL_MS,
   IdempotencyInterceptor,
   ProblemDetailsFilter,
@@ -20,13 +21,15 @@ export const apiProviders: Provider[] = [
   { provide: APP_FILTER, useClass: ProblemDetailsFilter },
   { provide: APP_PIPE, useClass: ZodValidationPipe },
   { provide: 'REQUEST_USER', useValue: (request: Request & { principal?: { userId: string } }) => request.principal?.userId },
-  // First of the interceptors (the outermost): nothing below runs, claims or writes for an unknown trial.
-  { provide: APP_INTERCEPTOR, useClass: TrialExistsInterceptor },
+  // The interceptors, called by ApiInterceptor in this order: the trial's existence first (the outermost:
+  // nothing below runs, claims or writes for an unknown trial), the Idempotency-Key, the answer's ETag.
+  TrialExistsInterceptor,
   {
     provide: IDEMPOTENCY_TTL_MS,
     inject: [ConfigService],
     useFactory: (config: ConfigService<PlatformConfig, true>) => config.get('IDEMPOTENCY_TTL', { infer: true }),
   },
-  { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
-  { provide: APP_INTERCEPTOR, useClass: StreamVersionETagInterceptor },
+  IdempotencyInterceptor,
+  StreamVersionETagInterceptor,
+  { provide: APP_INTERCEPTOR, useClass: ApiInterceptor },
 ];
