@@ -38,11 +38,10 @@ const STAGES: Array<[stage: string, where: 'any' | 'leaf', test: (fn: string, ur
   [
     'logging',
     'any',
-    (_fn, url) =>
-      /node_modules\/(pino|sonic-boom|thread-stream|pino-std-serializers|fast-redact|pino-pretty)\//.test(url) ||
-      url.includes('runtime/src/logging'),
+    (_fn, url) => /node_modules\/(pino|sonic-boom|thread-stream|pino-std-serializers|fast-redact|pino-pretty)\//.test(url),
   ],
-  ['logging', 'leaf', inFile('node_modules/pino-http/')],
+  // The request log is a middleware: the rest of the request runs under its frame, so only its own samples are its.
+  ['logging', 'leaf', (_fn, url) => url.includes('node_modules/pino-http/') || url.includes('runtime/src/logging')],
   ['metrics', 'any', inFile('node_modules/prom-client/')],
   ['metrics', 'leaf', inFile('/observability/src/')],
   ['idempotency', 'any', (_fn, url) => url.includes('idempotency.interceptor') || url.includes('node_modules/canonicalize/')],

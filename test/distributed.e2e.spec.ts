@@ -229,6 +229,16 @@ if (!serverUrl) {
           type: expect.stringMatching(/^application\/problem\+json/),
           code: 'ADVERSE_EVENT_NOT_FOUND',
         });
+        // One request id from the gateway to the service: both log the 404 under the id the client sees.
+        const requestId = unknown.headers.get('x-request-id');
+        expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(
+          processes
+            .filter((p) => p.output().includes(`"id":"${requestId}"`))
+            .map((p) => p.name)
+            .sort(),
+        ).toEqual(['adverse-events', 'gateway']);
         // 400 with field errors from the procedures service: the body reached it unparsed by the gateway.
         const invalid = await call('POST', `/trials/${TRIAL_ID}/patients/BTK-001/procedures`, {
           bearer: site,

@@ -78,6 +78,8 @@ export function requestLogger(logger: pino.Logger) {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && CLIENT_ID.test(given) ? given : randomUUID();
     req.id = id;
+    // Passed on with the request: a proxy (the gateway) forwards it, so the service logs the same id.
+    if (id !== given) req.headers['x-request-id'] = id;
     res.setHeader('X-Request-Id', id);
     const correlation = req.headers['x-correlation-id'];
     const correlationId = typeof correlation === 'string' && CLIENT_ID.test(correlation) ? correlation : undefined;
