@@ -147,7 +147,7 @@ describe.each(targets)('batched appends and reads on %s', (_name, databaseUrl) =
       store.readStream(streams[5]!),
     ]);
     expect(rangesTogether.slice(0, ranges.length)).toEqual(rangesAlone);
-    expect(rangesTogether[0]!.events.map((e) => e.streamVersion)).toEqual([3, 4]);
+    expect(rangesTogether[0].events.map((e) => e.streamVersion)).toEqual([3, 4]);
     expect(rangesTogether[3]).toEqual({ streamVersion: 5, events: [] });
     expect(rangesTogether[4]).toEqual(expected[5]);
   });
