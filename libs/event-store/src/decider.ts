@@ -178,32 +178,32 @@ async function decideAndAppend<State, Command, Event extends { type: string; dat
 ): Promise<CommandOutcome<State>> {
   const claim = options.idempotency;
   const metadata = claim ? { ...options.metadata, ...idempotencyMetadata(claim) } : options.metadata;
-  if (options.expectNewStream && options.ifMatch === undefined) {
-    const created = await appendAsNew(store, streamId, decider, command, metadata, claim);
-    if (created) return created;
+  // First a decision on the stream as assumed, without reading it: as this process last saw it, or
+  // empty for a command that usually starts its stream. Only an accepted append counts: it proves
+  // the assumption was the stream's state (the version is checked). Anything else (the stream moved
+  // on elsewhere, a refusal, nothing to do, an If-Match naming another version) reads the stream
+  // and decides again as usual, so the answer is the one a read would have given.
+  const assumed = recall(store, streamId) ?? (options.expectNewStream ? NO_STREAM : undefined);
+  if (assumed && (options.ifMatch === undefined || options.ifMatch === versionOf(assumed))) {
+    const replay = claim && replayOf(assumed, claim, decider);
+    if (replay) return replay;
+    const outcome = await appendOnAssumed(store, streamId, decider, command, metadata, claim, assumed);
+    if (outcome) return outcome;
   }
   for (let attempt = 1; ; attempt++) {
     const read = await store.readStream(streamId);
-    if (claim) {
-      const earlier = carriedOut(read.events, claim);
-      if (earlier) {
-        const last = earlier[earlier.length - 1]!;
-        claim.replayed = true;
-        const upTo = fold(
-          { streamVersion: last.streamVersion, events: read.events.filter((e) => e.streamVersion <= last.streamVersion) },
-          decider,
-        );
-        return { streamVersion: last.streamVersion, position: last.globalPosition, events: earlier, state: upTo.state };
-      }
-    }
+    remember(store, streamId, read);
+    const replay = claim && replayOf(read, claim, decider);
+    if (replay) return replay;
     const { state, version } = fold(read, decider);
     if (options.ifMatch !== undefined && options.ifMatch !== version) throw new PreconditionFailedError(streamId, options.ifMatch, version);
     const events = decideOn(decider, command, state);
     if (events.length === 0) return { streamVersion: version, position: 0, events: [], state };
     try {
-      return await appendDecided(store, streamId, decider, { state, version, events }, metadata, claim);
+      return await appendDecided(store, streamId, decider, { state, version, events, base: read.events }, metadata, claim);
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
+      forget(store, streamId);
       if (options.ifMatch !== undefined) throw new PreconditionFailedError(streamId, options.ifMatch, error.actual);
       const elapsed = Date.now() - started;
       if (elapsed >= budget)
@@ -215,30 +215,87 @@ async function decideAndAppend<State, Command, Event extends { type: string; dat
   }
 }
 
-/** expectNewStream's attempt: the events decided on the initial state, appended as version 1 on; undefined = read and decide as usual. */
-async function appendAsNew<State, Command, Event extends { type: string; data: unknown }>(
+/** The answer of an earlier request with this Idempotency-Key carried out on the stream, if any (events never change, so any read of them tells). */
+function replayOf<State, Event extends { type: string; data: unknown }>(
+  read: ReadStreamResult,
+  claim: IdempotentCommand,
+  decider: Pick<Decider<State, unknown, Event>, 'initialState' | 'evolve'>,
+): CommandOutcome<State> | undefined {
+  const earlier = carriedOut(read.events, claim);
+  if (!earlier) return undefined;
+  const last = earlier[earlier.length - 1]!;
+  claim.replayed = true;
+  const upTo = fold(
+    { streamVersion: last.streamVersion, events: read.events.filter((e) => e.streamVersion <= last.streamVersion) },
+    decider,
+  );
+  return { streamVersion: last.streamVersion, position: last.globalPosition, events: earlier, state: upTo.state };
+}
+
+/** The attempt on an assumed stream (see decideAndAppend); undefined = read and decide as usual. */
+async function appendOnAssumed<State, Command, Event extends { type: string; data: unknown }>(
   store: EventStore,
   streamId: string,
   decider: Decider<State, Command, Event>,
   command: Command | ((state: State) => Command),
   metadata: EventMetadata,
   claim: IdempotentCommand | undefined,
+  assumed: ReadStreamResult,
 ): Promise<CommandOutcome<State> | undefined> {
-  const state = decider.initialState();
+  const { state, version } = fold(assumed, decider);
   let events: Event[];
   try {
     events = decideOn(decider, command, state);
   } catch {
-    // Refused on the assumption: the stream as it is may be refused otherwise (409 before 422).
+    // Refused on the assumption: the stream as it is may be refused otherwise (409 before 422), or not at all.
     return undefined;
   }
   if (events.length === 0) return undefined;
   try {
-    return await appendDecided(store, streamId, decider, { state, version: 0, events }, metadata, claim);
+    return await appendDecided(store, streamId, decider, { state, version, events, base: assumed.events }, metadata, claim);
   } catch (error) {
-    if (error instanceof WrongExpectedVersionError) return undefined;
-    throw error;
+    if (!(error instanceof WrongExpectedVersionError)) throw error;
+    forget(store, streamId);
+    return undefined;
   }
+}
+
+/**
+ * The streams this process last saw, per store: what a command decided on plus what it appended,
+ * or what it read. A hint only, never trusted for an answer other than an accepted append (see
+ * decideAndAppend), so another process writing the same stream costs a read, not a wrong decision.
+ * Bounded: the least recently used stream goes first, and long streams are not kept.
+ */
+const seen = new WeakMap<EventStore, Map<string, ReadStreamResult>>();
+const SEEN_STREAMS = 10_000;
+const SEEN_EVENTS = 500;
+const NO_STREAM: ReadStreamResult = { streamVersion: 0, events: [] };
+
+function versionOf(stream: ReadStreamResult): number {
+  return stream.events.length > 0 ? stream.events[stream.events.length - 1]!.streamVersion : stream.streamVersion;
+}
+
+function remember(store: EventStore, streamId: string, stream: ReadStreamResult): void {
+  let streams = seen.get(store);
+  if (!streams) seen.set(store, (streams = new Map()));
+  streams.delete(streamId);
+  if (stream.events.length > SEEN_EVENTS) return;
+  streams.set(streamId, stream);
+  if (streams.size > SEEN_STREAMS) streams.delete(streams.keys().next().value!);
+}
+
+function recall(store: EventStore, streamId: string): ReadStreamResult | undefined {
+  const streams = seen.get(store);
+  const stream = streams?.get(streamId);
+  if (stream) {
+    streams!.delete(streamId);
+    streams!.set(streamId, stream);
+  }
+  return stream;
+}
+
+function forget(store: EventStore, streamId: string): void {
+  seen.get(store)?.delete(streamId);
 }
 
 /** The events the decider decides for the command (or the command built from the state) on `state`. */
@@ -256,7 +313,7 @@ async function appendDecided<State, Command, Event extends { type: string; data:
   store: EventStore,
   streamId: string,
   decider: Decider<State, Command, Event>,
-  decided: { state: State; version: number; events: Event[] },
+  decided: { state: State; version: number; events: Event[]; base: RecordedEvent[] },
   metadata: EventMetadata,
   claim: IdempotentCommand | undefined,
 ): Promise<CommandOutcome<State>> {
@@ -265,6 +322,7 @@ async function appendDecided<State, Command, Event extends { type: string; data:
     decided.events.map((event) => ({ type: event.type, data: event.data, metadata })),
     { expectedVersion: decided.version, ...(claim ? { idempotency: claim } : {}) },
   );
+  remember(store, streamId, { streamVersion: result.streamVersion, events: [...decided.base, ...result.events] });
   const next = decided.events.reduce(decider.evolve, decided.state);
   return { streamVersion: result.streamVersion, position: result.globalPosition, events: result.events, state: next };
 }

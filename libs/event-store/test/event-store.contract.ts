@@ -4,6 +4,7 @@ import {
   DurableSubscription,
   executeCommand,
   type Decider,
+  PreconditionFailedError,
   SubscriptionLockedError,
   WrongExpectedVersionError,
   verifyChains,
@@ -291,6 +292,103 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
         expect(again.position).toBe(first.position);
         expect((retry as { replayed?: boolean }).replayed).toBe(true);
         expect((await h.store.readStream(s)).streamVersion).toBe(1);
+      });
+    });
+
+    describe('a command on a stream this process has seen (decided on without reading it again)', () => {
+      const metadata = { actor: { userId: 'u1', name: 'Dr. One', roles: [] }, correlationId: 'c-seen' };
+      const counting = (store: EventStore) => {
+        const reads = { n: 0 };
+        const wrapped: EventStore = Object.create(store);
+        wrapped.readStream = (...args) => {
+          reads.n += 1;
+          return store.readStream(...args);
+        };
+        return { wrapped, reads };
+      };
+      /** A door: opening an open door or closing a closed one is refused. */
+      type Door = { type: 'Opened' | 'Closed'; data: Record<string, never> };
+      const door: Decider<'open' | 'closed', 'open' | 'close', Door> = {
+        initialState: () => 'closed',
+        decide: (command, state) => {
+          if ((command === 'open') === (state === 'open')) throw new Refused(`ALREADY_${state.toUpperCase()}`);
+          return [{ type: command === 'open' ? 'Opened' : 'Closed', data: {} }];
+        },
+        evolve: (_state, e) => (e.type === 'Opened' ? 'open' : 'closed'),
+      };
+      const counts = async (s: string) => (await h.store.readStream(s)).events.map((e) => (e.data as { to: number }).to);
+
+      it('reads a stream once for several commands, and again when another process has moved it on', async () => {
+        const s = streamName('seen');
+        const { wrapped, reads } = counting(h.store);
+        for (let i = 0; i < 3; i++) await executeCommand(wrapped, s, counter, 'increment', { metadata });
+        expect(reads.n).toBe(1);
+        await executeCommand(h.otherInstance(), s, counter, 'increment', { metadata });
+        const after = await executeCommand(wrapped, s, counter, 'increment', { metadata });
+        // Decided on what it last saw (3), refused by the version check, decided again on a read (4).
+        expect(after.events.map((e) => e.data)).toEqual([{ to: 5 }]);
+        expect(reads.n).toBe(2);
+        expect(await counts(s)).toEqual([1, 2, 3, 4, 5]);
+      });
+
+      it('answers If-Match from the stream, not from what it last saw', async () => {
+        const s = streamName('seen-if-match');
+        const other = h.otherInstance();
+        await executeCommand(h.store, s, counter, 'increment', { metadata });
+        await executeCommand(h.store, s, counter, 'increment', { metadata });
+        await executeCommand(other, s, counter, 'increment', { metadata });
+        // The client read version 3 elsewhere; this process last saw 2.
+        const matched = await executeCommand(h.store, s, counter, 'increment', { metadata, ifMatch: 3 });
+        expect(matched.streamVersion).toBe(4);
+        await executeCommand(other, s, counter, 'increment', { metadata });
+        const stale = await executeCommand(h.store, s, counter, 'increment', { metadata, ifMatch: 4 }).catch((e: unknown) => e);
+        expect(stale).toBeInstanceOf(PreconditionFailedError);
+        expect((stale as PreconditionFailedError).actual).toBe(5);
+        expect(await counts(s)).toEqual([1, 2, 3, 4, 5]);
+      });
+
+      it('answers a refusal from the stream: what it last saw may refuse what the stream accepts, and the other way round', async () => {
+        const s = streamName('seen-door');
+        const other = h.otherInstance();
+        await executeCommand(h.store, s, door, 'open', { metadata });
+        await executeCommand(other, s, door, 'close', { metadata });
+        // Open as this process last saw it, closed in fact: opening is accepted.
+        const reopened = await executeCommand(h.store, s, door, 'open', { metadata });
+        expect(reopened.events.map((e) => e.type)).toEqual(['Opened']);
+        await executeCommand(other, s, door, 'close', { metadata });
+        await executeCommand(other, s, door, 'open', { metadata });
+        // Open as it last saw it and open in fact, though two events later: refused as the stream refuses.
+        await expect(executeCommand(h.store, s, door, 'open', { metadata })).rejects.toThrow('ALREADY_OPEN');
+        await executeCommand(other, s, door, 'close', { metadata });
+        // Open as it last saw it (after reading), closed in fact: closing is refused by the stream.
+        await expect(executeCommand(h.store, s, door, 'close', { metadata })).rejects.toThrow('ALREADY_CLOSED');
+        expect((await h.store.readStream(s)).events.map((e) => e.type)).toEqual([
+          'Opened',
+          'Closed',
+          'Opened',
+          'Closed',
+          'Opened',
+          'Closed',
+        ]);
+      });
+
+      it('replays an Idempotency-Key carried out by another process on a stream it last saw before that', async () => {
+        const s = streamName('seen-key');
+        const other = h.otherInstance();
+        const claim = () => ({ scope: 'u1', key: `k-${s}`, requestHash: 'h1', notBefore: '2000-01-01T00:00:00.000Z' });
+        await executeCommand(h.store, s, counter, 'increment', { metadata });
+        const first = await executeCommand(other, s, counter, 'increment', { metadata, idempotency: claim() });
+        const retry = claim();
+        const again = await executeCommand(h.store, s, counter, 'increment', { metadata, idempotency: retry });
+        expect(again.position).toBe(first.position);
+        expect((retry as { replayed?: boolean }).replayed).toBe(true);
+        // And a retry where it was carried out here is answered without a read.
+        const { wrapped, reads } = counting(h.store);
+        const here = await executeCommand(wrapped, s, counter, 'increment', { metadata, idempotency: { ...claim(), key: `k2-${s}` } });
+        const hereAgain = await executeCommand(wrapped, s, counter, 'increment', { metadata, idempotency: { ...claim(), key: `k2-${s}` } });
+        expect(hereAgain.position).toBe(here.position);
+        expect(reads.n).toBe(1);
+        expect(await counts(s)).toEqual([1, 2, 3]);
       });
     });
 
