@@ -264,11 +264,16 @@ async function appendOnAssumed<State, Command, Event extends { type: string; dat
  * The streams this process last saw, per store: what a command decided on plus what it appended,
  * or what it read. A hint only, never trusted for an answer other than an accepted append (see
  * decideAndAppend), so another process writing the same stream costs a read, not a wrong decision.
- * Bounded: the least recently used stream goes first, and long streams are not kept.
+ * Bounded by events held (about 25-50 MB at the sizes of this domain's events): the least recently
+ * used streams go first, and a stream longer than SEEN_STREAM_EVENTS is not kept.
  */
-const seen = new WeakMap<EventStore, Map<string, ReadStreamResult>>();
-const SEEN_STREAMS = 10_000;
-const SEEN_EVENTS = 500;
+interface Seen {
+  streams: Map<string, ReadStreamResult>;
+  events: number;
+}
+const seen = new WeakMap<EventStore, Seen>();
+const SEEN_EVENTS = 50_000;
+const SEEN_STREAM_EVENTS = 200;
 const NO_STREAM: ReadStreamResult = { streamVersion: 0, events: [] };
 
 function versionOf(stream: ReadStreamResult): number {
@@ -276,18 +281,24 @@ function versionOf(stream: ReadStreamResult): number {
 }
 
 function remember(store: EventStore, streamId: string, stream: ReadStreamResult): void {
-  let streams = seen.get(store);
-  if (!streams) seen.set(store, (streams = new Map()));
-  streams.delete(streamId);
-  if (stream.events.length > SEEN_EVENTS) return;
-  streams.set(streamId, stream);
-  if (streams.size > SEEN_STREAMS) streams.delete(streams.keys().next().value!);
+  let memory = seen.get(store);
+  if (!memory) seen.set(store, (memory = { streams: new Map(), events: 0 }));
+  forget(store, streamId);
+  if (stream.events.length > SEEN_STREAM_EVENTS) return;
+  memory.streams.set(streamId, stream);
+  memory.events += stream.events.length;
+  for (const [oldest, held] of memory.streams) {
+    if (memory.events <= SEEN_EVENTS) break;
+    memory.streams.delete(oldest);
+    memory.events -= held.events.length;
+  }
 }
 
 function recall(store: EventStore, streamId: string): ReadStreamResult | undefined {
-  const streams = seen.get(store);
+  const streams = seen.get(store)?.streams;
   const stream = streams?.get(streamId);
   if (stream) {
+    // Most recently used last: Map keeps insertion order.
     streams!.delete(streamId);
     streams!.set(streamId, stream);
   }
@@ -295,7 +306,11 @@ function recall(store: EventStore, streamId: string): ReadStreamResult | undefin
 }
 
 function forget(store: EventStore, streamId: string): void {
-  seen.get(store)?.delete(streamId);
+  const memory = seen.get(store);
+  const held = memory?.streams.get(streamId);
+  if (!memory || !held) return;
+  memory.streams.delete(streamId);
+  memory.events -= held.events.length;
 }
 
 /** The events the decider decides for the command (or the command built from the state) on `state`. */
