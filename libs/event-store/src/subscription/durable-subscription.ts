@@ -76,6 +76,7 @@ export class DurableSubscription {
   /** Takes the lock or throws SubscriptionLockedError; for callers that must not wait. */
   async acquire(): Promise<void> {
     if (!(await this.lock.tryAcquire())) throw new SubscriptionLockedError(this.options.name);
+    this.known = undefined;
   }
 
   /** The stored checkpoint (undefined before the first batch). */
@@ -128,7 +129,7 @@ export class DurableSubscription {
    * The checkpoint as this instance last read or wrote it. Only the active instance moves it, so
    * polling need not read it again each time; the commit checks it (compare and set), and a
    * checkpoint moved meanwhile (a former holder of the lock finishing, a migration restarting the
-   * projection) rolls the batch back and is read again.
+   * projection) rolls the batch back and is read again. Taking the lock and catchUp() read it anew.
    */
   private known: { checkpoint: Checkpoint | undefined } | undefined;
 
@@ -184,6 +185,9 @@ export class DurableSubscription {
    * while the subscription runs: batches are serialised in-process.
    */
   async catchUp(): Promise<number> {
+    // From the stored checkpoint: a caller catching up may just have moved it (a migration
+    // restarting the projection), and with nothing new in the log no commit would notice.
+    this.known = undefined;
     let total = 0;
     for (;;) {
       const handled = await this.processBatch();
@@ -234,6 +238,7 @@ export class DurableSubscription {
 
   private async run(): Promise<void> {
     while (this.running && !(await this.lock.tryAcquire())) await this.pause.sleep(this.standbyRetryMs);
+    this.known = undefined;
     while (this.running) {
       try {
         const handled = await this.processBatch();
