@@ -73,6 +73,17 @@ const registry: Decider<{ by?: string }, { by: string }, Created> = {
   evolve: (_state, e) => ({ by: e.data.by }),
 };
 
+/** The store, with a count of the stream reads made through it. */
+function counting(store: EventStore): { wrapped: EventStore; reads: { n: number } } {
+  const reads = { n: 0 };
+  const wrapped: EventStore = Object.create(store) as EventStore;
+  wrapped.readStream = (...args) => {
+    reads.n += 1;
+    return store.readStream(...args);
+  };
+  return { wrapped, reads };
+}
+
 async function readEverything(store: EventStore): Promise<RecordedEvent[]> {
   const all: RecordedEvent[] = [];
   let after: string | undefined;
@@ -249,15 +260,6 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
 
     describe('a command expected to start its stream (expectNewStream)', () => {
       const metadata = { actor: { userId: 'u1', name: 'Dr. One', roles: [] }, correlationId: 'c-new' };
-      const counting = (store: EventStore) => {
-        const reads = { n: 0 };
-        const wrapped: EventStore = Object.create(store);
-        wrapped.readStream = (...args) => {
-          reads.n += 1;
-          return store.readStream(...args);
-        };
-        return { wrapped, reads };
-      };
 
       it('starts a new stream without reading it, and answers an existing one as a read would', async () => {
         const s = streamName('new');
@@ -297,15 +299,6 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
 
     describe('a command on a stream this process has seen (decided on without reading it again)', () => {
       const metadata = { actor: { userId: 'u1', name: 'Dr. One', roles: [] }, correlationId: 'c-seen' };
-      const counting = (store: EventStore) => {
-        const reads = { n: 0 };
-        const wrapped: EventStore = Object.create(store);
-        wrapped.readStream = (...args) => {
-          reads.n += 1;
-          return store.readStream(...args);
-        };
-        return { wrapped, reads };
-      };
       /** A door: opening an open door or closing a closed one is refused. */
       type Door = { type: 'Opened' | 'Closed'; data: Record<string, never> };
       const door: Decider<'open' | 'closed', 'open' | 'close', Door> = {
