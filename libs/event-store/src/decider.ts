@@ -84,11 +84,11 @@ export interface ExecuteOptions {
    */
   retryBudgetMs?: number;
   /**
-   * The command usually starts its stream (an enrolment, a new adverse event): decide on the
-   * initial state and append as the stream's first events without reading it first, one round trip
-   * less. Only an accepted append counts: if the stream exists (a duplicate id, a retried
-   * Idempotency-Key) or the decision refuses, it is read and decided again as usual, so the answer
-   * is the one a read would have given.
+   * The command usually starts its stream (an enrolment, a new adverse event): unless this process
+   * has seen the stream, decide on the initial state and append as the stream's first events without
+   * reading it first, one round trip less. Only an accepted append counts: if the stream exists (a
+   * duplicate id, a retried Idempotency-Key) or the decision refuses, it is read and decided again as
+   * usual, so the answer is the one a read would have given.
    */
   expectNewStream?: boolean;
   /**
