@@ -45,8 +45,7 @@ function fold<State, Event extends { type: string; data: unknown }>(
 ): { state: State; version: number } {
   let state = decider.initialState();
   for (const event of read.events) state = decider.evolve(state, { type: event.type, data: event.data } as Event);
-  const version = read.events.length > 0 ? read.events[read.events.length - 1]!.streamVersion : read.streamVersion;
-  return { state, version };
+  return { state, version: versionOf(read) };
 }
 
 /** An Idempotency-Key on a command; `replayed` is set when the command had already been carried out. */
