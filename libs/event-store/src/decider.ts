@@ -1,5 +1,5 @@
 import { ConcurrentModificationError, EventStoreError, IdempotencyKeyReusedError, WrongExpectedVersionError } from './errors';
-import type { EventMetadata, EventStore, IdempotencyClaim, ReadStreamResult, RecordedEvent } from './event-store.port';
+import type { EventMetadata, EventStore, IdempotencyClaim, ReadStreamResult, RecordedEvent, StreamGuard } from './event-store.port';
 
 /** A context's pure domain: decide(command, state) → events, evolve(state, event) → state. */
 export interface Decider<State, Command, Event extends { type: string; data: unknown }> {
@@ -95,6 +95,12 @@ export interface ExecuteOptions {
    * a backlog longer than this answers ConcurrentModificationError (back-pressure, not a race).
    */
   turnWaitMs?: number;
+  /**
+   * Other streams the decision rests on, at the versions their facts were folded from (see
+   * readKeptStream): the append stands only if they are unchanged, else StreamGuardFailedError
+   * reaches the caller, who folds the facts again and runs the command again.
+   */
+  guards?: StreamGuard[];
 }
 
 export const DEFAULT_RETRY_BUDGET_MS = 2000;
@@ -186,7 +192,7 @@ async function decideAndAppend<State, Command, Event extends { type: string; dat
   if (assumed && (options.ifMatch === undefined || options.ifMatch === versionOf(assumed))) {
     const replay = claim && replayOf(assumed, claim, decider);
     if (replay) return replay;
-    const outcome = await appendOnAssumed(store, streamId, decider, command, metadata, claim, assumed);
+    const outcome = await appendOnAssumed(store, streamId, decider, command, metadata, claim, assumed, options.guards);
     if (outcome) return outcome;
   }
   for (let attempt = 1; ; attempt++) {
@@ -199,7 +205,7 @@ async function decideAndAppend<State, Command, Event extends { type: string; dat
     const events = decideOn(decider, command, state);
     if (events.length === 0) return { streamVersion: version, position: 0, events: [], state };
     try {
-      return await appendDecided(store, streamId, decider, { state, version, events, base: read.events }, metadata, claim);
+      return await appendDecided(store, streamId, decider, { state, version, events, base: read.events }, metadata, claim, options.guards);
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       forget(store, streamId);
@@ -240,6 +246,7 @@ async function appendOnAssumed<State, Command, Event extends { type: string; dat
   metadata: EventMetadata,
   claim: IdempotentCommand | undefined,
   assumed: ReadStreamResult,
+  guards: StreamGuard[] | undefined,
 ): Promise<CommandOutcome<State> | undefined> {
   const { state, version } = fold(assumed, decider);
   let events: Event[];
@@ -251,7 +258,7 @@ async function appendOnAssumed<State, Command, Event extends { type: string; dat
   }
   if (events.length === 0) return undefined;
   try {
-    return await appendDecided(store, streamId, decider, { state, version, events, base: assumed.events }, metadata, claim);
+    return await appendDecided(store, streamId, decider, { state, version, events, base: assumed.events }, metadata, claim, guards);
   } catch (error) {
     if (!(error instanceof WrongExpectedVersionError)) throw error;
     forget(store, streamId);
@@ -304,6 +311,24 @@ function recall(store: EventStore, streamId: string): ReadStreamResult | undefin
   return stream;
 }
 
+/**
+ * A stream another decision rests on (a patient's, for an adverse event), as this process last saw
+ * it when it has (`kept`: no read), else read (and kept). Facts folded from a kept stream may be
+ * stale: a decision on them must carry the stream's version as a guard (ExecuteOptions.guards),
+ * and one they refuse must be made again on `fresh` facts, so that no answer rests on a stale view.
+ */
+export async function readKeptStream(
+  store: EventStore,
+  streamId: string,
+  options: { fresh?: boolean } = {},
+): Promise<{ stream: ReadStreamResult; version: number; kept: boolean }> {
+  const held = options.fresh ? undefined : recall(store, streamId);
+  if (held && held.events.length > 0) return { stream: held, version: versionOf(held), kept: true };
+  const stream = await store.readStream(streamId);
+  remember(store, streamId, stream);
+  return { stream, version: versionOf(stream), kept: false };
+}
+
 function forget(store: EventStore, streamId: string): void {
   const memory = seen.get(store);
   const held = memory?.streams.get(streamId);
@@ -330,11 +355,12 @@ async function appendDecided<State, Command, Event extends { type: string; data:
   decided: { state: State; version: number; events: Event[]; base: RecordedEvent[] },
   metadata: EventMetadata,
   claim: IdempotentCommand | undefined,
+  guards: StreamGuard[] | undefined,
 ): Promise<CommandOutcome<State>> {
   const result = await store.appendToStream(
     streamId,
     decided.events.map((event) => ({ type: event.type, data: event.data, metadata })),
-    { expectedVersion: decided.version, ...(claim ? { idempotency: claim } : {}) },
+    { expectedVersion: decided.version, ...(claim ? { idempotency: claim } : {}), ...(guards?.length ? { guards } : {}) },
   );
   remember(store, streamId, { streamVersion: result.streamVersion, events: [...decided.base, ...result.events] });
   const next = decided.events.reduce(decider.evolve, decided.state);

@@ -15,11 +15,13 @@ export type {
   ReadStreamOptions,
   ReadStreamResult,
   RecordedEvent,
+  StreamGuard,
 } from './event-store.port';
 export {
   ConcurrentModificationError,
   EventStoreError,
   IdempotencyKeyReusedError,
+  StreamGuardFailedError,
   SubscriptionLockedError,
   WrongExpectedVersionError,
 } from './errors';
@@ -54,6 +56,7 @@ export {
   executeCommand,
   idempotencyMetadata,
   loadState,
+  readKeptStream,
 } from './decider';
 export type { CommandOutcome, Decider, ExecuteOptions, IdempotentCommand } from './decider';
 export { SubscribedService } from './nest/subscribed-service';

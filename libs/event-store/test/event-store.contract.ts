@@ -3,8 +3,10 @@ import {
   ConcurrentModificationError,
   DurableSubscription,
   executeCommand,
+  readKeptStream,
   type Decider,
   PreconditionFailedError,
+  StreamGuardFailedError,
   SubscriptionLockedError,
   WrongExpectedVersionError,
   verifyChains,
@@ -382,6 +384,119 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
         expect(hereAgain.position).toBe(here.position);
         expect(reads.n).toBe(1);
         expect(await counts(s)).toEqual([1, 2, 3]);
+      });
+    });
+
+    describe("an append guarded on another stream (a decision resting on that stream's facts)", () => {
+      const metadata = { actor: { userId: 'u1', name: 'Dr. One', roles: [] }, correlationId: 'c-guard' };
+      const refusal = (promise: Promise<unknown>) =>
+        promise.then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+
+      it('stands only while the guarded stream is at the version decided on; a refused one writes nothing', async () => {
+        const g = streamName('guarded');
+        const s = streamName('guarding');
+        await h.store.appendToStream(g, [event(1), event(2)]);
+        await h.store.appendToStream(s, [event(1)], { guards: [{ streamId: g, version: 2 }] });
+        const stale = await refusal(h.store.appendToStream(s, [event(2)], { guards: [{ streamId: g, version: 1 }] }));
+        expect(stale).toBeInstanceOf(StreamGuardFailedError);
+        expect(stale).toMatchObject({ streamId: g, expected: 1, actual: 2, code: 'GUARDED_STREAM_MOVED' });
+        // A stream that does not exist is at version 0.
+        const missing = streamName('missing');
+        await h.store.appendToStream(s, [event(3)], { guards: [{ streamId: missing, version: 0 }] });
+        expect(await refusal(h.store.appendToStream(s, [event(4)], { guards: [{ streamId: missing, version: 1 }] }))).toMatchObject({
+          streamId: missing,
+          expected: 1,
+          actual: 0,
+        });
+        // Every guard counts, not only the first.
+        const two = [
+          { streamId: g, version: 2 },
+          { streamId: missing, version: 5 },
+        ];
+        expect(await refusal(h.store.appendToStream(s, [event(5)], { guards: two }))).toBeInstanceOf(StreamGuardFailedError);
+        expect((await h.store.readStream(s)).events.map((e) => (e.data as { n: number }).n)).toEqual([1, 3]);
+      });
+
+      it('leaves the Idempotency-Key of a refused guarded append unused', async () => {
+        const g = streamName('guarded-key');
+        const s = streamName('guarding-key');
+        await h.store.appendToStream(g, [event(1)]);
+        const idempotency = { scope: 'u1', key: `k-${s}`, requestHash: 'h1', notBefore: '2000-01-01T00:00:00.000Z' };
+        const stale = h.store.appendToStream(s, [event(1, { metadata: 1 })], { idempotency, guards: [{ streamId: g, version: 0 }] });
+        expect(await refusal(stale)).toBeInstanceOf(StreamGuardFailedError);
+        const accepted = await h.store.appendToStream(s, [event(1)], { idempotency, guards: [{ streamId: g, version: 1 }] });
+        expect(accepted.streamVersion).toBe(1);
+      });
+
+      it('refuses a stale guard in a batch of concurrent appends alone, keeping the others', async () => {
+        const g = streamName('guarded-batch');
+        await h.store.appendToStream(g, [event(1), event(2), event(3)]);
+        const streams = Array.from({ length: 12 }, (_, i) => streamName(`guarding-batch-${i}`));
+        const outcomes = await Promise.all(
+          streams.map((s, i) =>
+            refusal(
+              h.store.appendToStream(s, [event(i)], {
+                expectedVersion: 'no_stream',
+                guards: [{ streamId: g, version: i % 3 === 0 ? 2 : 3 }],
+              }),
+            ),
+          ),
+        );
+        for (const [i, s] of streams.entries()) {
+          const { streamVersion } = await h.store.readStream(s);
+          if (i % 3 === 0) {
+            expect(outcomes[i]).toMatchObject({ streamId: g, expected: 2, actual: 3 });
+            expect(streamVersion).toBe(0);
+          } else {
+            expect(outcomes[i]).toBeUndefined();
+            expect(streamVersion).toBe(1);
+          }
+        }
+      });
+
+      it('hands a moved guarded stream to the caller instead of deciding again on the same facts', async () => {
+        const g = streamName('guarded-command');
+        const s = streamName('guarding-command');
+        await h.store.appendToStream(g, [event(1)]);
+        let decisions = 0;
+        const counted: Decider<number, 'increment', Counted> = {
+          ...counter,
+          decide: (command, state) => {
+            decisions += 1;
+            return counter.decide(command, state);
+          },
+        };
+        await executeCommand(h.store, s, counted, 'increment', { metadata, guards: [{ streamId: g, version: 1 }] });
+        await h.otherInstance().appendToStream(g, [event(2)]);
+        const moved = await refusal(executeCommand(h.store, s, counted, 'increment', { metadata, guards: [{ streamId: g, version: 1 }] }));
+        expect(moved).toMatchObject({ streamId: g, expected: 1, actual: 2 });
+        expect(decisions).toBe(2);
+        // What this process kept of its own stream is still right: the next command is decided on it.
+        await executeCommand(h.store, s, counted, 'increment', { metadata, guards: [{ streamId: g, version: 2 }] });
+        expect((await h.store.readStream(s)).events.map((e) => (e.data as { to: number }).to)).toEqual([1, 2]);
+      });
+
+      it('folds facts from what this process last saw of a stream, and reads it when asked for fresh ones', async () => {
+        const g = streamName('kept-facts');
+        const { wrapped, reads } = counting(h.store);
+        await executeCommand(wrapped, g, counter, 'increment', { metadata, expectNewStream: true });
+        const kept = await readKeptStream(wrapped, g);
+        expect(kept).toMatchObject({ version: 1, kept: true });
+        expect(reads.n).toBe(0);
+        await h.otherInstance().appendToStream(g, [{ type: 'Counted', data: { to: 2 } }]);
+        // Stale, as kept says: a decision on it must carry the guard.
+        expect((await readKeptStream(wrapped, g)).version).toBe(1);
+        const fresh = await readKeptStream(wrapped, g, { fresh: true });
+        expect(fresh).toMatchObject({ version: 2, kept: false });
+        expect(reads.n).toBe(1);
+        // The fresh read is kept in turn.
+        expect(await readKeptStream(wrapped, g)).toMatchObject({ version: 2, kept: true });
+        // A stream never seen is read.
+        expect(await readKeptStream(wrapped, streamName('never-seen'))).toMatchObject({ version: 0, kept: false });
+        expect(reads.n).toBe(2);
       });
     });
 
