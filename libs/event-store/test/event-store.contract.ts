@@ -774,6 +774,40 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       expect(await h.readModel.query(`SELECT event_id FROM effects_${name}`)).toHaveLength(all.length);
     });
 
+    it('moves past batches with no relevant event without calling the handler, and still moves only from where it began', async () => {
+      const s = streamName('relevant');
+      const name = `relevant_${unique++}`;
+      const relevantType = `Relevant_${name}`;
+      const delivered: string[][] = [];
+      const subscription = new DurableSubscription({
+        name,
+        store: h.store,
+        dataSource: h.readModel,
+        batchSize: 3,
+        relevant: (e) => e.type === relevantType,
+        handler: async (events) => {
+          delivered.push(events.map((e) => e.type));
+        },
+      });
+      await subscription.catchUp();
+      delivered.length = 0;
+      for (let i = 0; i < 3; i++) await h.store.appendToStream(s, [event(i)]);
+      await h.store.appendToStream(s, [event(3), { ...event(4), type: relevantType }, event(5)]);
+      await untilSettled(h.store);
+      expect(await subscription.catchUp()).toBe(6);
+      // The first batch of three had nothing for it; the second is delivered whole.
+      expect(delivered).toEqual([['ThingHappened', relevantType, 'ThingHappened']]);
+      const all = await readEverything(h.store);
+      expect(await subscription.checkpoint()).toBe(all[all.length - 1]!.checkpoint);
+      // A checkpoint moved behind its back (another holder, a rebuild) refuses the skip too: it reads it again.
+      await h.store.appendToStream(s, [event(6)]);
+      await untilSettled(h.store);
+      await h.readModel.query(`UPDATE es_subscriptions SET checkpoint = $2 WHERE name = $1`, [name, all[all.length - 2]!.checkpoint]);
+      await expect(subscription.processBatch()).rejects.toThrow();
+      expect(await subscription.catchUp()).toBe(2);
+      expect(delivered).toHaveLength(1);
+    });
+
     it('resumes after its database session is killed inside a batch', async () => {
       if (!h.killSessionsRunning) {
         console.log(`[${adapter}] skipped: no separate database session to kill (embedded, one session)`);
