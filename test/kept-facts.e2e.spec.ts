@@ -118,6 +118,22 @@ describe.each(backends)('decisions on a patient another process changed, on %s',
     await post(`/trials/${trialId}/patients/${other.patientId}/procedures`, procedure(uniqueId('X'), '2026-01-03')).expect(201);
   });
 
+  it('enrols at a site added to the trial elsewhere, which the trial as last seen here does not have', async () => {
+    const siteId = uniqueId('S');
+    await elsewhere.appendToStream(`trial/${trialId}`, [
+      { type: 'SiteAdded', data: { trialId, siteId, name: 'Added elsewhere', country: 'FR' }, metadata },
+    ]);
+    const there = await p.token('site-investigator', { sub: 'inv-there', name: 'Dr. There', sites: [siteId] });
+    const patientId = uniqueId('P');
+    await p.http
+      .post(`/trials/${trialId}/patients`)
+      .set('Authorization', `Bearer ${there}`)
+      .send({ patientId, siteId, enrolledOn: '2026-01-05', baseline })
+      .expect(201);
+    // And at a site it has, on a trial moved on elsewhere: decided again on the trial as it is.
+    await post(`/trials/${trialId}/patients`, { patientId: uniqueId('P'), siteId: 'S01', enrolledOn: '2026-01-05', baseline }).expect(201);
+  });
+
   it('records each adverse event once while another process keeps appending visits to the patient', async () => {
     const { patientId, stream } = await seenPatient();
     let writing = true;

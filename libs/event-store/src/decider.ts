@@ -1,4 +1,10 @@
-import { ConcurrentModificationError, EventStoreError, IdempotencyKeyReusedError, WrongExpectedVersionError } from './errors';
+import {
+  ConcurrentModificationError,
+  EventStoreError,
+  IdempotencyKeyReusedError,
+  StreamGuardFailedError,
+  WrongExpectedVersionError,
+} from './errors';
 import type { EventMetadata, EventStore, IdempotencyClaim, ReadStreamResult, RecordedEvent, StreamGuard } from './event-store.port';
 
 /** A context's pure domain: decide(command, state) → events, evolve(state, event) → state. */
@@ -327,6 +333,48 @@ export async function readKeptStream(
   const stream = await store.readStream(streamId);
   remember(store, streamId, stream);
   return { stream, version: versionOf(stream), kept: false };
+}
+
+/**
+ * The first `version` events of a stream. Events never change and what this process last saw of a
+ * stream is always a prefix of it, so a kept copy that reaches that far answers without a read.
+ */
+export async function readStreamUpTo(store: EventStore, streamId: string, version: number): Promise<RecordedEvent[]> {
+  const held = recall(store, streamId);
+  if (held && versionOf(held) >= version) return held.events.filter((e) => e.streamVersion <= version);
+  return (await store.readStream(streamId, { maxCount: version })).events;
+}
+
+/** How often a decision on another stream's facts runs again because that stream moved on meanwhile. */
+const FACTS_ATTEMPTS = 3;
+
+/**
+ * Runs a decision resting on facts of another stream (a patient's for an adverse event, a trial's
+ * for an enrolment), guarded by the version they were folded from: its append stands only if that
+ * stream is unchanged. `load(fresh)` folds the facts, from what this process last saw of the stream
+ * unless `fresh` (readKeptStream). A moved stream (StreamGuardFailedError), or a refusal
+ * (`isRefusal`) of facts that were kept rather than read, loads them fresh and decides again, so no
+ * answer rests on a stale view; after FACTS_ATTEMPTS moves, ConcurrentModificationError.
+ */
+export async function decideOnFacts<Facts, T>(
+  streamId: string,
+  load: (fresh: boolean) => Promise<{ facts: Facts; version: number; kept: boolean }>,
+  decide: (facts: Facts, guards: StreamGuard[]) => Promise<T>,
+  isRefusal: (error: unknown) => boolean,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const { facts, version, kept } = await load(attempt > 1);
+    try {
+      return await decide(facts, [{ streamId, version }]);
+    } catch (error) {
+      if (error instanceof StreamGuardFailedError && error.streamId === streamId) {
+        if (attempt < FACTS_ATTEMPTS) continue;
+        throw new ConcurrentModificationError(streamId, `it changed while ${attempt} decisions were made on it`, 1);
+      }
+      if (kept && isRefusal(error)) continue;
+      throw error;
+    }
+  }
 }
 
 function forget(store: EventStore, streamId: string): void {

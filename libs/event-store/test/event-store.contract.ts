@@ -4,6 +4,7 @@ import {
   DurableSubscription,
   executeCommand,
   readKeptStream,
+  readStreamUpTo,
   type Decider,
   PreconditionFailedError,
   StreamGuardFailedError,
@@ -494,9 +495,15 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
         expect(reads.n).toBe(1);
         // The fresh read is kept in turn.
         expect(await readKeptStream(wrapped, g)).toMatchObject({ version: 2, kept: true });
+        // A prefix within what it kept is answered from it; one beyond is read.
+        expect((await readStreamUpTo(wrapped, g, 1)).map((e) => e.data)).toEqual([{ to: 1 }]);
+        expect(reads.n).toBe(1);
+        await h.otherInstance().appendToStream(g, [{ type: 'Counted', data: { to: 3 } }]);
+        expect((await readStreamUpTo(wrapped, g, 3)).map((e) => e.data)).toEqual([{ to: 1 }, { to: 2 }, { to: 3 }]);
+        expect(reads.n).toBe(2);
         // A stream never seen is read.
         expect(await readKeptStream(wrapped, streamName('never-seen'))).toMatchObject({ version: 0, kept: false });
-        expect(reads.n).toBe(2);
+        expect(reads.n).toBe(3);
       });
     });
 

@@ -15,14 +15,7 @@ import {
   type TrialEvent,
   type TrialFacts,
 } from '@app/contracts';
-import {
-  ConcurrentModificationError,
-  EVENT_STORE,
-  StreamGuardFailedError,
-  readKeptStream,
-  type EventStore,
-  type StreamGuard,
-} from '@app/event-store';
+import { EVENT_STORE, decideOnFacts, readKeptStream, type EventStore, type StreamGuard } from '@app/event-store';
 import type { CommandContext } from '@app/http';
 
 /**
@@ -61,9 +54,6 @@ export class GetPatientFactsHandler implements IQueryHandler<GetPatientFacts, Pa
   }
 }
 
-/** How often a decision on a patient runs again because the patient's stream moved on meanwhile. */
-const PATIENT_ATTEMPTS = 3;
-
 /** The queries as the contexts' command handlers use them, with the not-found and site-scope rules. */
 @Injectable()
 export class EnrollmentFacts {
@@ -99,20 +89,12 @@ export class EnrollmentFacts {
     context: CommandContext,
     decide: (patient: PatientFacts, guards: StreamGuard[]) => Promise<T>,
   ): Promise<T> {
-    const streamId = patientStream(trialId, patientId);
-    for (let attempt = 1; ; attempt++) {
-      const { facts, version, kept } = await this.patientRead(trialId, patientId, context, attempt > 1);
-      try {
-        return await decide(facts, [{ streamId, version }]);
-      } catch (error) {
-        if (error instanceof StreamGuardFailedError && error.streamId === streamId) {
-          if (attempt < PATIENT_ATTEMPTS) continue;
-          throw new ConcurrentModificationError(streamId, `the patient changed while ${attempt} decisions were made on it`, 1);
-        }
-        if (kept && error instanceof DomainError) continue;
-        throw error;
-      }
-    }
+    return decideOnFacts(
+      patientStream(trialId, patientId),
+      (fresh) => this.patientRead(trialId, patientId, context, fresh),
+      decide,
+      (error) => error instanceof DomainError,
+    );
   }
 
   private async patientRead(trialId: string, patientId: string, context: CommandContext, fresh: boolean): Promise<PatientFactsRead> {
