@@ -38,12 +38,24 @@ export class GetTrialFacts {
   constructor(readonly trialId: string) {}
 }
 
-/** Answers `PatientFacts | undefined` (undefined: no such patient in that trial). */
+/**
+ * Answers `PatientFactsRead | undefined` (undefined: no such patient in that trial). Unless `fresh`,
+ * the facts may come from what the answering process last saw of the patient's stream, unread.
+ */
 export class GetPatientFacts {
   constructor(
     readonly trialId: string,
     readonly patientId: string,
+    readonly fresh = false,
   ) {}
+}
+
+/** A patient's facts, the version of the patient's stream they were folded from, and whether that stream was read for them. */
+export interface PatientFactsRead {
+  facts: PatientFacts;
+  version: number;
+  /** Folded from the answering process's kept copy of the stream, not read: possibly stale. */
+  kept: boolean;
 }
 
 export function evolveTrialFacts(state: TrialFacts | undefined, event: TrialEvent): TrialFacts | undefined {

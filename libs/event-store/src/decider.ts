@@ -1,5 +1,11 @@
-import { ConcurrentModificationError, EventStoreError, IdempotencyKeyReusedError, WrongExpectedVersionError } from './errors';
-import type { EventMetadata, EventStore, IdempotencyClaim, ReadStreamResult, RecordedEvent } from './event-store.port';
+import {
+  ConcurrentModificationError,
+  EventStoreError,
+  IdempotencyKeyReusedError,
+  StreamGuardFailedError,
+  WrongExpectedVersionError,
+} from './errors';
+import type { EventMetadata, EventStore, IdempotencyClaim, ReadStreamResult, RecordedEvent, StreamGuard } from './event-store.port';
 
 /** A context's pure domain: decide(command, state) → events, evolve(state, event) → state. */
 export interface Decider<State, Command, Event extends { type: string; data: unknown }> {
@@ -95,6 +101,12 @@ export interface ExecuteOptions {
    * a backlog longer than this answers ConcurrentModificationError (back-pressure, not a race).
    */
   turnWaitMs?: number;
+  /**
+   * Other streams the decision rests on, at the versions their facts were folded from (see
+   * readKeptStream): the append stands only if they are unchanged, else StreamGuardFailedError
+   * reaches the caller, who folds the facts again and runs the command again.
+   */
+  guards?: StreamGuard[];
 }
 
 export const DEFAULT_RETRY_BUDGET_MS = 2000;
@@ -186,7 +198,7 @@ async function decideAndAppend<State, Command, Event extends { type: string; dat
   if (assumed && (options.ifMatch === undefined || options.ifMatch === versionOf(assumed))) {
     const replay = claim && replayOf(assumed, claim, decider);
     if (replay) return replay;
-    const outcome = await appendOnAssumed(store, streamId, decider, command, metadata, claim, assumed);
+    const outcome = await appendOnAssumed(store, streamId, decider, command, metadata, claim, assumed, options.guards);
     if (outcome) return outcome;
   }
   for (let attempt = 1; ; attempt++) {
@@ -199,7 +211,7 @@ async function decideAndAppend<State, Command, Event extends { type: string; dat
     const events = decideOn(decider, command, state);
     if (events.length === 0) return { streamVersion: version, position: 0, events: [], state };
     try {
-      return await appendDecided(store, streamId, decider, { state, version, events, base: read.events }, metadata, claim);
+      return await appendDecided(store, streamId, decider, { state, version, events, base: read.events }, metadata, claim, options.guards);
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       forget(store, streamId);
@@ -240,6 +252,7 @@ async function appendOnAssumed<State, Command, Event extends { type: string; dat
   metadata: EventMetadata,
   claim: IdempotentCommand | undefined,
   assumed: ReadStreamResult,
+  guards: StreamGuard[] | undefined,
 ): Promise<CommandOutcome<State> | undefined> {
   const { state, version } = fold(assumed, decider);
   let events: Event[];
@@ -251,7 +264,7 @@ async function appendOnAssumed<State, Command, Event extends { type: string; dat
   }
   if (events.length === 0) return undefined;
   try {
-    return await appendDecided(store, streamId, decider, { state, version, events, base: assumed.events }, metadata, claim);
+    return await appendDecided(store, streamId, decider, { state, version, events, base: assumed.events }, metadata, claim, guards);
   } catch (error) {
     if (!(error instanceof WrongExpectedVersionError)) throw error;
     forget(store, streamId);
@@ -304,6 +317,66 @@ function recall(store: EventStore, streamId: string): ReadStreamResult | undefin
   return stream;
 }
 
+/**
+ * A stream another decision rests on (a patient's, for an adverse event), as this process last saw
+ * it when it has (`kept`: no read), else read (and kept). Facts folded from a kept stream may be
+ * stale: a decision on them must carry the stream's version as a guard (ExecuteOptions.guards),
+ * and one they refuse must be made again on `fresh` facts, so that no answer rests on a stale view.
+ */
+export async function readKeptStream(
+  store: EventStore,
+  streamId: string,
+  options: { fresh?: boolean } = {},
+): Promise<{ stream: ReadStreamResult; version: number; kept: boolean }> {
+  const held = options.fresh ? undefined : recall(store, streamId);
+  if (held && held.events.length > 0) return { stream: held, version: versionOf(held), kept: true };
+  const stream = await store.readStream(streamId);
+  remember(store, streamId, stream);
+  return { stream, version: versionOf(stream), kept: false };
+}
+
+/**
+ * The first `version` events of a stream. Events never change and what this process last saw of a
+ * stream is always a prefix of it, so a kept copy that reaches that far answers without a read.
+ */
+export async function readStreamUpTo(store: EventStore, streamId: string, version: number): Promise<RecordedEvent[]> {
+  const held = recall(store, streamId);
+  if (held && versionOf(held) >= version) return held.events.filter((e) => e.streamVersion <= version);
+  return (await store.readStream(streamId, { maxCount: version })).events;
+}
+
+/** How often a decision on another stream's facts runs again because that stream moved on meanwhile. */
+const FACTS_ATTEMPTS = 3;
+
+/**
+ * Runs a decision resting on facts of another stream (a patient's for an adverse event, a trial's
+ * for an enrolment), guarded by the version they were folded from: its append stands only if that
+ * stream is unchanged. `load(fresh)` folds the facts, from what this process last saw of the stream
+ * unless `fresh` (readKeptStream). A moved stream (StreamGuardFailedError), or a refusal
+ * (`isRefusal`) of facts that were kept rather than read, loads them fresh and decides again, so no
+ * answer rests on a stale view; after FACTS_ATTEMPTS moves, ConcurrentModificationError.
+ */
+export async function decideOnFacts<Facts, T>(
+  streamId: string,
+  load: (fresh: boolean) => Promise<{ facts: Facts; version: number; kept: boolean }>,
+  decide: (facts: Facts, guards: StreamGuard[]) => Promise<T>,
+  isRefusal: (error: unknown) => boolean,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const { facts, version, kept } = await load(attempt > 1);
+    try {
+      return await decide(facts, [{ streamId, version }]);
+    } catch (error) {
+      if (error instanceof StreamGuardFailedError && error.streamId === streamId) {
+        if (attempt < FACTS_ATTEMPTS) continue;
+        throw new ConcurrentModificationError(streamId, `it changed while ${attempt} decisions were made on it`, 1);
+      }
+      if (kept && isRefusal(error)) continue;
+      throw error;
+    }
+  }
+}
+
 function forget(store: EventStore, streamId: string): void {
   const memory = seen.get(store);
   const held = memory?.streams.get(streamId);
@@ -330,11 +403,12 @@ async function appendDecided<State, Command, Event extends { type: string; data:
   decided: { state: State; version: number; events: Event[]; base: RecordedEvent[] },
   metadata: EventMetadata,
   claim: IdempotentCommand | undefined,
+  guards: StreamGuard[] | undefined,
 ): Promise<CommandOutcome<State>> {
   const result = await store.appendToStream(
     streamId,
     decided.events.map((event) => ({ type: event.type, data: event.data, metadata })),
-    { expectedVersion: decided.version, ...(claim ? { idempotency: claim } : {}) },
+    { expectedVersion: decided.version, ...(claim ? { idempotency: claim } : {}), ...(guards?.length ? { guards } : {}) },
   );
   remember(store, streamId, { streamVersion: result.streamVersion, events: [...decided.base, ...result.events] });
   const next = decided.events.reduce(decider.evolve, decided.state);

@@ -22,6 +22,20 @@ export class WrongExpectedVersionError extends EventStoreError {
   }
 }
 
+/**
+ * A stream the append was guarded on (AppendOptions.guards: another stream whose facts the decision
+ * rests on) is no longer at the version decided on; nothing was written.
+ */
+export class StreamGuardFailedError extends EventStoreError {
+  constructor(
+    readonly streamId: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super('GUARDED_STREAM_MOVED', `guarded stream ${streamId}: decided on version ${expected}, actual ${actual}`);
+  }
+}
+
 /** Another running instance holds this subscription. */
 export class SubscriptionLockedError extends EventStoreError {
   constructor(readonly subscription: string) {

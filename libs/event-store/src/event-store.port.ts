@@ -75,6 +75,19 @@ export interface AppendOptions {
    * whose key already answers another request of the scope fails with IdempotencyKeyReusedError.
    */
   idempotency?: IdempotencyClaim;
+  /**
+   * Other streams the decision rests on (e.g. the patient's, for an adverse event), each at the
+   * version its facts were folded from (0: no such stream). The append stands only if every one is
+   * still at that version, checked in the append's own transaction; else StreamGuardFailedError and
+   * nothing is written. (KurrentDB: checked just before the append, not atomically with it.)
+   */
+  guards?: StreamGuard[];
+}
+
+/** A stream a decision rests on, at the version it was decided on. */
+export interface StreamGuard {
+  streamId: string;
+  version: number;
 }
 
 export interface AppendResult {

@@ -15,11 +15,13 @@ export type {
   ReadStreamOptions,
   ReadStreamResult,
   RecordedEvent,
+  StreamGuard,
 } from './event-store.port';
 export {
   ConcurrentModificationError,
   EventStoreError,
   IdempotencyKeyReusedError,
+  StreamGuardFailedError,
   SubscriptionLockedError,
   WrongExpectedVersionError,
 } from './errors';
@@ -51,9 +53,12 @@ export {
   DEFAULT_RETRY_BUDGET_MS,
   DEFAULT_TURN_WAIT_MS,
   PreconditionFailedError,
+  decideOnFacts,
   executeCommand,
   idempotencyMetadata,
   loadState,
+  readKeptStream,
+  readStreamUpTo,
 } from './decider';
 export type { CommandOutcome, Decider, ExecuteOptions, IdempotentCommand } from './decider';
 export { SubscribedService } from './nest/subscribed-service';

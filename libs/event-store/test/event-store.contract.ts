@@ -3,8 +3,11 @@ import {
   ConcurrentModificationError,
   DurableSubscription,
   executeCommand,
+  readKeptStream,
+  readStreamUpTo,
   type Decider,
   PreconditionFailedError,
+  StreamGuardFailedError,
   SubscriptionLockedError,
   WrongExpectedVersionError,
   verifyChains,
@@ -385,6 +388,125 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       });
     });
 
+    describe("an append guarded on another stream (a decision resting on that stream's facts)", () => {
+      const metadata = { actor: { userId: 'u1', name: 'Dr. One', roles: [] }, correlationId: 'c-guard' };
+      const refusal = (promise: Promise<unknown>) =>
+        promise.then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+
+      it('stands only while the guarded stream is at the version decided on; a refused one writes nothing', async () => {
+        const g = streamName('guarded');
+        const s = streamName('guarding');
+        await h.store.appendToStream(g, [event(1), event(2)]);
+        await h.store.appendToStream(s, [event(1)], { guards: [{ streamId: g, version: 2 }] });
+        const stale = await refusal(h.store.appendToStream(s, [event(2)], { guards: [{ streamId: g, version: 1 }] }));
+        expect(stale).toBeInstanceOf(StreamGuardFailedError);
+        expect(stale).toMatchObject({ streamId: g, expected: 1, actual: 2, code: 'GUARDED_STREAM_MOVED' });
+        // A stream that does not exist is at version 0.
+        const missing = streamName('missing');
+        await h.store.appendToStream(s, [event(3)], { guards: [{ streamId: missing, version: 0 }] });
+        expect(await refusal(h.store.appendToStream(s, [event(4)], { guards: [{ streamId: missing, version: 1 }] }))).toMatchObject({
+          streamId: missing,
+          expected: 1,
+          actual: 0,
+        });
+        // Every guard counts, not only the first.
+        const two = [
+          { streamId: g, version: 2 },
+          { streamId: missing, version: 5 },
+        ];
+        expect(await refusal(h.store.appendToStream(s, [event(5)], { guards: two }))).toBeInstanceOf(StreamGuardFailedError);
+        expect((await h.store.readStream(s)).events.map((e) => (e.data as { n: number }).n)).toEqual([1, 3]);
+      });
+
+      it('leaves the Idempotency-Key of a refused guarded append unused', async () => {
+        const g = streamName('guarded-key');
+        const s = streamName('guarding-key');
+        await h.store.appendToStream(g, [event(1)]);
+        const idempotency = { scope: 'u1', key: `k-${s}`, requestHash: 'h1', notBefore: '2000-01-01T00:00:00.000Z' };
+        const stale = h.store.appendToStream(s, [event(1, { metadata: 1 })], { idempotency, guards: [{ streamId: g, version: 0 }] });
+        expect(await refusal(stale)).toBeInstanceOf(StreamGuardFailedError);
+        const accepted = await h.store.appendToStream(s, [event(1)], { idempotency, guards: [{ streamId: g, version: 1 }] });
+        expect(accepted.streamVersion).toBe(1);
+      });
+
+      it('refuses a stale guard in a batch of concurrent appends alone, keeping the others', async () => {
+        const g = streamName('guarded-batch');
+        await h.store.appendToStream(g, [event(1), event(2), event(3)]);
+        const streams = Array.from({ length: 12 }, (_, i) => streamName(`guarding-batch-${i}`));
+        const outcomes = await Promise.all(
+          streams.map((s, i) =>
+            refusal(
+              h.store.appendToStream(s, [event(i)], {
+                expectedVersion: 'no_stream',
+                guards: [{ streamId: g, version: i % 3 === 0 ? 2 : 3 }],
+              }),
+            ),
+          ),
+        );
+        for (const [i, s] of streams.entries()) {
+          const { streamVersion } = await h.store.readStream(s);
+          if (i % 3 === 0) {
+            expect(outcomes[i]).toMatchObject({ streamId: g, expected: 2, actual: 3 });
+            expect(streamVersion).toBe(0);
+          } else {
+            expect(outcomes[i]).toBeUndefined();
+            expect(streamVersion).toBe(1);
+          }
+        }
+      });
+
+      it('hands a moved guarded stream to the caller instead of deciding again on the same facts', async () => {
+        const g = streamName('guarded-command');
+        const s = streamName('guarding-command');
+        await h.store.appendToStream(g, [event(1)]);
+        let decisions = 0;
+        const counted: Decider<number, 'increment', Counted> = {
+          ...counter,
+          decide: (command, state) => {
+            decisions += 1;
+            return counter.decide(command, state);
+          },
+        };
+        await executeCommand(h.store, s, counted, 'increment', { metadata, guards: [{ streamId: g, version: 1 }] });
+        await h.otherInstance().appendToStream(g, [event(2)]);
+        const moved = await refusal(executeCommand(h.store, s, counted, 'increment', { metadata, guards: [{ streamId: g, version: 1 }] }));
+        expect(moved).toMatchObject({ streamId: g, expected: 1, actual: 2 });
+        expect(decisions).toBe(2);
+        // What this process kept of its own stream is still right: the next command is decided on it.
+        await executeCommand(h.store, s, counted, 'increment', { metadata, guards: [{ streamId: g, version: 2 }] });
+        expect((await h.store.readStream(s)).events.map((e) => (e.data as { to: number }).to)).toEqual([1, 2]);
+      });
+
+      it('folds facts from what this process last saw of a stream, and reads it when asked for fresh ones', async () => {
+        const g = streamName('kept-facts');
+        const { wrapped, reads } = counting(h.store);
+        await executeCommand(wrapped, g, counter, 'increment', { metadata, expectNewStream: true });
+        const kept = await readKeptStream(wrapped, g);
+        expect(kept).toMatchObject({ version: 1, kept: true });
+        expect(reads.n).toBe(0);
+        await h.otherInstance().appendToStream(g, [{ type: 'Counted', data: { to: 2 } }]);
+        // Stale, as kept says: a decision on it must carry the guard.
+        expect((await readKeptStream(wrapped, g)).version).toBe(1);
+        const fresh = await readKeptStream(wrapped, g, { fresh: true });
+        expect(fresh).toMatchObject({ version: 2, kept: false });
+        expect(reads.n).toBe(1);
+        // The fresh read is kept in turn.
+        expect(await readKeptStream(wrapped, g)).toMatchObject({ version: 2, kept: true });
+        // A prefix within what it kept is answered from it; one beyond is read.
+        expect((await readStreamUpTo(wrapped, g, 1)).map((e) => e.data)).toEqual([{ to: 1 }]);
+        expect(reads.n).toBe(1);
+        await h.otherInstance().appendToStream(g, [{ type: 'Counted', data: { to: 3 } }]);
+        expect((await readStreamUpTo(wrapped, g, 3)).map((e) => e.data)).toEqual([{ to: 1 }, { to: 2 }, { to: 3 }]);
+        expect(reads.n).toBe(2);
+        // A stream never seen is read.
+        expect(await readKeptStream(wrapped, streamName('never-seen'))).toMatchObject({ version: 0, kept: false });
+        expect(reads.n).toBe(3);
+      });
+    });
+
     it('lets concurrent commands on one stream in one process take turns instead of colliding', async () => {
       const s = streamName('turns');
       // No retry budget at all: any collision would fail at once.
@@ -657,6 +779,40 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
       await h.readModel.query(`TRUNCATE effects_${name}`);
       await subscription.catchUp();
       expect(await h.readModel.query(`SELECT event_id FROM effects_${name}`)).toHaveLength(all.length);
+    });
+
+    it('moves past batches with no relevant event without calling the handler, and still moves only from where it began', async () => {
+      const s = streamName('relevant');
+      const name = `relevant_${unique++}`;
+      const relevantType = `Relevant_${name}`;
+      const delivered: string[][] = [];
+      const subscription = new DurableSubscription({
+        name,
+        store: h.store,
+        dataSource: h.readModel,
+        batchSize: 3,
+        relevant: (e) => e.type === relevantType,
+        handler: async (events) => {
+          delivered.push(events.map((e) => e.type));
+        },
+      });
+      await subscription.catchUp();
+      delivered.length = 0;
+      for (let i = 0; i < 3; i++) await h.store.appendToStream(s, [event(i)]);
+      await h.store.appendToStream(s, [event(3), { ...event(4), type: relevantType }, event(5)]);
+      await untilSettled(h.store);
+      expect(await subscription.catchUp()).toBe(6);
+      // The first batch of three had nothing for it; the second is delivered whole.
+      expect(delivered).toEqual([['ThingHappened', relevantType, 'ThingHappened']]);
+      const all = await readEverything(h.store);
+      expect(await subscription.checkpoint()).toBe(all[all.length - 1]!.checkpoint);
+      // A checkpoint moved behind its back (another holder, a rebuild) refuses the skip too: it reads it again.
+      await h.store.appendToStream(s, [event(6)]);
+      await untilSettled(h.store);
+      await h.readModel.query(`UPDATE es_subscriptions SET checkpoint = $2 WHERE name = $1`, [name, all[all.length - 2]!.checkpoint]);
+      await expect(subscription.processBatch()).rejects.toThrow();
+      expect(await subscription.catchUp()).toBe(2);
+      expect(delivered).toHaveLength(1);
     });
 
     it('resumes after its database session is killed inside a batch', async () => {

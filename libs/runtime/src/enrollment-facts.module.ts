@@ -11,10 +11,11 @@ import {
   trialStream,
   type PatientEvent,
   type PatientFacts,
+  type PatientFactsRead,
   type TrialEvent,
   type TrialFacts,
 } from '@app/contracts';
-import { EVENT_STORE, type EventStore } from '@app/event-store';
+import { EVENT_STORE, decideOnFacts, readKeptStream, type EventStore, type StreamGuard } from '@app/event-store';
 import type { CommandContext } from '@app/http';
 
 /**
@@ -41,10 +42,15 @@ export class GetTrialFactsHandler implements IQueryHandler<GetTrialFacts, TrialF
 }
 
 @QueryHandler(GetPatientFacts)
-export class GetPatientFactsHandler implements IQueryHandler<GetPatientFacts, PatientFacts | undefined> {
+export class GetPatientFactsHandler implements IQueryHandler<GetPatientFacts, PatientFactsRead | undefined> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
-  execute({ trialId, patientId }: GetPatientFacts): Promise<PatientFacts | undefined> {
-    return fold<PatientEvent, PatientFacts>(this.store, patientStream(trialId, patientId), evolvePatientFacts);
+  async execute({ trialId, patientId, fresh }: GetPatientFacts): Promise<PatientFactsRead | undefined> {
+    const { stream, version, kept } = await readKeptStream(this.store, patientStream(trialId, patientId), { fresh });
+    const facts = stream.events.reduce<PatientFacts | undefined>(
+      (state, e) => evolvePatientFacts(state, { type: e.type, data: e.data } as PatientEvent),
+      undefined,
+    );
+    return facts && { facts, version, kept };
   }
 }
 
@@ -60,12 +66,42 @@ export class EnrollmentFacts {
     return trial;
   }
 
-  /** The enrolled patient, if the sender may act at its site as its investigator; else 404 or 403. */
+  /**
+   * The enrolled patient, if the sender may act at its site as its investigator; else 404 or 403.
+   * For a check of who may act only: the patient's existence and site never change once enrolled,
+   * so they may come from what this process last saw of the patient. A decision on the patient's
+   * other facts goes through decideOnPatient.
+   */
   async patientInScope(trialId: string, patientId: string, context: CommandContext): Promise<PatientFacts> {
-    const patient = await this.queries.execute<GetPatientFacts, PatientFacts | undefined>(new GetPatientFacts(trialId, patientId));
-    if (!patient) throw new DomainError('PATIENT_NOT_FOUND', `no patient ${patientId} in trial ${trialId}`, 'not_found');
-    assertSiteAccess(principalOf(context), patient.siteId, ['site-investigator']);
-    return patient;
+    return (await this.patientRead(trialId, patientId, context, false)).facts;
+  }
+
+  /**
+   * Runs a decision on the enrolled patient's facts (404 and 403 as patientInScope) with the patient's
+   * stream as a guard: its append stands only if the patient's stream is still at the version the
+   * facts were folded from. The facts come first from what this process last saw of the stream, with
+   * no read; a refusal on them, or a patient moved on meanwhile (a withdrawal, a corrected enrolment
+   * date, a visit), reads the stream and decides again, so no answer rests on a stale view.
+   */
+  async decideOnPatient<T>(
+    trialId: string,
+    patientId: string,
+    context: CommandContext,
+    decide: (patient: PatientFacts, guards: StreamGuard[]) => Promise<T>,
+  ): Promise<T> {
+    return decideOnFacts(
+      patientStream(trialId, patientId),
+      (fresh) => this.patientRead(trialId, patientId, context, fresh),
+      decide,
+      (error) => error instanceof DomainError,
+    );
+  }
+
+  private async patientRead(trialId: string, patientId: string, context: CommandContext, fresh: boolean): Promise<PatientFactsRead> {
+    const read = await this.queries.execute<GetPatientFacts, PatientFactsRead | undefined>(new GetPatientFacts(trialId, patientId, fresh));
+    if (!read) throw new DomainError('PATIENT_NOT_FOUND', `no patient ${patientId} in trial ${trialId}`, 'not_found');
+    assertSiteAccess(principalOf(context), read.facts.siteId, ['site-investigator']);
+    return read;
   }
 }
 

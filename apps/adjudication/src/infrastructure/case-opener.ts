@@ -19,6 +19,7 @@ import {
   SubscribedService,
   executeCommand,
   loadState,
+  readStreamUpTo,
   type EventMetadata,
   type EventStore,
   type RecordedEvent,
@@ -141,10 +142,9 @@ export class CaseOpener extends SubscribedService {
 
   /** The adverse event as it stood right after the change being handled (or now). */
   private async sourceAt(trialId: string, eventId: string, version?: number): Promise<SourceReport | undefined> {
-    const { events } = await this.store.readStream(
-      adverseEventStream(trialId, eventId),
-      version === undefined ? {} : { maxCount: version },
-    );
+    const stream = adverseEventStream(trialId, eventId);
+    // A change this process made itself is usually still kept: no read.
+    const events = version === undefined ? (await this.store.readStream(stream)).events : await readStreamUpTo(this.store, stream, version);
     return events.reduce<SourceReport | undefined>(
       (state, e) => evolveSourceReport(state, { type: e.type, data: e.data } as AdverseEventEvent),
       undefined,

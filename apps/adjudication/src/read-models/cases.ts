@@ -69,6 +69,8 @@ export class CasesProjection extends SubscribedService {
       store,
       dataSource,
       pollIntervalMs: 100,
+      // Only case streams: a batch of reports, visits and procedures moves the checkpoint alone.
+      relevant: (event) => parseStreamId(event.streamId)?.family === 'case',
       handler: (events, manager) => this.project(events, manager),
       onError: (error) => this.logger.error(error),
     });

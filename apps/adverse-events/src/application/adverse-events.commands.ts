@@ -12,7 +12,7 @@ import {
   type RetractAdverseEventBody,
 } from '@app/contracts';
 import { BLOB_STORE, type BlobStore } from '@app/blob-store';
-import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type EventStore } from '@app/event-store';
+import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type EventStore, type StreamGuard } from '@app/event-store';
 import {
   commandOptions,
   commandResult,
@@ -112,12 +112,14 @@ abstract class AdverseEventHandler {
     context: CommandContext,
     reason?: string,
     expectNewStream = false,
+    guards: StreamGuard[] = [],
   ): Promise<CommandResult> {
     return commandResult(
       eventId,
       await executeCommand(this.store, adverseEventStream(trialId, eventId), adverseEventDecider, command, {
         ...commandOptions(context, { reason }),
         ...(expectNewStream ? { expectNewStream } : {}),
+        guards,
       }),
     );
   }
@@ -126,15 +128,17 @@ abstract class AdverseEventHandler {
 @CommandHandler(ReportAdverseEvent)
 export class ReportAdverseEventHandler extends AdverseEventHandler implements ICommandHandler<ReportAdverseEvent, ReportResult> {
   async execute({ trialId, patientId, body, context }: ReportAdverseEvent): Promise<ReportResult> {
-    const patient = await this.enrollment.patientInScope(trialId, patientId, context);
-    const result = await this.run(
-      trialId,
-      body.eventId,
-      { type: 'ReportAdverseEvent', data: { ...body, trialId, patientId }, patient, today: this.today() },
-      context,
-      undefined,
-      // A report starts the event's stream: no read first (a duplicate id is found by the append).
-      true,
+    const result = await this.enrollment.decideOnPatient(trialId, patientId, context, (patient, guards) =>
+      this.run(
+        trialId,
+        body.eventId,
+        { type: 'ReportAdverseEvent', data: { ...body, trialId, patientId }, patient, today: this.today() },
+        context,
+        undefined,
+        // A report starts the event's stream: no read first (a duplicate id is found by the append).
+        true,
+        guards,
+      ),
     );
     // The reporter learns the case id at once; adjudication opens the case from the published event.
     const caseId = caseOpenedFor(body);
@@ -146,9 +150,10 @@ export class ReportAdverseEventHandler extends AdverseEventHandler implements IC
 export class CorrectAdverseEventHandler extends AdverseEventHandler implements ICommandHandler<CorrectAdverseEvent, CommandResult> {
   async execute({ trialId, patientId, eventId, body, context }: CorrectAdverseEvent): Promise<CommandResult> {
     validateCorrection(body.changes, correctableAdverseEventFields);
-    const patient = await this.enrollment.patientInScope(trialId, patientId, context);
-    const command = this.onExisting(patientId, eventId, { type: 'CorrectAdverseEvent', data: body, patient, today: this.today() });
-    return this.run(trialId, eventId, command, context, body.reason);
+    return this.enrollment.decideOnPatient(trialId, patientId, context, (patient, guards) => {
+      const command = this.onExisting(patientId, eventId, { type: 'CorrectAdverseEvent', data: body, patient, today: this.today() });
+      return this.run(trialId, eventId, command, context, body.reason, false, guards);
+    });
   }
 }
 

@@ -13,12 +13,22 @@ import {
   type PublishCharterBody,
   type RecordVisitBody,
   type RegisterTrialBody,
+  type TrialEvent,
   type WithdrawPatientBody,
 } from '@app/contracts';
-import { CLOCK, EVENT_STORE, executeCommand, loadState, type Clock, type EventStore } from '@app/event-store';
+import {
+  CLOCK,
+  EVENT_STORE,
+  decideOnFacts,
+  executeCommand,
+  readKeptStream,
+  type Clock,
+  type EventStore,
+  type StreamGuard,
+} from '@app/event-store';
 import { commandOptions, commandResult, validateCorrection, type CommandContext, type CommandResult } from '@app/http';
 import { patientDecider, type EnrolledPatient, type PatientCommand, type PatientState, type TrialFacts } from '../domain/patient.decider';
-import { trialDecider, type TrialCommand, type TrialState } from '../domain/trial.decider';
+import { trialDecider, type TrialCommand } from '../domain/trial.decider';
 
 export class RegisterTrial {
   constructor(
@@ -91,15 +101,23 @@ abstract class EnrollmentHandler {
     return this.clock.now().toISOString().slice(0, 10);
   }
 
-  protected async trial(trialId: string): Promise<Extract<TrialState, { status: 'registered' }>> {
-    const { state } = await loadState(this.store, trialStream(trialId), trialDecider);
-    if (state.status !== 'registered') throw new DomainError('TRIAL_NOT_FOUND', `no trial ${trialId}`, 'not_found');
-    return state;
-  }
-
-  protected async trialFacts(trialId: string): Promise<TrialFacts> {
-    const trial = await this.trial(trialId);
-    return { arms: trial.arms, siteIds: Object.keys(trial.sites) };
+  /**
+   * Runs a decision on the registered trial's facts (else 404), guarded by the trial stream's version:
+   * folded from what this process last saw of the trial, with no read, and decided again on a read
+   * should the trial have moved on or the kept facts refuse (decideOnFacts).
+   */
+  protected decideOnTrial<T>(trialId: string, decide: (trial: TrialFacts, guards: StreamGuard[]) => Promise<T>): Promise<T> {
+    const streamId = trialStream(trialId);
+    const load = async (fresh: boolean) => {
+      const { stream, version, kept } = await readKeptStream(this.store, streamId, { fresh });
+      const state = stream.events.reduce(
+        (s, e) => trialDecider.evolve(s, { type: e.type, data: e.data } as TrialEvent),
+        trialDecider.initialState(),
+      );
+      if (state.status !== 'registered') throw new DomainError('TRIAL_NOT_FOUND', `no trial ${trialId}`, 'not_found');
+      return { facts: { arms: state.arms, siteIds: Object.keys(state.sites) }, version, kept };
+    };
+    return decideOnFacts(streamId, load, decide, (error) => error instanceof DomainError);
   }
 
   /**
@@ -130,11 +148,12 @@ abstract class EnrollmentHandler {
     patientId: string,
     command: PatientCommand | ((state: PatientState) => PatientCommand),
     context: CommandContext,
-    options: { reason?: string; id?: string; expectNewStream?: boolean } = {},
+    options: { reason?: string; id?: string; expectNewStream?: boolean; guards?: StreamGuard[] } = {},
   ): Promise<CommandResult> {
     const outcome = await executeCommand(this.store, patientStream(trialId, patientId), patientDecider, command, {
       ...commandOptions(context, { reason: options.reason }),
       ...(options.expectNewStream ? { expectNewStream: true } : {}),
+      ...(options.guards ? { guards: options.guards } : {}),
     });
     return commandResult(options.id ?? patientId, outcome);
   }
@@ -171,16 +190,17 @@ export class AddCommitteeMemberHandler extends EnrollmentHandler implements ICom
 @CommandHandler(EnrollPatient)
 export class EnrollPatientHandler extends EnrollmentHandler implements ICommandHandler<EnrollPatient, CommandResult> {
   async execute({ trialId, body, context }: EnrollPatient): Promise<CommandResult> {
-    const trial = await this.trialFacts(trialId);
-    assertSiteAccess(principalOf(context), body.siteId, SITE_ROLE);
-    return this.onPatient(
-      trialId,
-      body.patientId,
-      { type: 'EnrollPatient', data: { ...body, trialId }, trial, today: this.today() },
-      context,
-      // An enrolment starts the patient's stream: no read first (a duplicate id is found by the append).
-      { expectNewStream: true },
-    );
+    return this.decideOnTrial(trialId, (trial, guards) => {
+      assertSiteAccess(principalOf(context), body.siteId, SITE_ROLE);
+      return this.onPatient(
+        trialId,
+        body.patientId,
+        { type: 'EnrollPatient', data: { ...body, trialId }, trial, today: this.today() },
+        context,
+        // An enrolment starts the patient's stream: no read first (a duplicate id is found by the append).
+        { expectNewStream: true, guards },
+      );
+    });
   }
 }
 
@@ -188,14 +208,15 @@ export class EnrollPatientHandler extends EnrollmentHandler implements ICommandH
 export class CorrectPatientDataHandler extends EnrollmentHandler implements ICommandHandler<CorrectPatientData, CommandResult> {
   async execute({ trialId, patientId, body, context }: CorrectPatientData): Promise<CommandResult> {
     validateCorrection(body.changes, correctablePatientFields);
-    const trial = await this.trialFacts(trialId);
-    const command = this.inScope(trialId, patientId, context, () => ({
-      type: 'CorrectPatientData',
-      data: body,
-      trial,
-      today: this.today(),
-    }));
-    return this.onPatient(trialId, patientId, command, context, { reason: body.reason });
+    return this.decideOnTrial(trialId, (trial, guards) => {
+      const command = this.inScope(trialId, patientId, context, () => ({
+        type: 'CorrectPatientData',
+        data: body,
+        trial,
+        today: this.today(),
+      }));
+      return this.onPatient(trialId, patientId, command, context, { reason: body.reason, guards });
+    });
   }
 }
 

@@ -26,14 +26,15 @@ export class RecordProcedureHandler implements ICommandHandler<RecordProcedure, 
   ) {}
 
   async execute({ trialId, patientId, body, context }: RecordProcedure): Promise<RecordProcedureResult> {
-    const patient = await this.enrollment.patientInScope(trialId, patientId, context);
     const today = this.clock.now().toISOString().slice(0, 10);
-    const outcome = await executeCommand(
-      this.store,
-      proceduresStream(trialId, patientId),
-      proceduresDecider,
-      { type: 'RecordProcedure', data: { ...body, trialId, patientId }, patient, today },
-      commandOptions(context),
+    const outcome = await this.enrollment.decideOnPatient(trialId, patientId, context, (patient, guards) =>
+      executeCommand(
+        this.store,
+        proceduresStream(trialId, patientId),
+        proceduresDecider,
+        { type: 'RecordProcedure', data: { ...body, trialId, patientId }, patient, today },
+        { ...commandOptions(context), guards },
+      ),
     );
     return { ...commandResult(body.procedureId, outcome), index: outcome.state.indexProcedureId === body.procedureId };
   }

@@ -19,7 +19,7 @@ import {
   type ResolvedEvent,
 } from '@kurrent/kurrentdb-client';
 import { systemClock, uuidGenerator } from '../clock';
-import { WrongExpectedVersionError } from '../errors';
+import { StreamGuardFailedError, WrongExpectedVersionError } from '../errors';
 import type {
   AppendOptions,
   AppendResult,
@@ -239,6 +239,11 @@ export class KurrentDbEventStore implements EventStore {
     });
 
     for (let attempt = 1; ; attempt += 1) {
+      // KurrentDB appends to one stream at a time: a guard is checked just before, not atomically with it.
+      for (const guard of options.guards ?? []) {
+        const { version } = await this.head(guard.streamId);
+        if (version !== guard.version) throw new StreamGuardFailedError(guard.streamId, guard.version, version);
+      }
       const head = await this.head(streamId);
       if (!satisfiesExpectation(expected, head.version)) throw new WrongExpectedVersionError(streamId, expected, head.version);
       // Taken per attempt so that a retried event is never stamped earlier than the one it follows.

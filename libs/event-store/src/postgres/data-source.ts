@@ -5,6 +5,7 @@ import { EventStore1764000000000 } from './migrations/1764000000000-event-store'
 import { AppendInOneUpdate1764000000200 } from './migrations/1764000000200-append-in-one-update';
 import { IdempotentAppend1764000000800 } from './migrations/1764000000800-idempotent-append';
 import { AppendBatch1764000001600 } from './migrations/1764000001600-append-batch';
+import { AppendGuards1764000001700 } from './migrations/1764000001700-append-guards';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock';
 import { pgliteDriver } from './pglite-pool';
 
@@ -14,6 +15,7 @@ export const eventStoreMigrations: Array<new () => MigrationInterface> = [
   AppendInOneUpdate1764000000200,
   IdempotentAppend1764000000800,
   AppendBatch1764000001600,
+  AppendGuards1764000001700,
 ];
 
 export interface DatabaseOptions {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { systemClock, uuidGenerator } from '../clock';
-import { IdempotencyKeyReusedError, WrongExpectedVersionError } from '../errors';
+import { IdempotencyKeyReusedError, StreamGuardFailedError, WrongExpectedVersionError } from '../errors';
 import type {
   AppendOptions,
   AppendResult,
@@ -16,6 +16,7 @@ import type {
   ReadStreamOptions,
   ReadStreamResult,
   RecordedEvent,
+  StreamGuard,
 } from '../event-store.port';
 import { contentDigest, toJsonValue } from '../hash-chain';
 import { Coalescer, type CoalescerLimits, type Settled } from './coalescer';
@@ -47,6 +48,7 @@ const EVENT_COLUMNS = `global_position, transaction_id::text AS transaction_id, 
 
 const WRONG_EXPECTED_VERSION = 'ES409';
 const KEY_REUSED = 'ES422';
+const GUARD_FAILED = 'ES412';
 
 /** Checkpoints are "transactionId:globalPosition", the tuple the global read orders by. */
 export function encodeCheckpoint(transactionId: string, globalPosition: number): Checkpoint {
@@ -108,6 +110,7 @@ interface AppendRequest {
   expected: string;
   events: PreparedEvent[];
   key?: IdempotencyClaim;
+  guards?: StreamGuard[];
 }
 
 type AppendedRow = { stream_version: string | number; global_position: string | number; transaction_id: string; hash: string };
@@ -200,7 +203,9 @@ export class PostgresEventStore implements EventStore {
       expected: String(expected),
       events: prepared,
       ...(options.idempotency ? { key: options.idempotency } : {}),
+      ...(options.guards?.length ? { guards: options.guards } : {}),
     };
+    if (options.manager && request.guards) throw new Error("guarded appends inside a caller's transaction are not supported");
     let rows: AppendedRow[];
     try {
       if (options.manager) {
@@ -211,6 +216,10 @@ export class PostgresEventStore implements EventStore {
       const { code, detail } = driverError(error);
       if (code === WRONG_EXPECTED_VERSION) throw new WrongExpectedVersionError(streamId, expected, Number(detail));
       if (code === KEY_REUSED && options.idempotency) throw new IdempotencyKeyReusedError(options.idempotency.key);
+      if (code === GUARD_FAILED) {
+        const guard = JSON.parse(detail ?? '{}') as { streamId: string; expected: number; actual: number };
+        throw new StreamGuardFailedError(guard.streamId, Number(guard.expected), Number(guard.actual));
+      }
       throw error;
     }
     rows.sort((a, b) => Number(a.stream_version) - Number(b.stream_version));
@@ -236,9 +245,12 @@ export class PostgresEventStore implements EventStore {
     return { streamVersion: last.streamVersion, globalPosition: last.globalPosition, events: recorded };
   }
 
-  /** One append on its own: the statement it has always been. */
-  private appendOne(request: AppendRequest): Promise<AppendedRow[]> {
-    return run<AppendedRow>(this.dataSource, ...appendStatement(request));
+  /** One append on its own: the statement it has always been (a guarded one is es_append_batch's, which checks guards). */
+  private async appendOne(request: AppendRequest): Promise<AppendedRow[]> {
+    if (!request.guards) return run<AppendedRow>(this.dataSource, ...appendStatement(request));
+    const [result] = await this.appendEntries([request], [0]);
+    if (!result!.ok) throw result!.error;
+    return result!.value;
   }
 
   /**
@@ -252,22 +264,32 @@ export class PostgresEventStore implements EventStore {
     const order = requests
       .map((_, i) => i)
       .sort((a, b) => (requests[a]!.streamId < requests[b]!.streamId ? -1 : requests[a]!.streamId > requests[b]!.streamId ? 1 : a - b));
-    const entries = order.map((i) => {
-      const { streamId, expected, events, key } = requests[i]!;
-      return key
-        ? { streamId, expected, events, scope: key.scope, key: key.key, requestHash: key.requestHash, notBefore: key.notBefore }
-        : { streamId, expected, events };
-    });
-    type BatchRow = AppendedRow & { entry: number; error_code: string | null; error_detail: string | null };
-    let rows: BatchRow[];
     try {
-      rows = await run<BatchRow>(this.dataSource, 'es_append_batch', 'SELECT * FROM es_append_batch($1::jsonb)', [JSON.stringify(entries)]);
+      return await this.appendEntries(requests, order);
     } catch (error) {
       if (!refusedByServer(error)) throw error;
       const settled: Array<Settled<AppendedRow[]>> = [];
       for (const request of requests) settled.push(await settle(this.appendOne(request)));
       return settled;
     }
+  }
+
+  /** One es_append_batch call of the requests in `order`; each request's rows, or its refusal (ES409, ES412, ES422). */
+  private async appendEntries(requests: AppendRequest[], order: number[]): Promise<Array<Settled<AppendedRow[]>>> {
+    const entries = order.map((i) => {
+      const { streamId, expected, events, key, guards } = requests[i]!;
+      return {
+        streamId,
+        expected,
+        events,
+        ...(key ? { scope: key.scope, key: key.key, requestHash: key.requestHash, notBefore: key.notBefore } : {}),
+        ...(guards ? { guards: guards.map((g) => ({ stream_id: g.streamId, version: g.version })) } : {}),
+      };
+    });
+    type BatchRow = AppendedRow & { entry: number; error_code: string | null; error_detail: string | null };
+    const rows = await run<BatchRow>(this.dataSource, 'es_append_batch', 'SELECT * FROM es_append_batch($1::jsonb)', [
+      JSON.stringify(entries),
+    ]);
     const results: Array<Settled<AppendedRow[]>> = requests.map(() => ({ ok: true, value: [] }));
     for (const row of rows) {
       const at = order[row.entry]!;

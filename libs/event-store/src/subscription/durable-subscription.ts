@@ -27,6 +27,11 @@ export interface DurableSubscriptionOptions {
    * connection on PGlite the checkpoint's transaction would otherwise hold).
    */
   delivery?: 'transactional' | 'idempotent';
+  /**
+   * The events the handler acts on, if not all: a batch with none of them only moves the checkpoint,
+   * in one statement, without calling the handler or opening a transaction for it.
+   */
+  relevant?: (event: RecordedEvent) => boolean;
 }
 
 class CheckpointMoved extends Error {}
@@ -134,7 +139,7 @@ export class DurableSubscription {
   private known: { checkpoint: Checkpoint | undefined } | undefined;
 
   private async batch(): Promise<number> {
-    const { dataSource, store, handler, name } = this.options;
+    const { dataSource, store, handler } = this.options;
     const from = this.known ? this.known.checkpoint : await this.checkpoint();
     this.known = { checkpoint: from };
     const ahead = this.readAhead;
@@ -148,29 +153,18 @@ export class DurableSubscription {
       page.catch(() => undefined);
       this.readAhead = { after: to, page };
     }
-    const embedded = isEmbedded(dataSource);
+    const { delivery, relevant } = this.options;
     try {
-      if (this.options.delivery === 'idempotent') await handler(events, dataSource.manager);
-      await dataSource.transaction(async (manager) => {
-        // The batch and its checkpoint are lost or kept together after a crash, and a lost batch is
-        // simply handled again: the commit need not wait for the WAL flush.
-        if (!embedded) await manager.query('SET LOCAL synchronous_commit = off');
-        if (this.options.delivery !== 'idempotent') await handler(events, manager);
-        // Should a former holder of the lock still have been finishing a batch, never apply twice:
-        // the checkpoint moves only from where this batch began (a concurrent mover holds the row
-        // until it commits, then this finds it moved).
-        // (A CTE, so the statement is a SELECT and both drivers return its rows, not an UPDATE's count.)
-        const [{ moved }] = await manager.query<[{ moved: number }]>(
-          from === undefined
-            ? `WITH m AS (INSERT INTO es_subscriptions AS s (name, checkpoint, updated_at) VALUES ($1, $2, now())
-                 ON CONFLICT (name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, updated_at = now() WHERE s.checkpoint IS NULL
-                 RETURNING 1) SELECT count(*)::int AS moved FROM m`
-            : `WITH m AS (UPDATE es_subscriptions SET checkpoint = $2, updated_at = now() WHERE name = $1 AND checkpoint = $3
-                 RETURNING 1) SELECT count(*)::int AS moved FROM m`,
-          from === undefined ? [name, to] : [name, to, from],
-        );
-        if (moved !== 1) throw new CheckpointMoved();
-      });
+      if (delivery === 'idempotent') await handler(events, dataSource.manager);
+      if (delivery === 'idempotent' || (relevant && !events.some(relevant))) {
+        // Nothing to write with it: the checkpoint moves in a statement of its own.
+        await this.moveCheckpoint(dataSource.manager, from, to);
+      } else {
+        await dataSource.transaction(async (manager) => {
+          await handler(events, manager);
+          await this.moveCheckpoint(manager, from, to);
+        });
+      }
     } catch (error) {
       this.known = undefined;
       throw error;
@@ -178,6 +172,31 @@ export class DurableSubscription {
     this.known = { checkpoint: to };
     for (const waiter of [...this.batchWaiters]) waiter();
     return events.length;
+  }
+
+  /**
+   * Moves the stored checkpoint from where the batch began to its end, with the batch's writes when
+   * `manager` is in their transaction. Should a former holder of the lock still have been finishing
+   * a batch, never apply twice: the checkpoint moves only from `from` (a concurrent mover holds the
+   * row until it commits, then this finds it moved and throws CheckpointMoved).
+   *
+   * A batch and its checkpoint are lost or kept together after a crash, and a lost batch is simply
+   * handled again: the commit need not wait for the WAL flush (synchronous_commit off for this
+   * transaction, set in the same statement).
+   */
+  private async moveCheckpoint(manager: EntityManager, from: Checkpoint | undefined, to: Checkpoint): Promise<void> {
+    const asynchronous = isEmbedded(this.options.dataSource) ? '' : `, set_config('synchronous_commit', 'off', true) AS sync`;
+    // (A CTE, so the statement is a SELECT and both drivers return its rows, not an UPDATE's count.)
+    const [{ moved }] = await manager.query<[{ moved: number }]>(
+      from === undefined
+        ? `WITH m AS (INSERT INTO es_subscriptions AS s (name, checkpoint, updated_at) VALUES ($1, $2, now())
+             ON CONFLICT (name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, updated_at = now() WHERE s.checkpoint IS NULL
+             RETURNING 1) SELECT count(*)::int AS moved${asynchronous} FROM m`
+        : `WITH m AS (UPDATE es_subscriptions SET checkpoint = $2, updated_at = now() WHERE name = $1 AND checkpoint = $3
+             RETURNING 1) SELECT count(*)::int AS moved${asynchronous} FROM m`,
+      from === undefined ? [this.options.name, to] : [this.options.name, to, from],
+    );
+    if (moved !== 1) throw new CheckpointMoved();
   }
 
   /**
