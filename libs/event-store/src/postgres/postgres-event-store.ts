@@ -46,6 +46,20 @@ const EVENT_COLUMNS = `global_position, transaction_id::text AS transaction_id, 
   event_type, schema_version, data, metadata,
   to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, encode(hash, 'hex') AS hash`;
 
+/**
+ * Several streams (or ranges) in one statement, one row per event plus the stream's version. Exported for the
+ * test of its plan: it must look each stream up by its key whatever size es_streams had when it was planned.
+ */
+export const READ_STREAMS = `SELECT q.i AS wanted, s.version AS head, e.* FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS q(stream_id, from_version, lim, i)
+         -- LATERAL ... LIMIT 1 (never flattened into a join): one key lookup per stream asked for. A plain join was
+         -- planned as a hash join over all of es_streams, and a pool connection kept that plan as the table grew.
+         CROSS JOIN LATERAL (SELECT stream_id, version FROM es_streams WHERE stream_id = q.stream_id LIMIT 1) s
+         LEFT JOIN LATERAL (
+           SELECT ${EVENT_COLUMNS} FROM es_events
+            WHERE stream_id = s.stream_id AND stream_version >= q.from_version
+            ORDER BY stream_version LIMIT q.lim) e ON true
+        ORDER BY q.i, e.stream_version`;
+
 const WRONG_EXPECTED_VERSION = 'ES409';
 const KEY_REUSED = 'ES422';
 const GUARD_FAILED = 'ES412';
@@ -330,18 +344,11 @@ export class PostgresEventStore implements EventStore {
       );
       return [answer(rows)];
     }
-    const rows = await run<StreamRow & { wanted: string | number }>(
-      this.dataSource,
-      'es_read_streams',
-      `SELECT q.i AS wanted, s.version AS head, e.* FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS q(stream_id, from_version, lim, i)
-         JOIN es_streams s ON s.stream_id = q.stream_id
-         LEFT JOIN LATERAL (
-           SELECT ${EVENT_COLUMNS} FROM es_events
-            WHERE stream_id = s.stream_id AND stream_version >= q.from_version
-            ORDER BY stream_version LIMIT q.lim) e ON true
-        ORDER BY q.i, e.stream_version`,
-      [requests.map((r) => r.streamId), requests.map((r) => r.from), requests.map((r) => r.limit)],
-    );
+    const rows = await run<StreamRow & { wanted: string | number }>(this.dataSource, 'es_read_streams', READ_STREAMS, [
+      requests.map((r) => r.streamId),
+      requests.map((r) => r.from),
+      requests.map((r) => r.limit),
+    ]);
     const byRequest: StreamRow[][] = requests.map(() => []);
     for (const row of rows) byRequest[Number(row.wanted) - 1]!.push(row);
     return byRequest.map(answer);

@@ -27,10 +27,12 @@ export class AppendGuards1764000001700 implements MigrationInterface {
 function batchFunction(guards: boolean): string {
   const guardCheck = guards
     ? `IF v_entry ? 'guards' THEN
+              -- LATERAL: one index lookup per guard. A plain join's cached generic plan, made for a guess
+              -- of the guards' number, scanned all of es_streams once the table had grown.
               SELECT g.stream_id, g.version, coalesce(s.version, 0)
                 INTO v_guard_stream, v_guard_expected, v_guard_actual
                 FROM jsonb_to_recordset(v_entry -> 'guards') AS g(stream_id text, version bigint)
-                LEFT JOIN es_streams s ON s.stream_id = g.stream_id
+                LEFT JOIN LATERAL (SELECT version FROM es_streams WHERE stream_id = g.stream_id LIMIT 1) s ON true
                WHERE coalesce(s.version, 0) <> g.version
                LIMIT 1;
               IF FOUND THEN
