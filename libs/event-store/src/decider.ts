@@ -49,9 +49,26 @@ function fold<State, Event extends { type: string; data: unknown }>(
   read: ReadStreamResult,
   decider: Pick<Decider<State, unknown, Event>, 'initialState' | 'evolve'>,
 ): { state: State; version: number } {
+  const known = folds.get(read)?.get(decider);
+  if (known) return known as { state: State; version: number };
   let state = decider.initialState();
   for (const event of read.events) state = decider.evolve(state, { type: event.type, data: event.data } as Event);
-  return { state, version: versionOf(read) };
+  return foldedAs(read, decider, { state, version: versionOf(read) });
+}
+
+/**
+ * The state each decider folded a stream object into. A stream object never changes (a kept stream
+ * is replaced, not extended), nor does a state (evolve returns a new one), so a command on a stream
+ * this process keeps starts from the state the last command left instead of folding every event
+ * again: a patient's stream grows with every visit.
+ */
+const folds = new WeakMap<ReadStreamResult, WeakMap<object, { state: unknown; version: number }>>();
+
+function foldedAs<T extends { state: unknown; version: number }>(read: ReadStreamResult, decider: object, folded: T): T {
+  let byDecider = folds.get(read);
+  if (!byDecider) folds.set(read, (byDecider = new WeakMap()));
+  byDecider.set(decider, folded);
+  return folded;
 }
 
 /** An Idempotency-Key on a command; `replayed` is set when the command had already been carried out. */
@@ -410,7 +427,11 @@ async function appendDecided<State, Command, Event extends { type: string; data:
     decided.events.map((event) => ({ type: event.type, data: event.data, metadata })),
     { expectedVersion: decided.version, ...(claim ? { idempotency: claim } : {}), ...(guards?.length ? { guards } : {}) },
   );
-  remember(store, streamId, { streamVersion: result.streamVersion, events: [...decided.base, ...result.events] });
   const next = decided.events.reduce(decider.evolve, decided.state);
+  const kept: ReadStreamResult = { streamVersion: result.streamVersion, events: [...decided.base, ...result.events] };
+  remember(store, streamId, kept);
+  // Folded from the events as recorded (JSON), exactly as a fold of the kept stream would be.
+  const recorded = result.events.reduce((state, e) => decider.evolve(state, { type: e.type, data: e.data } as Event), decided.state);
+  foldedAs(kept, decider, { state: recorded, version: result.streamVersion });
   return { streamVersion: result.streamVersion, position: result.globalPosition, events: result.events, state: next };
 }
