@@ -120,7 +120,7 @@ export interface ExecuteOptions {
   turnWaitMs?: number;
   /**
    * Other streams the decision rests on, at the versions their facts were folded from (see
-   * readKeptStream): the append stands only if they are unchanged, else StreamGuardFailedError
+   * readKeptState): the append stands only if they are unchanged, else StreamGuardFailedError
    * reaches the caller, who folds the facts again and runs the command again.
    */
   guards?: StreamGuard[];
@@ -297,8 +297,14 @@ async function appendOnAssumed<State, Command, Event extends { type: string; dat
  * used streams go first, and a stream longer than SEEN_STREAM_EVENTS is not kept.
  */
 interface Seen {
-  streams: Map<string, ReadStreamResult>;
+  streams: Map<string, Kept>;
   events: number;
+  /** Counts recalls and remembers: at most this many streams went in after one touched at a given tick. */
+  tick: number;
+}
+interface Kept {
+  stream: ReadStreamResult;
+  touched: number;
 }
 const seen = new WeakMap<EventStore, Seen>();
 const SEEN_EVENTS = 50_000;
@@ -311,45 +317,52 @@ function versionOf(stream: ReadStreamResult): number {
 
 function remember(store: EventStore, streamId: string, stream: ReadStreamResult): void {
   let memory = seen.get(store);
-  if (!memory) seen.set(store, (memory = { streams: new Map(), events: 0 }));
+  if (!memory) seen.set(store, (memory = { streams: new Map(), events: 0, tick: 0 }));
   forget(store, streamId);
   if (stream.events.length > SEEN_STREAM_EVENTS) return;
-  memory.streams.set(streamId, stream);
+  memory.streams.set(streamId, { stream, touched: ++memory.tick });
   memory.events += stream.events.length;
   for (const [oldest, held] of memory.streams) {
     if (memory.events <= SEEN_EVENTS) break;
     memory.streams.delete(oldest);
-    memory.events -= held.events.length;
+    memory.events -= held.stream.events.length;
   }
 }
 
 function recall(store: EventStore, streamId: string): ReadStreamResult | undefined {
-  const streams = seen.get(store)?.streams;
-  const stream = streams?.get(streamId);
-  if (stream) {
-    // Most recently used last: Map keeps insertion order.
-    streams!.delete(streamId);
-    streams!.set(streamId, stream);
+  const memory = seen.get(store);
+  const held = memory?.streams.get(streamId);
+  if (!memory || !held) return undefined;
+  // Least recently used go first: Map keeps insertion order, so a stream used moves to the end. Only one
+  // in the older half moves (more than half the map may have gone in after it since it was touched): a
+  // delete and an insert on every use cost more than the order is worth for streams far from the front.
+  memory.tick += 1;
+  if (memory.tick - held.touched > memory.streams.size / 2) {
+    memory.streams.delete(streamId);
+    memory.streams.set(streamId, held);
+    held.touched = memory.tick;
   }
-  return stream;
+  return held.stream;
 }
 
 /**
- * A stream another decision rests on (a patient's, for an adverse event), as this process last saw
- * it when it has (`kept`: no read), else read (and kept). Facts folded from a kept stream may be
- * stale: a decision on them must carry the stream's version as a guard (ExecuteOptions.guards),
- * and one they refuse must be made again on `fresh` facts, so that no answer rests on a stale view.
+ * A stream another decision rests on (a patient's, for an adverse event), folded by `folder` (a
+ * stable object: the fold is kept with the stream), as this process last saw it when it has
+ * (`kept`: no read), else read (and kept). Facts folded from a kept stream may be stale: a decision
+ * on them must carry the stream's version as a guard (ExecuteOptions.guards), and one they refuse
+ * must be made again on `fresh` facts, so that no answer rests on a stale view (decideOnFacts).
  */
-export async function readKeptStream(
+export async function readKeptState<State, Event extends { type: string; data: unknown }>(
   store: EventStore,
   streamId: string,
+  folder: Pick<Decider<State, unknown, Event>, 'initialState' | 'evolve'>,
   options: { fresh?: boolean } = {},
-): Promise<{ stream: ReadStreamResult; version: number; kept: boolean }> {
+): Promise<{ state: State; version: number; kept: boolean }> {
   const held = options.fresh ? undefined : recall(store, streamId);
-  if (held && held.events.length > 0) return { stream: held, version: versionOf(held), kept: true };
+  if (held && held.events.length > 0) return { ...fold(held, folder), kept: true };
   const stream = await store.readStream(streamId);
   remember(store, streamId, stream);
-  return { stream, version: versionOf(stream), kept: false };
+  return { ...fold(stream, folder), kept: false };
 }
 
 /**
@@ -369,7 +382,7 @@ const FACTS_ATTEMPTS = 3;
  * Runs a decision resting on facts of another stream (a patient's for an adverse event, a trial's
  * for an enrolment), guarded by the version they were folded from: its append stands only if that
  * stream is unchanged. `load(fresh)` folds the facts, from what this process last saw of the stream
- * unless `fresh` (readKeptStream). A moved stream (StreamGuardFailedError), or a refusal
+ * unless `fresh` (readKeptState). A moved stream (StreamGuardFailedError), or a refusal
  * (`isRefusal`) of facts that were kept rather than read, loads them fresh and decides again, so no
  * answer rests on a stale view; after FACTS_ATTEMPTS moves, ConcurrentModificationError.
  */
@@ -399,7 +412,7 @@ function forget(store: EventStore, streamId: string): void {
   const held = memory?.streams.get(streamId);
   if (!memory || !held) return;
   memory.streams.delete(streamId);
-  memory.events -= held.events.length;
+  memory.events -= held.stream.events.length;
 }
 
 /** The events the decider decides for the command (or the command built from the state) on `state`. */

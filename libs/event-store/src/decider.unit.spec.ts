@@ -67,6 +67,18 @@ describe('the streams a process keeps between commands', () => {
     await executeCommand(store, 's0', counter, 'increment', { metadata });
     expect(readsOf('s0')).toBe(2);
 
+    // A stream near the front that is used again moves to the end, and outlives its neighbours when new streams come in.
+    const front = ids.slice(-300)[0]!;
+    const neighbour = ids.slice(-300)[1]!;
+    await executeCommand(store, front, counter, 'increment', { metadata });
+    for (let i = 0; i < 40; i++) {
+      await store.appendToStream(`new${i}`, bulk);
+      await executeCommand(store, `new${i}`, counter, 'increment', { metadata });
+    }
+    await executeCommand(store, front, counter, 'increment', { metadata });
+    await executeCommand(store, neighbour, counter, 'increment', { metadata });
+    expect([readsOf(front), readsOf(neighbour)]).toEqual([1, 2]);
+
     // A stream longer than 200 events is read for every command.
     const long = Array.from({ length: 250 }, (_, i) => ({ type: 'Counted', data: { to: i + 1 } }));
     await store.appendToStream('long', long);

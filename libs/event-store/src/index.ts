@@ -57,7 +57,7 @@ export {
   executeCommand,
   idempotencyMetadata,
   loadState,
-  readKeptStream,
+  readKeptState,
   readStreamUpTo,
 } from './decider';
 export type { CommandOutcome, Decider, ExecuteOptions, IdempotentCommand } from './decider';

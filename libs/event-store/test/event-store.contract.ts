@@ -3,7 +3,7 @@ import {
   ConcurrentModificationError,
   DurableSubscription,
   executeCommand,
-  readKeptStream,
+  readKeptState,
   readStreamUpTo,
   type Decider,
   PreconditionFailedError,
@@ -484,17 +484,17 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
         const g = streamName('kept-facts');
         const { wrapped, reads } = counting(h.store);
         await executeCommand(wrapped, g, counter, 'increment', { metadata, expectNewStream: true });
-        const kept = await readKeptStream(wrapped, g);
+        const kept = await readKeptState(wrapped, g, counter);
         expect(kept).toMatchObject({ version: 1, kept: true });
         expect(reads.n).toBe(0);
         await h.otherInstance().appendToStream(g, [{ type: 'Counted', data: { to: 2 } }]);
         // Stale, as kept says: a decision on it must carry the guard.
-        expect((await readKeptStream(wrapped, g)).version).toBe(1);
-        const fresh = await readKeptStream(wrapped, g, { fresh: true });
+        expect((await readKeptState(wrapped, g, counter)).version).toBe(1);
+        const fresh = await readKeptState(wrapped, g, counter, { fresh: true });
         expect(fresh).toMatchObject({ version: 2, kept: false });
         expect(reads.n).toBe(1);
         // The fresh read is kept in turn.
-        expect(await readKeptStream(wrapped, g)).toMatchObject({ version: 2, kept: true });
+        expect(await readKeptState(wrapped, g, counter)).toMatchObject({ version: 2, kept: true });
         // A prefix within what it kept is answered from it; one beyond is read.
         expect((await readStreamUpTo(wrapped, g, 1)).map((e) => e.data)).toEqual([{ to: 1 }]);
         expect(reads.n).toBe(1);
@@ -502,7 +502,7 @@ export function describeEventStoreContract(adapter: string, open: () => Promise<
         expect((await readStreamUpTo(wrapped, g, 3)).map((e) => e.data)).toEqual([{ to: 1 }, { to: 2 }, { to: 3 }]);
         expect(reads.n).toBe(2);
         // A stream never seen is read.
-        expect(await readKeptStream(wrapped, streamName('never-seen'))).toMatchObject({ version: 0, kept: false });
+        expect(await readKeptState(wrapped, streamName('never-seen'), counter)).toMatchObject({ version: 0, kept: false });
         expect(reads.n).toBe(3);
       });
     });

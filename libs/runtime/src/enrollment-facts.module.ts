@@ -15,7 +15,7 @@ import {
   type TrialEvent,
   type TrialFacts,
 } from '@app/contracts';
-import { EVENT_STORE, decideOnFacts, readKeptStream, type EventStore, type StreamGuard } from '@app/event-store';
+import { EVENT_STORE, decideOnFacts, readKeptState, type EventStore, type StreamGuard } from '@app/event-store';
 import type { CommandContext } from '@app/http';
 
 /**
@@ -41,15 +41,17 @@ export class GetTrialFactsHandler implements IQueryHandler<GetTrialFacts, TrialF
   }
 }
 
+/** Enrollment's published patient facts as a fold (one object, so its folds are kept with the streams). */
+const patientFacts = {
+  initialState: (): PatientFacts | undefined => undefined,
+  evolve: (state: PatientFacts | undefined, event: PatientEvent) => evolvePatientFacts(state, event),
+};
+
 @QueryHandler(GetPatientFacts)
 export class GetPatientFactsHandler implements IQueryHandler<GetPatientFacts, PatientFactsRead | undefined> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
   async execute({ trialId, patientId, fresh }: GetPatientFacts): Promise<PatientFactsRead | undefined> {
-    const { stream, version, kept } = await readKeptStream(this.store, patientStream(trialId, patientId), { fresh });
-    const facts = stream.events.reduce<PatientFacts | undefined>(
-      (state, e) => evolvePatientFacts(state, { type: e.type, data: e.data } as PatientEvent),
-      undefined,
-    );
+    const { state: facts, version, kept } = await readKeptState(this.store, patientStream(trialId, patientId), patientFacts, { fresh });
     return facts && { facts, version, kept };
   }
 }

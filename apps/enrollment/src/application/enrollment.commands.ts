@@ -13,7 +13,6 @@ import {
   type PublishCharterBody,
   type RecordVisitBody,
   type RegisterTrialBody,
-  type TrialEvent,
   type WithdrawPatientBody,
 } from '@app/contracts';
 import {
@@ -21,7 +20,7 @@ import {
   EVENT_STORE,
   decideOnFacts,
   executeCommand,
-  readKeptStream,
+  readKeptState,
   type Clock,
   type EventStore,
   type StreamGuard,
@@ -109,11 +108,7 @@ abstract class EnrollmentHandler {
   protected decideOnTrial<T>(trialId: string, decide: (trial: TrialFacts, guards: StreamGuard[]) => Promise<T>): Promise<T> {
     const streamId = trialStream(trialId);
     const load = async (fresh: boolean) => {
-      const { stream, version, kept } = await readKeptStream(this.store, streamId, { fresh });
-      const state = stream.events.reduce(
-        (s, e) => trialDecider.evolve(s, { type: e.type, data: e.data } as TrialEvent),
-        trialDecider.initialState(),
-      );
+      const { state, version, kept } = await readKeptState(this.store, streamId, trialDecider, { fresh });
       if (state.status !== 'registered') throw new DomainError('TRIAL_NOT_FOUND', `no trial ${trialId}`, 'not_found');
       return { facts: { arms: state.arms, siteIds: Object.keys(state.sites) }, version, kept };
     };
