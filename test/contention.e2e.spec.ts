@@ -1,4 +1,4 @@
-import { startPlatform, uniqueId, type RunningPlatform } from './support/platform';
+import { registerTrialWithSite, startPlatform, uniqueId, type RunningPlatform } from './support/platform';
 
 const backends: Array<[string, string | undefined]> = [['PGlite', undefined]];
 if (process.env.DATABASE_URL) backends.push(['PostgreSQL', process.env.DATABASE_URL]);
@@ -46,18 +46,7 @@ describe.each(backends)('commands racing on one stream, on %s', (_name, database
   beforeAll(async () => {
     p = await startPlatform({ databaseUrl });
     inv = await p.token('site-investigator', { sub: 'inv-race', name: 'Dr. Race', sites: ['S01'] });
-    const admin = await p.token('trial-admin');
-    trialId = uniqueId('T');
-    await p.http
-      .post('/trials')
-      .set('Authorization', `Bearer ${admin}`)
-      .send({ trialId, title: 'Contention', protocolVersion: '1' })
-      .expect(201);
-    await p.http
-      .post(`/trials/${trialId}/sites`)
-      .set('Authorization', `Bearer ${admin}`)
-      .send({ siteId: 'S01', name: 'One', country: 'IT' })
-      .expect(201);
+    trialId = await registerTrialWithSite(p, 'Contention');
   });
   afterAll(async () => {
     await p?.close();

@@ -1,5 +1,5 @@
 import { PostgresEventStore, type EventStore } from '../libs/event-store/src';
-import { startPlatform, uniqueId, type RunningPlatform } from './support/platform';
+import { registerTrialWithSite, startPlatform, uniqueId, type RunningPlatform } from './support/platform';
 
 const backends: Array<[string, string | undefined]> = [['PGlite', undefined]];
 if (process.env.DATABASE_URL) backends.push(['PostgreSQL', process.env.DATABASE_URL]);
@@ -56,18 +56,7 @@ describe.each(backends)('decisions on a patient another process changed, on %s',
     p = await startPlatform({ databaseUrl });
     elsewhere = new PostgresEventStore(p.dataSource);
     inv = await p.token('site-investigator', { sub: 'inv-kept', name: 'Dr. Kept', sites: ['S01'] });
-    const admin = await p.token('trial-admin');
-    trialId = uniqueId('T');
-    await p.http
-      .post('/trials')
-      .set('Authorization', `Bearer ${admin}`)
-      .send({ trialId, title: 'Kept facts', protocolVersion: '1' })
-      .expect(201);
-    await p.http
-      .post(`/trials/${trialId}/sites`)
-      .set('Authorization', `Bearer ${admin}`)
-      .send({ siteId: 'S01', name: 'One', country: 'IT' })
-      .expect(201);
+    trialId = await registerTrialWithSite(p, 'Kept facts');
   });
   afterAll(async () => {
     await p?.close();

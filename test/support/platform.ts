@@ -91,3 +91,16 @@ export async function startPlatform(
 let counter = 0;
 /** A fresh id per call, so suites sharing a server database never collide. */
 export const uniqueId = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(counter += 1)}`;
+
+/** A new trial (unique id) with one site S01, registered by a trial admin; returns the trial id. */
+export async function registerTrialWithSite(p: RunningPlatform, title: string): Promise<string> {
+  const admin = await p.token('trial-admin');
+  const trialId = uniqueId('T');
+  await p.http.post('/trials').set('Authorization', `Bearer ${admin}`).send({ trialId, title, protocolVersion: '1' }).expect(201);
+  await p.http
+    .post(`/trials/${trialId}/sites`)
+    .set('Authorization', `Bearer ${admin}`)
+    .send({ siteId: 'S01', name: 'One', country: 'IT' })
+    .expect(201);
+  return trialId;
+}
