@@ -440,11 +440,11 @@ async function appendDecided<State, Command, Event extends { type: string; data:
     decided.events.map((event) => ({ type: event.type, data: event.data, metadata })),
     { expectedVersion: decided.version, ...(claim ? { idempotency: claim } : {}), ...(guards?.length ? { guards } : {}) },
   );
-  const next = decided.events.reduce(decider.evolve, decided.state);
   const kept: ReadStreamResult = { streamVersion: result.streamVersion, events: [...decided.base, ...result.events] };
   remember(store, streamId, kept);
-  // Folded from the events as recorded (JSON), exactly as a fold of the kept stream would be.
-  const recorded = result.events.reduce((state, e) => decider.evolve(state, { type: e.type, data: e.data } as Event), decided.state);
-  foldedAs(kept, decider, { state: recorded, version: result.streamVersion });
+  // Folded from the events as recorded (JSON), exactly as a fold of the kept stream would be; the command's answer and
+  // the next command on the stream both start from it.
+  const next = result.events.reduce((state, e) => decider.evolve(state, { type: e.type, data: e.data } as Event), decided.state);
+  foldedAs(kept, decider, { state: next, version: result.streamVersion });
   return { streamVersion: result.streamVersion, position: result.globalPosition, events: result.events, state: next };
 }

@@ -139,7 +139,7 @@ export class DurableSubscription {
   private known: { checkpoint: Checkpoint | undefined } | undefined;
 
   private async batch(): Promise<number> {
-    const { dataSource, store, handler } = this.options;
+    const { dataSource, store, handler, delivery, relevant } = this.options;
     const from = this.known ? this.known.checkpoint : await this.checkpoint();
     this.known = { checkpoint: from };
     const ahead = this.readAhead;
@@ -153,7 +153,6 @@ export class DurableSubscription {
       page.catch(() => undefined);
       this.readAhead = { after: to, page };
     }
-    const { delivery, relevant } = this.options;
     try {
       if (delivery === 'idempotent') await handler(events, dataSource.manager);
       if (delivery === 'idempotent' || (relevant && !events.some(relevant))) {
