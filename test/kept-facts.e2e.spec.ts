@@ -34,10 +34,11 @@ describe.each(backends)('decisions on a patient another process changed, on %s',
   let trialId: string;
   let elsewhere: EventStore;
 
-  const post = (path: string, body: unknown) =>
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     p.http
       .post(path)
       .set('Authorization', `Bearer ${inv}`)
+      .set(headers)
       .send(body as object);
   const eventsOf = async (streamId: string) =>
     await p.dataSource.query<Array<{ event_type: string }>>(
@@ -121,6 +122,49 @@ describe.each(backends)('decisions on a patient another process changed, on %s',
       .expect(201);
     // And at a site it has, on a trial moved on elsewhere: decided again on the trial as it is.
     await post(`/trials/${trialId}/patients`, { patientId: uniqueId('P'), siteId: 'S01', enrolledOn: '2026-01-05', baseline }).expect(201);
+  });
+
+  it('carries out one report sent twice at once with one Idempotency-Key once, on a patient moved on elsewhere', async () => {
+    const { patientId, stream } = await seenPatient();
+    // The platform's kept facts are now one version behind: both copies fail their guard first.
+    await elsewhere.appendToStream(stream, [
+      {
+        type: 'VisitRecorded',
+        data: { trialId, patientId, visitId: 'V-elsewhere', visit: 'unscheduled', visitOn: '2026-02-10' },
+        metadata,
+      },
+    ]);
+    const eventId = uniqueId('E');
+    const key = { 'Idempotency-Key': uniqueId('K') };
+    const path = `/trials/${trialId}/patients/${patientId}/adverse-events`;
+    const [first, second] = await Promise.all([
+      post(path, haematoma(eventId, '2026-02-11'), key),
+      post(path, haematoma(eventId, '2026-02-11'), key),
+    ]);
+    const statuses = [first.status, second.status].sort();
+    // One carries it out; the other is told the key is still running, or replays the same answer.
+    expect([
+      [201, 201],
+      [201, 409],
+    ]).toContainEqual(statuses);
+    for (const answer of [first, second]) if (answer.status === 409) expect(answer.body.code).toBe('IDEMPOTENCY_KEY_IN_PROGRESS');
+    expect((await eventsOf(`adverse-event/${trialId}/${eventId}`)).map((e) => e.event_type)).toEqual(['AdverseEventReported']);
+    // And again afterwards: replayed, nothing more written.
+    const again = await post(path, haematoma(eventId, '2026-02-11'), key).expect(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(await eventsOf(`adverse-event/${trialId}/${eventId}`)).toHaveLength(1);
+  });
+
+  it('answers 404 for a patient no process has enrolled, and writes nothing', async () => {
+    const patientId = uniqueId('P-unknown');
+    const eventId = uniqueId('E');
+    const answer = await post(`/trials/${trialId}/patients/${patientId}/adverse-events`, haematoma(eventId, '2026-02-11'));
+    expect(answer.status).toBe(404);
+    expect(answer.body.code).toBe('PATIENT_NOT_FOUND');
+    const recorded = await post(`/trials/${trialId}/patients/${patientId}/procedures`, procedure(uniqueId('X'), '2026-02-12'));
+    expect(recorded.status).toBe(404);
+    expect(await eventsOf(`adverse-event/${trialId}/${eventId}`)).toEqual([]);
+    expect(await eventsOf(`patient/${trialId}/${patientId}`)).toEqual([]);
   });
 
   it('records each adverse event once while another process keeps appending visits to the patient', async () => {
