@@ -26,7 +26,7 @@ export {
   WrongExpectedVersionError,
 } from './errors';
 export { FixedClock, SequentialIds, systemClock, uuidGenerator } from './clock';
-export { chainHash, contentDigest, toJsonValue, verifyChains } from './hash-chain';
+export { canonicalJson, chainHash, contentDigest, storedContent, toJsonValue, verifyChains } from './hash-chain';
 export type { ChainVerification, HashedContent } from './hash-chain';
 export { eventStoreMigrations, isEmbedded, openDataSource } from './postgres/data-source';
 export type { DatabaseOptions } from './postgres/data-source';

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { type CallHandler, type ExecutionContext, Inject, Injectable, Logger, type NestInterceptor } from '@nestjs/common';
-import canonicalize from 'canonicalize';
 import type { Request, Response } from 'express';
 import { finalize, tap, throwError, type Observable } from 'rxjs';
 import type { DataSource } from 'typeorm';
-import { CLOCK, DATA_SOURCE, type Clock, type IdempotentCommand } from '@app/event-store';
+import { CLOCK, DATA_SOURCE, canonicalJson, type Clock, type IdempotentCommand } from '@app/event-store';
 import { ProblemException } from './problem';
 
 const KEY = /^[\x21-\x7e]{1,200}$/;
@@ -68,9 +67,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const claim: IdempotentCommand = {
       scope,
       key,
-      requestHash: createHash('sha256')
-        .update(`${request.method} ${request.originalUrl}\n${canonicalize(request.body ?? null) ?? ''}`)
-        .digest('hex'),
+      requestHash: hash('sha256', `${request.method} ${request.originalUrl}\n${canonicalJson(request.body ?? null) ?? ''}`, 'hex'),
       notBefore: new Date(now - this.ttlMs).toISOString(),
     };
     request.idempotency = claim;

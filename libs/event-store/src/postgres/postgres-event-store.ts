@@ -18,7 +18,7 @@ import type {
   RecordedEvent,
   StreamGuard,
 } from '../event-store.port';
-import { contentDigest, toJsonValue } from '../hash-chain';
+import { storedContent } from '../hash-chain';
 import { Coalescer, type CoalescerLimits, type Settled } from './coalescer';
 
 export interface PostgresAppendOptions extends AppendOptions {
@@ -201,16 +201,16 @@ export class PostgresEventStore implements EventStore {
     const expected = options.expectedVersion ?? 'any';
     const recordedAt = this.clock.now().toISOString();
     const prepared: PreparedEvent[] = events.map((event) => {
-      const content = {
+      const { content, digest } = storedContent({
         streamId,
         eventId: event.eventId ?? this.ids.next(),
         type: event.type,
         schemaVersion: event.schemaVersion ?? 1,
-        data: toJsonValue(event.data) ?? null,
-        metadata: toJsonValue(event.metadata) ?? {},
+        data: event.data,
+        metadata: event.metadata,
         recordedAt,
-      };
-      return { ...content, digest: contentDigest(content).toString('hex') };
+      });
+      return { ...content, digest: digest.toString('hex') };
     });
     const request: AppendRequest = {
       streamId,
