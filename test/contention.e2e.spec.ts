@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { registerTrialWithSite, startPlatform, uniqueId, type RunningPlatform } from './support/platform';
 
 const backends: Array<[string, string | undefined]> = [['PGlite', undefined]];
@@ -162,6 +164,62 @@ describe.each(backends)('commands racing on one stream, on %s', (_name, database
         });
       }
       expect(await eventsOf(`adverse-event/${trialId}/${eventId}`)).toHaveLength(1);
+    });
+
+    it('a client that hangs up before its answer leaves its key free: each retry ends 201 and each event is recorded once', async () => {
+      const { port } = p.app.getHttpServer().address() as AddressInfo;
+      const patientId = await enroll();
+      // Each with a token the server has not seen, whose verification is asynchronous: a hang-up can
+      // land while the server authenticates, before the key is claimed.
+      const sent = await Promise.all(
+        Array.from({ length: 16 }, async (_, i) => ({
+          key: uniqueId('key'),
+          eventId: uniqueId('AE'),
+          hangUpAfterMs: i % 8,
+          token: await p.token('site-investigator', { sub: uniqueId('inv-gone'), sites: ['S01'] }),
+        })),
+      );
+      // Each request is sent whole, then its connection dropped at once or a few milliseconds later:
+      // before the server reads it, while it authenticates, while the command runs, or as the answer is written.
+      await Promise.all(
+        sent.map(
+          ({ key, eventId, hangUpAfterMs, token }) =>
+            new Promise<void>((resolve) => {
+              const body = JSON.stringify(amputation(eventId));
+              const request = httpRequest({
+                port,
+                method: 'POST',
+                path: `/trials/${trialId}/patients/${patientId}/adverse-events`,
+                headers: {
+                  Authorization: `Bearer ${token}`,
+                  'Content-Type': 'application/json',
+                  'Content-Length': Buffer.byteLength(body),
+                  'Idempotency-Key': key,
+                },
+              });
+              request.on('error', () => resolve());
+              request.on('close', () => resolve());
+              request.end(body, () => setTimeout(() => request.destroy(), hangUpAfterMs));
+            }),
+        ),
+      );
+      const stuck: string[] = [];
+      for (const { key, eventId, token } of sent) {
+        const retry = () =>
+          p.http
+            .post(`/trials/${trialId}/patients/${patientId}/adverse-events`)
+            .set({ Authorization: `Bearer ${token}`, 'Idempotency-Key': key })
+            .send(amputation(eventId));
+        let answer = await retry();
+        // A command still running when its client left answers 409 IN_PROGRESS until it ends; never for long.
+        for (let tries = 0; answer.status === 409 && tries < 40; tries += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          answer = await retry();
+        }
+        if (answer.status !== 201) stuck.push(`${key}: ${answer.status} ${answer.body.code}`);
+        expect(await eventsOf(`adverse-event/${trialId}/${eventId}`)).toHaveLength(1);
+      }
+      expect(stuck).toEqual([]);
     });
 
     it('a key spent on one request refuses another, on the same stream or another, and writes nothing', async () => {

@@ -1,11 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { signToken, type Principal, type Role } from '../../libs/auth/src';
 import { DATA_SOURCE, FixedClock } from '../../libs/event-store/src';
 import { PlatformModule } from '../../apps/platform/src/platform.module';
-import { NEST_OPTIONS, configureHttp } from '../../libs/runtime/src';
+import { configureHttp, createApiApp } from '../../libs/runtime/src';
 
 export const TEST_SECRET = 'e2e-secret-0123456789-0123456789-0123456789';
 
@@ -53,8 +52,7 @@ export async function startPlatform(
   else delete process.env.DATABASE_URL;
   const clock = new FixedClock(new Date(`${options.today ?? '2026-06-30'}T12:00:00.000Z`));
   try {
-    const app = await NestFactory.create(PlatformModule.forRoot({ clock }), {
-      ...NEST_OPTIONS,
+    const app = await createApiApp(PlatformModule.forRoot({ clock }), {
       bufferLogs: false,
       logger: false,
       abortOnError: false,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
+import { createApiApp } from '@app/runtime';
 import { PlatformModule } from '../src/platform.module';
 
 async function boot(env: Record<string, string | undefined>): Promise<INestApplication> {
@@ -11,7 +12,7 @@ async function boot(env: Record<string, string | undefined>): Promise<INestAppli
   Object.assign(process.env, env);
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete process.env[key];
   try {
-    const app = await NestFactory.create(PlatformModule.forRoot(), { logger: false, abortOnError: false });
+    const app = await createApiApp(PlatformModule.forRoot(), { logger: false, abortOnError: false });
     await app.listen(0);
     return app;
   } finally {
@@ -48,6 +49,19 @@ describe('platform over HTTP', () => {
       expect(response.body.info.eventStore).toEqual({ status: 'up', engine: 'postgresql' });
     } finally {
       await app.close();
+    }
+  });
+
+  it('refuses to start on a plain Express adapter, which would answer without ETag and Idempotent-Replayed', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { DATA_DIR: 'memory://', JWT_SECRET: 'a-test-secret-that-is-long-enough-0123456789', LOG_LEVEL: 'silent' });
+    delete process.env.DATABASE_URL;
+    try {
+      const app = await NestFactory.create(PlatformModule.forRoot(), { logger: false, abortOnError: false });
+      await expect(app.init()).rejects.toThrow(/ApiHttpAdapter/);
+      await app.close().catch(() => undefined);
+    } finally {
+      process.env = saved;
     }
   });
 

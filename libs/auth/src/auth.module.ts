@@ -9,13 +9,19 @@ export interface AuthModuleAsyncOptions {
   imports?: ModuleMetadata['imports'];
   inject?: Array<string | symbol | (abstract new (...args: never[]) => unknown)>;
   useFactory: (...deps: never[]) => JwtSettingsInput | Promise<JwtSettingsInput>;
+  /**
+   * True (the default): AuthGuard guards every route. False: it is only provided, for a guard of
+   * the app's own that calls it first (the API's ApiGuard), so that no other global guard can run
+   * before it, whatever the order Nest applies global guards in.
+   */
+  globalGuard?: boolean;
 }
 
 /** Bearer-token authentication for every route, with the JwtVerifier available to all modules. */
 @Global()
 @Module({})
 export class AuthModule {
-  /** Resolves the JWT settings at boot and registers the global AuthGuard. */
+  /** Resolves the JWT settings at boot and registers the global AuthGuard (or provides it, with `globalGuard: false`). */
   static forRootAsync(options: AuthModuleAsyncOptions): DynamicModule {
     return {
       module: AuthModule,
@@ -31,9 +37,9 @@ export class AuthModule {
           },
         },
         JwtVerifier,
-        { provide: APP_GUARD, useClass: AuthGuard },
+        options.globalGuard === false ? AuthGuard : { provide: APP_GUARD, useClass: AuthGuard },
       ],
-      exports: [JWT_SETTINGS, JwtVerifier],
+      exports: [JWT_SETTINGS, JwtVerifier, ...(options.globalGuard === false ? [AuthGuard] : [])],
     };
   }
 }

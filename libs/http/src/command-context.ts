@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import type { Actor, EventMetadata, ExecuteOptions, IdempotentCommand } from '@app/event-store';
-import { parseIfMatch } from './command-response.interceptor';
+import { parseIfMatch } from './command-response';
 import { ProblemException } from './problem';
 
 /** Who sends a command and the request facts that travel into its events' metadata. */
 export interface CommandContext {
   actor: Actor & { sites: string[] };
   correlationId: string;
-  /** The Idempotency-Key's claim (IdempotencyInterceptor): executeCommand replays it, or records it in the events' metadata and with the append. */
+  /** The Idempotency-Key's claim (IdempotencyKeys): executeCommand replays it, or records it in the events' metadata and with the append. */
   idempotency?: IdempotentCommand;
   /** Stream version named by If-Match, when the client sent one. */
   ifMatch?: number;

@@ -2,11 +2,10 @@ export { ProblemException, badRequest, conflict, forbidden, notFound, unauthoriz
 export type { ProblemDetails, ProblemFieldError } from './problem';
 export { ProblemDetailsFilter, bodyParserErrors, fieldErrors, sendProblem, toProblem } from './problem.filter';
 export { IdParamPipe } from './id-param.pipe';
-export { TrialExistsInterceptor } from './trial-exists.interceptor';
-export { ApiInterceptor } from './api.interceptor';
-export { IDEMPOTENCY_TTL_MS, IdempotencyInterceptor } from './idempotency.interceptor';
-export type { RequestUser, RequestWithIdempotency } from './idempotency.interceptor';
-export { StreamVersionETagInterceptor, parseIfMatch, streamVersionOf } from './command-response.interceptor';
+export { TRIAL_PARAM, TrialExists } from './trial-exists';
+export { IDEMPOTENCY_TTL_MS, IdempotencyKeys } from './idempotency';
+export type { RequestUser, RequestWithIdempotency } from './idempotency';
+export { ApiHttpAdapter, parseIfMatch, streamVersionOf } from './command-response';
 export { Idempotency1764000000100 } from './migrations/1764000000100-idempotency';
 export { Ctx, commandContextOf, commandOptions, eventMetadata } from './command-context';
 export type { CommandContext } from './command-context';

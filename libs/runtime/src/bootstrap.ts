@@ -4,11 +4,10 @@ import { createServer, type AddressInfo } from 'node:net';
 import { parseEnv } from 'node:util';
 import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { NestFactory } from '@nestjs/core';
 import { DataDirLockedError } from '@app/event-store';
 import { IntegrationEventTransports } from '@app/messaging';
 import type { PlatformConfig } from './config';
-import { NEST_OPTIONS, configureHttp } from './http-setup';
+import { configureHttp, createApiApp } from './http-setup';
 import { AppLogger } from './logging';
 import { RuntimeModule, type RuntimeDefinition } from './runtime.module';
 
@@ -90,7 +89,7 @@ export async function bootstrap(definition: RuntimeDefinition): Promise<void> {
   try {
     // abortOnError: false so a failed start comes back here; autoFlushLogs: false so Nest's own
     // report of it (a stack trace) is printed only when there is no one-line explanation.
-    app = await NestFactory.create(RuntimeModule.forRoot(definition), { ...NEST_OPTIONS, abortOnError: false, autoFlushLogs: false });
+    app = await createApiApp(RuntimeModule.forRoot(definition), { abortOnError: false, autoFlushLogs: false });
   } catch (error) {
     refuseToStart(definition.name, error);
   }

@@ -1,11 +1,11 @@
-import type { INestApplication } from '@nestjs/common';
+import type { DynamicModule, INestApplication, NestApplicationOptions } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ModulesContainer } from '@nestjs/core';
+import { ModulesContainer, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { IS_PUBLIC_KEY, ROLES_KEY } from '@app/auth';
-import { applySecurity, bodyParserErrors, completeApiDocument } from '@app/http';
+import { ApiHttpAdapter, applySecurity, bodyParserErrors, completeApiDocument } from '@app/http';
 import type { PlatformConfig } from './config';
 import { AppLogger } from './logging';
 import { buildInfo } from './version.controller';
@@ -15,6 +15,15 @@ export const BODY_LIMIT = '256kb';
 
 /** Options for NestFactory.create that configureHttp relies on. */
 export const NEST_OPTIONS = { bufferLogs: true, bodyParser: false } as const;
+
+/**
+ * The Nest app of a process that serves the API, on ApiHttpAdapter (ETag, Idempotent-Replayed;
+ * ApiGuard refuses to start without it) with NEST_OPTIONS: main.ts and the end-to-end tests
+ * create it so, then call configureHttp.
+ */
+export function createApiApp(module: DynamicModule, options: NestApplicationOptions = {}): Promise<INestApplication> {
+  return NestFactory.create(module, new ApiHttpAdapter(), { ...NEST_OPTIONS, ...options });
+}
 
 /** What the Authorize dialog of /docs tells a newcomer. */
 export const BEARER_AUTH_DESCRIPTION =

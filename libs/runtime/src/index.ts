@@ -3,7 +3,7 @@ export { RuntimeModule, authModule } from './runtime.module';
 export { AppLogger, LifecycleLog, loggingModule, prettyLogs, requestLogger } from './logging';
 export type { RuntimeDefinition } from './runtime.module';
 export { bootstrap, describeListening, probePort, refuseToStart } from './bootstrap';
-export { BODY_LIMIT, NEST_OPTIONS, configureHttp } from './http-setup';
+export { BODY_LIMIT, NEST_OPTIONS, configureHttp, createApiApp } from './http-setup';
 export {
   MIN_JWT_SECRET_BYTES,
   durationMs,

@@ -47,9 +47,13 @@ export interface RuntimeDefinition extends ProcessIdentity {
 
 type AnyConfig = ConfigService<PlatformConfig & Partial<Pick<ServiceConfig, 'DATABASE_POOL_SIZE'>>, true>;
 
-/** Bearer-token verification from JWT_SECRET or JWT_JWKS_URL (a secret generated in DATA_DIR on the embedded default only). */
-export function authModule(): DynamicModule {
+/**
+ * Bearer-token verification from JWT_SECRET or JWT_JWKS_URL (a secret generated in DATA_DIR on the embedded default only).
+ * `globalGuard: false` when the app's own guard calls AuthGuard first (ApiGuard).
+ */
+export function authModule({ globalGuard = true }: { globalGuard?: boolean } = {}): DynamicModule {
   return AuthModule.forRootAsync({
+    globalGuard,
     inject: [ConfigService],
     useFactory: (config: ConfigService<Partial<PlatformConfig>, true>) => ({
       jwtSecret: config.get('JWT_SECRET', { infer: true }),
@@ -112,7 +116,8 @@ export class RuntimeModule {
             },
           }),
         }),
-        authModule(),
+        // AuthGuard is ApiGuard's first step (apiProviders).
+        authModule({ globalGuard: false }),
         // The one global command and query bus every context uses, measured (GET /metrics).
         measuredCqrsModule(),
         TerminusModule,

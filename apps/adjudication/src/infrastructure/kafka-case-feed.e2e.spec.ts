@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { adverseEventStream, caseStream } from '@app/contracts';
+import { ApiHttpAdapter } from '@app/http';
 import { DATA_SOURCE, EVENT_STORE, type EventStore } from '@app/event-store';
 import { KAFKA_CLIENT_FACTORY, TOPICS, deadLetterTopic, integrationTopics } from '@app/messaging';
 import { RuntimeModule, migrationsWith, type RuntimeDefinition } from '@app/runtime';
@@ -68,7 +69,7 @@ if (!serverUrl) {
         .overrideProvider(KAFKA_CLIENT_FACTORY)
         .useValue(() => broker.client())
         .compile();
-      app = moduleRef.createNestApplication({ logger: false });
+      app = moduleRef.createNestApplication(new ApiHttpAdapter(), { logger: false });
       expect(connectMicroservices(app, service)).toBeDefined();
       await app.init();
       await app.startAllMicroservices();

@@ -118,7 +118,7 @@ abstract class EnrollmentHandler {
   /**
    * The command on an existing patient the site investigator may act on (own site only), built from
    * the patient as read for the decision itself: the scope check and the decision share one read of
-   * the stream (a registered trial is the interceptor's check, and a patient implies its trial).
+   * the stream (a registered trial is ApiGuard's check, and a patient implies its trial).
    */
   protected inScope(
     trialId: string,

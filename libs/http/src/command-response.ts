@@ -1,0 +1,46 @@
+import { ExpressAdapter } from '@nestjs/platform-express';
+import type { Response } from 'express';
+import type { RequestWithIdempotency } from './idempotency';
+
+/**
+ * The stream version an answer carries, as its strong ETag: a command's `streamVersion`, or the
+ * `version` of a read of one stream (GET trial, patient, adverse event). Either can be sent back
+ * as If-Match, so a client may read, decide and write only on the version it read.
+ */
+export function streamVersionOf(method: string, body: unknown): number | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { streamVersion, version } = body as { streamVersion?: unknown; version?: unknown };
+  if (Number.isSafeInteger(streamVersion)) return streamVersion as number;
+  // Only a read's top-level integer `version` is a stream version (a charter's version is text).
+  if ((method === 'GET' || method === 'HEAD') && Number.isSafeInteger(version) && (version as number) >= 0) return version as number;
+  return undefined;
+}
+
+/**
+ * Nest on Express, answering as the API does. A handler's answer that carries its stream version
+ * gets it as its ETag (set before Express would compute its weak hash ETag, which no If-Match
+ * could name), and the answer replayed for an Idempotency-Key gets `Idempotent-Replayed: true`.
+ *
+ * Done here, where Nest writes a handler's answer, rather than by interceptors: Nest wraps each
+ * interceptor of each request in an AsyncResource.bind (which builds a deprecation getter every
+ * time) and an rxjs defer and mergeAll, about 4% of a command's CPU (issue #18). What ran before
+ * the handler is ApiGuard's. Errors never come here (ProblemDetailsFilter writes them).
+ */
+export class ApiHttpAdapter extends ExpressAdapter {
+  override reply(response: Response, body: unknown, statusCode?: number): unknown {
+    if (!response.headersSent) {
+      const request = response.req as RequestWithIdempotency;
+      const version = streamVersionOf(request.method, body);
+      if (version !== undefined) response.setHeader('ETag', `"${version}"`);
+      if (request.idempotency?.replayed) response.setHeader('Idempotent-Replayed', 'true');
+    }
+    return super.reply(response, body, statusCode);
+  }
+}
+
+/** Parses If-Match: "3" (or 3, or W/"3") into a stream version; absent → undefined. */
+export function parseIfMatch(header: string | undefined): number | undefined | 'invalid' {
+  if (header === undefined || header.trim() === '' || header.trim() === '*') return undefined;
+  const match = /^(?:W\/)?"?(\d{1,15})"?$/.exec(header.trim());
+  return match ? Number(match[1]) : 'invalid';
+}
