@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Response } from 'express';
-import canonicalize from 'canonicalize';
 import type { z } from 'zod';
 import { readMultipartUpload, type BlobStore, type StagedBlob } from '@app/blob-store';
 import { DomainError, MAX_DOCUMENT_BYTES, documentAccessStream, type DocumentRead, type StoredFile } from '@app/contracts';
-import { loadState, type Decider, type EventStore } from '@app/event-store';
+import { canonicalJson, loadState, type Decider, type EventStore } from '@app/event-store';
 import type { CommandContext } from './command-context';
 
 /** A multipart upload whose text fields passed their schema, its file staged (not yet readable). */
@@ -20,7 +19,7 @@ export interface ValidUpload<T> {
  * Reads a `multipart/form-data` command: the `file` part streamed into the blob store's staging
  * (hashed and sniffed as it arrives, at most MAX_DOCUMENT_BYTES) and the text fields checked by
  * `schema`. A refusal leaves nothing staged. The Idempotency-Key's fingerprint is then the fields
- * and the file's hash, since a multipart body is not the JSON the interceptor hashed: the same key
+ * and the file's hash, since a multipart body is not the JSON IdempotencyKeys hashed: the same key
  * with another file is a different request (422), with the same file a replay.
  */
 export async function readUpload<S extends z.ZodObject>(
@@ -48,9 +47,11 @@ export async function readUpload<S extends z.ZodObject>(
   }
   const { sha256, size, mediaType } = upload.file;
   if (context.idempotency) {
-    context.idempotency.requestHash = createHash('sha256')
-      .update(`${request.method} ${request.originalUrl}\n${canonicalize({ fields: parsed.data, file: sha256 }) ?? ''}`)
-      .digest('hex');
+    context.idempotency.requestHash = hash(
+      'sha256',
+      `${request.method} ${request.originalUrl}\n${canonicalJson({ fields: parsed.data, file: sha256 }) ?? ''}`,
+      'hex',
+    );
   }
   return { fields: parsed.data, file: upload.file, stored: { filename: upload.filename, mediaType, size, sha256 } };
 }
