@@ -28,7 +28,7 @@ const fieldInvalid = (field: string, detail: string) => new DomainError('VALIDAT
  * staging as it arrives, and the text fields named in `fields` (before or after the file). Resolves
  * once the whole body is parsed. Every refusal rejects with a DomainError and leaves nothing staged;
  * a refusal of the file's size (or type) rejects as soon as it is known and stops reading the
- * request (the caller answers with `Connection: close` rather than draining the rest).
+ * request (the caller answers, then closes the connection rather than draining the rest).
  */
 export function readMultipartUpload(
   req: IncomingMessage,

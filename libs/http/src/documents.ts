@@ -35,7 +35,7 @@ export async function readUpload<S extends z.ZodObject>(
   } catch (error) {
     // The rest of an oversized or refused body is not read: the connection closes after the answer.
     if (error instanceof DomainError && (error.kind === 'too_large' || error.kind === 'unsupported_media_type'))
-      response.setHeader('Connection', 'close');
+      closeAfterAnswer(request, response);
     throw error;
   }
   const parsed = schema.safeParse(upload.fields);
@@ -54,6 +54,28 @@ export async function readUpload<S extends z.ZodObject>(
     );
   }
   return { fields: parsed.data, file: upload.file, stored: { filename: upload.filename, mediaType, size, sha256 } };
+}
+
+/** How long a refused upload's connection still reads (and drops) what the client sends after the answer. */
+export const LINGER_MS = 2_000;
+
+/**
+ * Closes the connection once the answer is out, in stages (RFC 9112 §9.6): a socket closed with
+ * unread bytes sends a TCP reset, which can destroy the answer before the client reads it, and a
+ * client sending a refused body is still sending. So the answer goes out, the server half-closes
+ * (FIN after the answer) and drops whatever still arrives, until the client closes or LINGER_MS
+ * pass. Not with a `Connection: close` header: Node closes such a socket as soon as the answer is
+ * written, reset and all.
+ */
+function closeAfterAnswer(request: IncomingMessage, response: Response): void {
+  response.once('finish', () => {
+    const socket = request.socket;
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    socket.once('close', () => clearTimeout(timer));
+    // Flowing with no reader: what arrives is dropped (a paused request would buffer it instead).
+    request.resume();
+    socket.end();
+  });
 }
 
 /**
