@@ -92,16 +92,18 @@ function canonicalOf(content: HashedContent): string {
 /**
  * An event's content as it is stored, with its digest: data and metadata as the JSON values
  * JSON.stringify makes of them (absent data is null, absent metadata {}), so that what is hashed
- * is exactly what is stored. One canonical serialization serves both the digest and the values.
+ * is exactly what is stored. One canonical serialization serves the digest, the values and the
+ * text sent to the database (`canonical`).
  */
 export function storedContent(content: Omit<HashedContent, 'metadata'> & { metadata?: EventMetadata }): {
   content: HashedContent;
   digest: Buffer;
+  canonical: string;
 } {
   const canonical = canonicalOf({ ...content, data: content.data ?? null, metadata: content.metadata ?? {} });
   const stored = JSON.parse(canonical) as HashedContent;
   if (stored.data === undefined) throw new Error('event data is not a JSON value');
-  return { content: stored, digest: hash('sha256', canonical, 'buffer') };
+  return { content: stored, digest: hash('sha256', canonical, 'buffer'), canonical };
 }
 
 /**

@@ -117,6 +117,13 @@ interface PreparedEvent {
   metadata: RecordedEvent['metadata'];
   recordedAt: string;
   digest: string;
+  /** This event as es_append reads it (its fields above), serialized once: its canonical content plus the digest. */
+  json: string;
+}
+
+/** The events of an append as the JSON es_append and es_append_batch take, from each event's serialized form. */
+function eventsJson(events: PreparedEvent[]): string {
+  return `[${events.map((event) => event.json).join(',')}]`;
 }
 
 interface AppendRequest {
@@ -155,9 +162,9 @@ function appendStatement({ streamId, expected, events, key }: AppendRequest): [s
     ? [
         'es_append_keyed',
         'SELECT * FROM es_append_keyed($1, $2, $3::jsonb, $4, $5, $6, $7::timestamptz)',
-        [streamId, expected, JSON.stringify(events), key.scope, key.key, key.requestHash, key.notBefore],
+        [streamId, expected, eventsJson(events), key.scope, key.key, key.requestHash, key.notBefore],
       ]
-    : ['es_append', 'SELECT * FROM es_append($1, $2, $3::jsonb)', [streamId, expected, JSON.stringify(events)]];
+    : ['es_append', 'SELECT * FROM es_append($1, $2, $3::jsonb)', [streamId, expected, eventsJson(events)]];
 }
 
 export interface PostgresEventStoreOptions {
@@ -201,7 +208,7 @@ export class PostgresEventStore implements EventStore {
     const expected = options.expectedVersion ?? 'any';
     const recordedAt = this.clock.now().toISOString();
     const prepared: PreparedEvent[] = events.map((event) => {
-      const { content, digest } = storedContent({
+      const { content, digest, canonical } = storedContent({
         streamId,
         eventId: event.eventId ?? this.ids.next(),
         type: event.type,
@@ -210,7 +217,9 @@ export class PostgresEventStore implements EventStore {
         metadata: event.metadata,
         recordedAt,
       });
-      return { ...content, digest: digest.toString('hex') };
+      const hex = digest.toString('hex');
+      // The canonical content is already the event's JSON (the same fields): the digest joins it, nothing is serialized again.
+      return { ...content, digest: hex, json: `${canonical.slice(0, -1)},"digest":"${hex}"}` };
     });
     const request: AppendRequest = {
       streamId,
@@ -292,17 +301,17 @@ export class PostgresEventStore implements EventStore {
   private async appendEntries(requests: AppendRequest[], order: number[]): Promise<Array<Settled<AppendedRow[]>>> {
     const entries = order.map((i) => {
       const { streamId, expected, events, key, guards } = requests[i]!;
-      return {
+      const fields = JSON.stringify({
         streamId,
         expected,
-        events,
         ...(key ? { scope: key.scope, key: key.key, requestHash: key.requestHash, notBefore: key.notBefore } : {}),
         ...(guards ? { guards: guards.map((g) => ({ stream_id: g.streamId, version: g.version })) } : {}),
-      };
+      });
+      return `${fields.slice(0, -1)},"events":${eventsJson(events)}}`;
     });
     type BatchRow = AppendedRow & { entry: number; error_code: string | null; error_detail: string | null };
     const rows = await run<BatchRow>(this.dataSource, 'es_append_batch', 'SELECT * FROM es_append_batch($1::jsonb)', [
-      JSON.stringify(entries),
+      `[${entries.join(',')}]`,
     ]);
     const results: Array<Settled<AppendedRow[]>> = requests.map(() => ({ ok: true, value: [] }));
     for (const row of rows) {
