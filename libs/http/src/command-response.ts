@@ -28,11 +28,20 @@ export function streamVersionOf(method: string, body: unknown): number | undefin
  */
 export class ApiHttpAdapter extends ExpressAdapter {
   override reply(response: Response, body: unknown, statusCode?: number): unknown {
-    if (!response.headersSent) {
-      const request = response.req as RequestWithIdempotency;
-      const version = streamVersionOf(request.method, body);
-      if (version !== undefined) response.setHeader('ETag', `"${version}"`);
-      if (request.idempotency?.replayed) response.setHeader('Idempotent-Replayed', 'true');
+    if (response.headersSent) return super.reply(response, body, statusCode);
+    const request = response.req as RequestWithIdempotency;
+    const version = streamVersionOf(request.method, body);
+    if (version !== undefined) response.setHeader('ETag', `"${version}"`);
+    if (request.idempotency?.replayed) response.setHeader('Idempotent-Replayed', 'true');
+    if (version !== undefined && request.method !== 'GET' && request.method !== 'HEAD' && !response.hasHeader('Content-Type')) {
+      // A command's answer, written as res.json would write it (the app sets no json replacer or
+      // spaces; its ETag is set, so Express would hash nothing; not a GET, so no 304), without
+      // Express's per-call header parsing (about 2% of a command's CPU). A test holds the two equal.
+      const json = JSON.stringify(body);
+      if (statusCode) response.status(statusCode);
+      response.setHeader('Content-Type', 'application/json; charset=utf-8');
+      response.setHeader('Content-Length', Buffer.byteLength(json));
+      return response.end(json);
     }
     return super.reply(response, body, statusCode);
   }
