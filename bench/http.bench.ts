@@ -11,7 +11,8 @@
  * build instead of building into dist/bench-http), BENCH_CPU_PROF=<dir> (the PostgreSQL platform runs with
  * `--cpu-prof` into <dir>; see bench/cpu-profile.ts), BENCH_SYNCHRONOUS_COMMIT=off (platform B's database only, to
  * show what the WAL flush per commit costs; never a default). Target `pgB` is a second PostgreSQL platform from
- * BENCH_DIST_B, for an A/B comparison of two builds in the same run (its ratio to `pg` is printed).
+ * BENCH_DIST_B, for an A/B comparison of two builds in the same run (its ratio to `pg` is printed); `pgliteB`
+ * is the same on PGlite (its ratio to `pglite`).
  * BENCH_SOCKET_B=<dir> connects platform B to PostgreSQL through the Unix socket in <dir> (e.g. /var/run/postgresql)
  * instead of TCP on loopback, to show what the transport costs the platform's CPU.
  *
@@ -49,12 +50,13 @@ const SITES = ['S01', 'S02', 'S03', 'S04', 'S05'];
 /** PostgreSQL's backends publish their counters at most every 10 s when idle (PGSTAT_IDLE_INTERVAL). */
 const STATS_SETTLE_MS = 11_000;
 
-type TargetName = 'pg' | 'pgB' | 'baseline' | 'pglite';
+type TargetName = 'pg' | 'pgB' | 'baseline' | 'pglite' | 'pgliteB';
 const LABEL: Record<TargetName, string> = {
   pg: 'platform, PostgreSQL',
   pgB: 'platform B, PostgreSQL',
   baseline: 'baseline (Nest + pg INSERT)',
   pglite: 'platform, PGlite',
+  pgliteB: 'platform B, PGlite',
 };
 
 interface Target {
@@ -226,7 +228,7 @@ async function startTarget(name: TargetName, dist: string, runId: string, adminT
     env.DATA_DIR = dataDir;
     const flags = ['--max-semi-space-size=64']; // as npm run start:prod
     if (CPU_PROF && name === 'pg') flags.push('--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`);
-    const build = name === 'pgB' ? (process.env.BENCH_DIST_B ?? dist) : dist;
+    const build = name === 'pgB' || name === 'pgliteB' ? (process.env.BENCH_DIST_B ?? dist) : dist;
     server = startNode(name, [...flags, join(build, 'apps', 'platform', 'src', 'main.js')], env);
   }
   const url = await listeningOn(server, 120_000);
@@ -335,11 +337,15 @@ function report(targets: Target[], commits: Map<Target, { raw: number; net: numb
         `${(ratios.length ? median(ratios).toFixed(2) : '').padStart(7)} ${(c ? `${c.net.toFixed(2)} (${c.raw.toFixed(2)})` : 'n/a').padStart(12)}  ${non2xx}`,
     );
   }
-  const a = targets.find((t) => t.name === 'pg');
-  const b = targets.find((t) => t.name === 'pgB');
-  if (a && b) {
+  for (const [of, against] of [
+    ['pgB', 'pg'],
+    ['pgliteB', 'pglite'],
+  ] as const) {
+    const a = targets.find((t) => t.name === against);
+    const b = targets.find((t) => t.name === of);
+    if (!a || !b) continue;
     const ratios = b.results.map((r, i) => r.ok / r.seconds / (a.results[i]!.ok / a.results[i]!.seconds));
-    lines.push(`platform B / platform: ${median(ratios).toFixed(2)} (median of the per-round ratios)`);
+    lines.push(`${LABEL[of]} / ${LABEL[against]}: ${median(ratios).toFixed(2)} (median of the per-round ratios)`);
   }
   if (SYNCHRONOUS_COMMIT)
     lines.push(`synchronous_commit = ${SYNCHRONOUS_COMMIT} on platform B's database (an explanation, never a default)`);
