@@ -67,6 +67,11 @@ export class LogRelay {
   private loop: Promise<void> | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly pause = new WakeableSleep();
+  /**
+   * Backoff and standby waits, which only stop() ends. Were appends to end them, a broker down
+   * under load would be retried at every append, and a standby would try the lock at every append.
+   */
+  private readonly halt = new WakeableSleep();
   private consecutiveFailures = 0;
   private readonly stats: RelayCounters = { published: 0, failures: 0, deadLettered: 0 };
 
@@ -100,6 +105,7 @@ export class LogRelay {
     this.running = false;
     this.unsubscribe?.();
     this.pause.wake();
+    this.halt.wake();
     await this.loop;
     this.loop = undefined;
     // Releases the subscription's lock.
@@ -173,7 +179,7 @@ export class LogRelay {
         acquired = false;
       }
       if (!acquired) {
-        await this.sleep(this.standbyRetryMs);
+        await this.wait(this.standbyRetryMs);
         continue;
       }
       try {
@@ -184,13 +190,17 @@ export class LogRelay {
         this.stats.failures += 1;
         this.consecutiveFailures += 1;
         (this.options.onError ?? defaultOnError)(error);
-        await this.sleep(backoffDelay(this.consecutiveFailures, this.initialBackoffMs, this.maxBackoffMs));
+        await this.wait(backoffDelay(this.consecutiveFailures, this.initialBackoffMs, this.maxBackoffMs));
       }
     }
   }
 
   private sleep(ms: number): Promise<void> {
     return this.running ? this.pause.sleep(ms) : Promise.resolve();
+  }
+
+  private wait(ms: number): Promise<void> {
+    return this.running ? this.halt.sleep(ms) : Promise.resolve();
   }
 }
 

@@ -101,6 +101,8 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly pause = new WakeableSleep();
+  /** Backoff and standby waits, which only stop() ends: appends do not (see LogRelay). */
+  private readonly halt = new WakeableSleep();
   private unsubscribe: (() => void) | undefined;
   private readonly lock: SingleActiveLock;
   private consecutiveFailures = 0;
@@ -130,6 +132,7 @@ export class OutboxRelay {
     this.running = false;
     this.unsubscribe?.();
     this.pause.wake();
+    this.halt.wake();
     await this.loop;
     this.loop = undefined;
     await this.lock.release();
@@ -208,7 +211,7 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     while (this.running) {
       if (!(await this.tryAcquireQuietly())) {
-        await this.sleep(this.standbyRetryMs);
+        await this.wait(this.standbyRetryMs);
         continue;
       }
       try {
@@ -221,7 +224,7 @@ export class OutboxRelay {
         (this.options.onError ?? defaultOnError)(error);
         // A dead lock connection means the lock is gone too: become a standby rather than fail forever.
         await this.lock.alive();
-        await this.sleep(backoffDelay(this.consecutiveFailures, this.initialBackoffMs, this.maxBackoffMs));
+        await this.wait(backoffDelay(this.consecutiveFailures, this.initialBackoffMs, this.maxBackoffMs));
       }
     }
   }
@@ -238,6 +241,10 @@ export class OutboxRelay {
   /** After stop() nothing waits: the loop ends at once. */
   private sleep(ms: number): Promise<void> {
     return this.running ? this.pause.sleep(ms) : Promise.resolve();
+  }
+
+  private wait(ms: number): Promise<void> {
+    return this.running ? this.halt.sleep(ms) : Promise.resolve();
   }
 }
 

@@ -150,6 +150,31 @@ describe('log relay (event log on KurrentDB)', () => {
     expect(outcomes.filter((o) => o === 'processed')).toHaveLength(store.events.length);
   });
 
+  it('backs off from a broker that is down while the log is busy: appends do not cut the backoff short', async () => {
+    const broker = new ScriptedBroker(Array.from({ length: 1_000 }, () => 'fail' as const));
+    const r = new LogRelay({
+      store,
+      dataSource: fixture.dataSource,
+      publisher: broker,
+      pollIntervalMs: 5,
+      initialBackoffMs: 200,
+      maxBackoffMs: 200,
+      onError: quiet,
+    });
+    relays.push(r);
+    await store.appendToStream('case/T1/C1', [event('CaseOpened', { caseId: 'C1' })]);
+    r.start();
+    await waitFor(() => Promise.resolve(broker.calls >= 1));
+    // An append every 5 ms for a second: each one woke the relay, which retried the broker at once.
+    const until = Date.now() + 1_000;
+    for (let i = 0; Date.now() < until; i += 1) {
+      await store.appendToStream('case/T1/C1', [event('Happened', { i })]);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // One attempt per 200 ms backoff (about 6 in all), not one per append (about 150).
+    expect(broker.calls).toBeLessThanOrEqual(10);
+  });
+
   it('runs one active relay per database: the other waits and takes over', async () => {
     await store.appendToStream('trial/T1', [event('TrialRegistered', { trialId: 'T1' })]);
     const one = new ScriptedBroker();

@@ -266,6 +266,31 @@ describe.each(backends)('messaging outbox on %s', (_name, databaseUrl) => {
       expect(outcomes).toEqual(['processed', 'processed', 'duplicate', 'duplicate', 'processed']);
     });
 
+    it('backs off from a broker that is down while the store is busy: appends do not cut the backoff short', async () => {
+      await enableMessaging(fixture.dataSource);
+      await fixture.store.appendToStream('adverse-event/T1/B1', [event('AdverseEventReported', { eventId: 'B1' })]);
+      const broker = new ScriptedBroker(Array.from({ length: 1_000 }, () => 'fail' as const));
+      const r = new OutboxRelay({
+        dataSource: fixture.dataSource,
+        publisher: broker,
+        pollIntervalMs: 5,
+        initialBackoffMs: 200,
+        maxBackoffMs: 200,
+        onError: quiet,
+        wakeOn: (listener) => fixture.store.onAppended(listener),
+      });
+      relays.push(r);
+      await r.start();
+      await waitFor(() => Promise.resolve(broker.calls >= 1));
+      const until = Date.now() + 1_000;
+      for (let i = 0; Date.now() < until; i += 1) {
+        await fixture.store.appendToStream('adverse-event/T1/B1', [event('AdverseEventCorrected', { eventId: 'B1', i })]);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      // One attempt per 200 ms backoff (about 6 in all), not one per append.
+      expect(broker.calls).toBeLessThanOrEqual(10);
+    });
+
     it('never publishes past a failing batch: nothing is published and nothing leaves the outbox until it succeeds', async () => {
       await enableMessaging(fixture.dataSource);
       await fixture.store.appendToStream('patient/T1/P1', [event('A', {}), event('B', {}), event('C', {})]);

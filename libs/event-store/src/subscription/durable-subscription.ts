@@ -58,7 +58,7 @@ export class DurableSubscription {
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly pause = new WakeableSleep();
-  /** The busy pause, which only stop() ends: appends do not. */
+  /** The busy pause and the standby's wait, which only stop() ends: appends do not. */
   private readonly busy = new WakeableSleep();
   private unsubscribe: (() => void) | undefined;
   private readonly lock: SingleActiveLock;
@@ -270,7 +270,8 @@ export class DurableSubscription {
   }
 
   private async run(): Promise<void> {
-    while (this.running && !(await this.lock.tryAcquire())) await this.pause.sleep(this.standbyRetryMs);
+    // A standby retries on its timer, not at every append this process makes.
+    while (this.running && !(await this.lock.tryAcquire())) await this.busy.sleep(this.standbyRetryMs);
     this.known = undefined;
     while (this.running) {
       try {
