@@ -109,6 +109,33 @@ describe.each(backends)('subscription pace on %s', (_name, databaseUrl) => {
     expect(batches.map((b) => b.events.length)).toEqual([500, 500, 200]);
   });
 
+  it('retries a failing batch on its poll interval, not at every append', async () => {
+    let calls = 0;
+    subscription = new DurableSubscription({
+      name: `failing-${(unique += 1)}`,
+      store: h.store,
+      dataSource: h.readModel,
+      pollIntervalMs: 200,
+      delivery: 'idempotent',
+      onError: () => undefined,
+      handler: () => {
+        calls += 1;
+        return Promise.reject(new Error('read model unavailable'));
+      },
+    });
+    subscription.start();
+    await h.store.appendToStream(stream(), events(1));
+    await until(() => calls >= 1);
+    // An append every 5 ms for a second, each waking the loop.
+    const end = Date.now() + 1_000;
+    while (Date.now() < end) {
+      await h.store.appendToStream(stream(), events(1));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // About one attempt per 200 ms (6 in all), not one per append.
+    expect(calls).toBeLessThanOrEqual(10);
+  });
+
   it('stops at once during a busy pause', async () => {
     const batches = subscribe('stop', { busyPauseMs: 60_000, busyBatch: 1 });
     subscription!.start();

@@ -58,7 +58,7 @@ export class DurableSubscription {
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly pause = new WakeableSleep();
-  /** The busy pause and the standby's wait, which only stop() ends: appends do not. */
+  /** The busy pause, the standby's wait and the wait after a failed batch, which only stop() ends: appends do not. */
   private readonly busy = new WakeableSleep();
   private unsubscribe: (() => void) | undefined;
   private readonly lock: SingleActiveLock;
@@ -284,7 +284,9 @@ export class DurableSubscription {
         if (handled < this.batchSize) await this.pause.sleep(this.pollIntervalMs);
       } catch (error) {
         if (!(error instanceof CheckpointMoved)) (this.options.onError ?? defaultOnError)(error);
-        await this.pause.sleep(this.pollIntervalMs);
+        // A failed batch is retried on the timer: were appends to end this wait, a read model's database
+        // down while the log (another store) is busy would be retried at every append.
+        await this.busy.sleep(this.pollIntervalMs);
       }
     }
   }
