@@ -47,6 +47,13 @@ export function resolveJwtSettings(input: JwtSettingsInput, log: (line: string) 
     // A generated secret on a shared server would differ per replica and live outside any secret store.
     throw new Error('JWT_SECRET or JWT_JWKS_URL is required when DATABASE_URL names a PostgreSQL server; set one of them.');
   }
+  if (dataDir.startsWith('memory://')) {
+    // Nothing of an in-memory DATA_DIR is on disk: a generated secret would be written into a directory
+    // named "memory:" and no one could mint a token for this process with `npm run token`.
+    throw new Error(
+      `DATA_DIR=${dataDir} keeps nothing on disk, so no secret can be generated into it; set JWT_SECRET (at least 32 bytes) or JWT_JWKS_URL.`,
+    );
+  }
   const path = jwtSecretPath(dataDir);
   const generated = ensureSecretFile(path);
   const secret = readSecretFile(path);

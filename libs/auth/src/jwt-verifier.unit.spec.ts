@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type JWTPayload, type KeyLike } from 'jose';
@@ -218,6 +218,36 @@ describe('JwtVerifier with a JWKS URL', () => {
     expect(exception.headers['Retry-After']).toBeDefined();
     expect(logged).toHaveBeenCalledWith(expect.stringContaining('missing.json'));
     logged.mockRestore();
+  });
+});
+
+describe('resolveJwtSettings on the embedded default', () => {
+  it('refuses to generate a secret for an in-memory DATA_DIR, writing nothing, and says what to set', () => {
+    const cwd = process.cwd();
+    const scratch = mkdtempSync(join(tmpdir(), 'jwt-memory-'));
+    process.chdir(scratch);
+    try {
+      expect(() => resolveJwtSettings({ dataDir: 'memory://' }, () => undefined)).toThrow(/memory:\/\/ keeps nothing on disk.*JWT_SECRET/);
+      expect(readdirSync(scratch)).toEqual([]);
+    } finally {
+      process.chdir(cwd);
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('generates a secret once into an on-disk DATA_DIR and reads it back on the next start', () => {
+    const disk = mkdtempSync(join(tmpdir(), 'jwt-disk-'));
+    try {
+      const lines: string[] = [];
+      const first = resolveJwtSettings({ dataDir: disk }, (line) => lines.push(line));
+      const second = resolveJwtSettings({ dataDir: disk }, (line) => lines.push(line));
+      expect(first).toMatchObject({ mode: 'secret' });
+      expect(second).toEqual(first);
+      expect(lines[0]).toMatch(/generated an HS256 secret into/);
+      expect(lines[1]).toMatch(/generated earlier/);
+    } finally {
+      rmSync(disk, { recursive: true, force: true });
+    }
   });
 });
 
