@@ -136,6 +136,19 @@ describe.each(backends)('subscription pace on %s', (_name, databaseUrl) => {
     expect(calls).toBeLessThanOrEqual(10);
   });
 
+  it('pauses by default after a batch of 10 events on PostgreSQL, after any batch on PGlite (its one connection)', async () => {
+    // The default threshold, with a pause long enough to tell apart from any delay of a loaded machine.
+    const batches = subscribe('default', { busyPauseMs: 3_000 });
+    subscription!.start();
+    await h.store.appendToStream(stream(), events(2));
+    await until(() => batches.length === 1);
+    await h.store.appendToStream(stream(), events(1));
+    await until(() => batches.length === 2);
+    const gap = batches[1]!.began - batches[0]!.ended;
+    if (databaseUrl) expect(gap).toBeLessThan(1_500);
+    else expect(gap).toBeGreaterThanOrEqual(2_950);
+  });
+
   it('stops at once during a busy pause', async () => {
     const batches = subscribe('stop', { busyPauseMs: 60_000, busyBatch: 1 });
     subscription!.start();
