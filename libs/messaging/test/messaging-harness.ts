@@ -112,6 +112,19 @@ export async function waitFor(condition: () => Promise<boolean> | boolean, timeo
   }
 }
 
+/** A broker that stays down, and the waits of a relay meeting it: a 200 ms backoff, polled every 5 ms. */
+export const brokerDown = (): ScriptedBroker => new ScriptedBroker(Array.from({ length: 1_000 }, () => 'fail' as const));
+export const DOWN_BROKER_WAITS = { pollIntervalMs: 5, initialBackoffMs: 200, maxBackoffMs: 200 } as const;
+
+/** A busy log: `append` every 5 ms for `ms`, each append waking whoever listens. */
+export async function keepAppending(append: (i: number) => Promise<unknown>, ms = 1_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (let i = 0; Date.now() < until; i += 1) {
+    await append(i);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** What a send of the Kafka double does, in turn: deliver, deliver but lose the acknowledgement, or find the broker down. */
 export type SendStep = 'ok' | 'lost-ack' | 'down';
 

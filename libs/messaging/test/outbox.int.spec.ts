@@ -18,7 +18,18 @@ import {
   TOPICS,
   type InboundMessage,
 } from '../src';
-import { actor, event, KafkaDouble, openFixture, ScriptedBroker, waitFor, type MessagingFixture } from './messaging-harness';
+import {
+  actor,
+  brokerDown,
+  DOWN_BROKER_WAITS,
+  event,
+  KafkaDouble,
+  keepAppending,
+  openFixture,
+  ScriptedBroker,
+  waitFor,
+  type MessagingFixture,
+} from './messaging-harness';
 
 const url = process.env.DATABASE_URL;
 const backends: Array<[string, string | undefined]> = [['PGlite', undefined], ...(url ? [['PostgreSQL', url] as [string, string]] : [])];
@@ -269,24 +280,15 @@ describe.each(backends)('messaging outbox on %s', (_name, databaseUrl) => {
     it('backs off from a broker that is down while the store is busy: appends do not cut the backoff short', async () => {
       await enableMessaging(fixture.dataSource);
       await fixture.store.appendToStream('adverse-event/T1/B1', [event('AdverseEventReported', { eventId: 'B1' })]);
-      const broker = new ScriptedBroker(Array.from({ length: 1_000 }, () => 'fail' as const));
-      const r = new OutboxRelay({
-        dataSource: fixture.dataSource,
-        publisher: broker,
-        pollIntervalMs: 5,
-        initialBackoffMs: 200,
-        maxBackoffMs: 200,
-        onError: quiet,
-        wakeOn: (listener) => fixture.store.onAppended(listener),
-      });
+      const broker = brokerDown();
+      const wakeOn = (listener: () => void) => fixture.store.onAppended(listener);
+      const r = new OutboxRelay({ dataSource: fixture.dataSource, publisher: broker, ...DOWN_BROKER_WAITS, onError: quiet, wakeOn });
       relays.push(r);
       await r.start();
-      await waitFor(() => Promise.resolve(broker.calls >= 1));
-      const until = Date.now() + 1_000;
-      for (let i = 0; Date.now() < until; i += 1) {
-        await fixture.store.appendToStream('adverse-event/T1/B1', [event('AdverseEventCorrected', { eventId: 'B1', i })]);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      await waitFor(() => broker.calls >= 1);
+      await keepAppending((i) =>
+        fixture.store.appendToStream('adverse-event/T1/B1', [event('AdverseEventCorrected', { eventId: 'B1', i })]),
+      );
       // One attempt per 200 ms backoff (about 6 in all), not one per append.
       expect(broker.calls).toBeLessThanOrEqual(10);
     });
