@@ -279,8 +279,8 @@ export class DurableSubscription {
     while (this.running) {
       try {
         const handled = await this.processBatch();
-        // bench:http: under load the five subscriptions read the log and committed a batch about 24
-        // times a second each (as many statements as the commands themselves), a few events each.
+        // bench:http: under load the platform's three subscriptions read the log and committed a batch
+        // about 40 times a second each (as many statements as the commands themselves), a few events each.
         // A full batch is no pause: more is waiting (catching up, rebuilding).
         if (handled >= this.busyBatch && handled < this.batchSize && this.busyPauseMs > 0 && this.running)
           await this.busy.sleep(this.busyPauseMs);
