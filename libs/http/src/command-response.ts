@@ -27,27 +27,6 @@ export function streamVersionOf(method: string, body: unknown): number | undefin
  * the handler is ApiGuard's. Errors never come here (ProblemDetailsFilter writes them).
  */
 export class ApiHttpAdapter extends ExpressAdapter {
-  private readonly afterRoutes: Array<() => void> = [];
-  private routesRegistered = false;
-
-  /**
-   * Runs `register` once Nest has registered the API's routes, just before its 404 handler (at once
-   * if that has happened). For what a command need not walk past: Express tries a request against
-   * every layer before its route, and the nine of the docs (Swagger UI), registered before Nest's
-   * routes, were a third of the layers a command walked (the router is about 5% of its CPU).
-   */
-  whenRoutesRegistered(register: () => void): void {
-    if (this.routesRegistered) register();
-    else this.afterRoutes.push(register);
-  }
-
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- ExpressAdapter's own signature
-  override setNotFoundHandler(handler: Function, prefix?: string): unknown {
-    this.routesRegistered = true;
-    for (const register of this.afterRoutes.splice(0)) register();
-    return super.setNotFoundHandler(handler, prefix);
-  }
-
   override reply(response: Response, body: unknown, statusCode?: number): unknown {
     if (response.headersSent) return super.reply(response, body, statusCode);
     const request = response.req as RequestWithIdempotency;

@@ -64,11 +64,7 @@ export function configureHttp(app: INestApplication): void {
   express.use(bodyParserErrors);
   express.disable('x-powered-by');
   app.enableShutdownHooks();
-  const docs = () => SwaggerModule.setup('docs', app, apiDocument(app), { jsonDocumentUrl: 'docs-json' });
-  // After the API's routes, so that no command walks past the docs' layers.
-  const adapter = app.getHttpAdapter();
-  if (adapter instanceof ApiHttpAdapter) adapter.whenRoutesRegistered(docs);
-  else docs();
+  SwaggerModule.setup('docs', app, apiDocument(app), { jsonDocumentUrl: 'docs-json' });
 }
 
 /**
