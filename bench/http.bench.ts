@@ -69,7 +69,24 @@ interface Target {
   patients: Array<{ patientId: string; siteId: string }>;
   corrections: number;
   results: LoadResult[];
+  /** The process's own view of each round (platform targets): event-loop delay and garbage collection. */
+  runtime: RuntimeSample[];
   loadMs: number;
+}
+
+interface RuntimeSample {
+  lagP99Ms: number;
+  lagMaxMs: number;
+  gcMsPerS: number;
+}
+
+/** prom-client's default metrics: the event-loop delay histogram is reset at each scrape, the GC time is a running sum. */
+async function scrapeRuntime(target: Target): Promise<{ lagP99: number; lagMax: number; gcSeconds: number }> {
+  const text = await (await fetch(`${target.url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+  let gcSeconds = 0;
+  for (const match of text.matchAll(/^nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)/gm)) gcSeconds += Number(match[1]);
+  return { lagP99: value('nodejs_eventloop_lag_p99_seconds'), lagMax: value('nodejs_eventloop_lag_max_seconds'), gcSeconds };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -232,7 +249,7 @@ async function startTarget(name: TargetName, dist: string, runId: string, adminT
     server = startNode(name, [...flags, join(build, 'apps', 'platform', 'src', 'main.js')], env);
   }
   const url = await listeningOn(server, 120_000);
-  const target: Target = { name, dataDir, server, url, database, token, patients: [], corrections: 0, results: [], loadMs: 0 };
+  const target: Target = { name, dataDir, server, url, database, token, patients: [], corrections: 0, results: [], runtime: [], loadMs: 0 };
   if (name !== 'baseline') await setUp(target, adminToken);
   else target.patients = Array.from({ length: PATIENTS }, (_, i) => ({ patientId: `BP-${i}`, siteId: SITES[i % SITES.length]! }));
   return target;
@@ -275,14 +292,27 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       for (const target of order) {
+        const platform = target.name !== 'baseline';
+        const before = platform ? await scrapeRuntime(target) : undefined;
         const began = Date.now();
         const result = await runLoad(target, `r${round}-${target.name}`, SECONDS);
         target.loadMs += Date.now() - began;
         target.results.push(result);
+        let runtime = '';
+        if (before) {
+          const after = await scrapeRuntime(target);
+          const sample = {
+            lagP99Ms: after.lagP99 * 1000,
+            lagMaxMs: after.lagMax * 1000,
+            gcMsPerS: ((after.gcSeconds - before.gcSeconds) * 1000) / result.seconds,
+          };
+          target.runtime.push(sample);
+          runtime = `, event-loop delay p99 ${sample.lagP99Ms.toFixed(1)} max ${sample.lagMaxMs.toFixed(1)} ms, GC ${sample.gcMsPerS.toFixed(0)} ms/s`;
+        }
         const rate = result.ok / result.seconds;
         process.stderr.write(
           `round ${round + 1} ${LABEL[target.name]}: ${rate.toFixed(0)} commands/s, p50 ${result.p50} p95 ${result.p95} p99 ${result.p99} ms, ` +
-            `statuses ${JSON.stringify(result.statuses)}${result.errors ? `, ${result.errors} errors` : ''}\n`,
+            `statuses ${JSON.stringify(result.statuses)}${result.errors ? `, ${result.errors} errors` : ''}${runtime}\n`,
         );
       }
     }
