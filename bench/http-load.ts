@@ -35,6 +35,8 @@ export interface LoadResult {
   p50: number;
   p95: number;
   p99: number;
+  /** Latency by kind of command (`patients`, `visits`, …): where a tail comes from. */
+  byKind: Record<string, { count: number; p50: number; p99: number }>;
   corrections: number;
 }
 
@@ -130,6 +132,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
 
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${spec.token}` };
   const latencies: number[] = [];
+  const latenciesByKind = new Map<string, number[]>();
   const statuses: Record<string, number> = {};
   let instance!: autocannon.Instance;
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
@@ -142,8 +145,9 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
         requests: [
           {
             method: 'POST',
-            setupRequest: (request) => {
+            setupRequest: (request, context: { kind?: string }) => {
               const { kind, path, body, key } = next();
+              context.kind = kind;
               return {
                 ...request,
                 path: spec.target === 'platform' ? path : `/baseline/${kind}`,
@@ -157,8 +161,13 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
       (error: Error | null, result: autocannon.Result) => (error ? reject(error) : resolve(result)),
     );
   });
-  instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+  instance.on('response', (client, statusCode, _bytes, responseTime) => {
     latencies.push(responseTime);
+    // One request at a time per connection: the client's context still holds the kind of the request just answered.
+    const kind = (client as unknown as { requestIterator: { context: { kind: string } } }).requestIterator.context.kind;
+    let ofKind = latenciesByKind.get(kind);
+    if (!ofKind) latenciesByKind.set(kind, (ofKind = []));
+    ofKind.push(responseTime);
     statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
   });
   const result = await finished;
@@ -175,6 +184,12 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     p50: percentile(latencies, 50),
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
+    byKind: Object.fromEntries(
+      [...latenciesByKind].map(([kind, values]) => {
+        values.sort((a, b) => a - b);
+        return [kind, { count: values.length, p50: percentile(values, 50), p99: percentile(values, 99) }];
+      }),
+    ),
     corrections: corrections - spec.correctionsBefore,
   };
 }

@@ -14,7 +14,9 @@
  * BENCH_DIST_B, for an A/B comparison of two builds in the same run (its ratio to `pg` is printed); `pgliteB`
  * is the same on PGlite (its ratio to `pglite`).
  * BENCH_SOCKET_B=<dir> connects platform B to PostgreSQL through the Unix socket in <dir> (e.g. /var/run/postgresql)
- * instead of TCP on loopback, to show what the transport costs the platform's CPU.
+ * instead of TCP on loopback, to show what the transport costs the platform's CPU. BENCH_NODE_FLAGS (and
+ * BENCH_NODE_FLAGS_B for the B targets) replace the platform's node flags (default `--max-semi-space-size=64`, as
+ * `npm run start:prod`), to compare V8 settings in one run.
  *
  * Each target gets a set-up phase (trial, five sites, BENCH_PATIENTS patients with an index procedure, until the
  * read models have caught up), a 3 s warm-up, then ROUNDS rounds with the targets' order rotated each round. The
@@ -78,15 +80,26 @@ interface RuntimeSample {
   lagP99Ms: number;
   lagMaxMs: number;
   gcMsPerS: number;
+  /** Pauses longer than 10 ms in the round. */
+  gcsOver10ms: number;
+  gcs: number;
 }
 
-/** prom-client's default metrics: the event-loop delay histogram is reset at each scrape, the GC time is a running sum. */
-async function scrapeRuntime(target: Target): Promise<{ lagP99: number; lagMax: number; gcSeconds: number }> {
+/** prom-client's default metrics: the event-loop delay histogram is reset at each scrape, GC counts and times are running sums. */
+async function scrapeRuntime(
+  target: Target,
+): Promise<{ lagP99: number; lagMax: number; gcSeconds: number; gcs: number; gcsOver10ms: number }> {
   const text = await (await fetch(`${target.url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
-  let gcSeconds = 0;
-  for (const match of text.matchAll(/^nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)/gm)) gcSeconds += Number(match[1]);
-  return { lagP99: value('nodejs_eventloop_lag_p99_seconds'), lagMax: value('nodejs_eventloop_lag_max_seconds'), gcSeconds };
+  const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((total, match) => total + Number(match[1]), 0);
+  const gcs = sum(/^nodejs_gc_duration_seconds_count\{[^}]*\} (\S+)/gm);
+  return {
+    lagP99: value('nodejs_eventloop_lag_p99_seconds'),
+    lagMax: value('nodejs_eventloop_lag_max_seconds'),
+    gcSeconds: sum(/^nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)/gm),
+    gcs,
+    gcsOver10ms: gcs - sum(/^nodejs_gc_duration_seconds_bucket\{le="0\.01"[^}]*\} (\S+)/gm),
+  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -243,9 +256,11 @@ async function startTarget(name: TargetName, dist: string, runId: string, adminT
     }
     dataDir = mkdtempSync(join(tmpdir(), `bench-http-${name}-`));
     env.DATA_DIR = dataDir;
-    const flags = ['--max-semi-space-size=64']; // as npm run start:prod
+    const b = name === 'pgB' || name === 'pgliteB';
+    // As npm run start:prod, unless BENCH_NODE_FLAGS (BENCH_NODE_FLAGS_B for the B targets) says otherwise.
+    const flags = (process.env[b ? 'BENCH_NODE_FLAGS_B' : 'BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=64').split(' ').filter(Boolean);
     if (CPU_PROF && name === 'pg') flags.push('--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`);
-    const build = name === 'pgB' || name === 'pgliteB' ? (process.env.BENCH_DIST_B ?? dist) : dist;
+    const build = b ? (process.env.BENCH_DIST_B ?? dist) : dist;
     server = startNode(name, [...flags, join(build, 'apps', 'platform', 'src', 'main.js')], env);
   }
   const url = await listeningOn(server, 120_000);
@@ -305,9 +320,11 @@ async function main(): Promise<void> {
             lagP99Ms: after.lagP99 * 1000,
             lagMaxMs: after.lagMax * 1000,
             gcMsPerS: ((after.gcSeconds - before.gcSeconds) * 1000) / result.seconds,
+            gcs: after.gcs - before.gcs,
+            gcsOver10ms: after.gcsOver10ms - before.gcsOver10ms,
           };
           target.runtime.push(sample);
-          runtime = `, event-loop delay p99 ${sample.lagP99Ms.toFixed(1)} max ${sample.lagMaxMs.toFixed(1)} ms, GC ${sample.gcMsPerS.toFixed(0)} ms/s`;
+          runtime = `, event-loop delay p99 ${sample.lagP99Ms.toFixed(1)} max ${sample.lagMaxMs.toFixed(1)} ms, GC ${sample.gcMsPerS.toFixed(0)} ms/s in ${sample.gcs} pauses (${sample.gcsOver10ms} over 10 ms)`;
         }
         const rate = result.ok / result.seconds;
         process.stderr.write(
@@ -376,6 +393,16 @@ function report(targets: Target[], commits: Map<Target, { raw: number; net: numb
     if (!a || !b) continue;
     const ratios = b.results.map((r, i) => r.ok / r.seconds / (a.results[i]!.ok / a.results[i]!.seconds));
     lines.push(`${LABEL[of]} / ${LABEL[against]}: ${median(ratios).toFixed(2)} (median of the per-round ratios)`);
+  }
+  for (const t of targets) {
+    const kinds = Object.keys(t.results[0]?.byKind ?? {}).sort();
+    const ofKind = (kind: string, p: 'p50' | 'p99') => median(t.results.map((r) => r.byKind[kind]?.[p] ?? NaN)).toFixed(0);
+    lines.push(`${LABEL[t.name]}, p50/p99 ms by command: ${kinds.map((k) => `${k} ${ofKind(k, 'p50')}/${ofKind(k, 'p99')}`).join(', ')}`);
+    if (t.runtime.length)
+      lines.push(
+        `${LABEL[t.name]}, its own view: event-loop delay p99 ${median(t.runtime.map((r) => r.lagP99Ms)).toFixed(1)} ms, ` +
+          `GC ${median(t.runtime.map((r) => r.gcMsPerS)).toFixed(0)} ms/s (medians of the rounds)`,
+      );
   }
   if (SYNCHRONOUS_COMMIT)
     lines.push(`synchronous_commit = ${SYNCHRONOUS_COMMIT} on platform B's database (an explanation, never a default)`);
