@@ -15,7 +15,7 @@
  * is the same on PGlite (its ratio to `pglite`).
  * BENCH_SOCKET_B=<dir> connects platform B to PostgreSQL through the Unix socket in <dir> (e.g. /var/run/postgresql)
  * instead of TCP on loopback, to show what the transport costs the platform's CPU. BENCH_NODE_FLAGS (and
- * BENCH_NODE_FLAGS_B for the B targets) replace the platform's node flags (default `--max-semi-space-size=64`, as
+ * BENCH_NODE_FLAGS_B for the B targets) replace the platform's node flags (default `--max-semi-space-size=16`, as
  * `npm run start:prod`), to compare V8 settings in one run.
  *
  * Each target gets a set-up phase (trial, five sites, BENCH_PATIENTS patients with an index procedure, until the
@@ -258,7 +258,7 @@ async function startTarget(name: TargetName, dist: string, runId: string, adminT
     env.DATA_DIR = dataDir;
     const b = name === 'pgB' || name === 'pgliteB';
     // As npm run start:prod, unless BENCH_NODE_FLAGS (BENCH_NODE_FLAGS_B for the B targets) says otherwise.
-    const flags = (process.env[b ? 'BENCH_NODE_FLAGS_B' : 'BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=64').split(' ').filter(Boolean);
+    const flags = (process.env[b ? 'BENCH_NODE_FLAGS_B' : 'BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=16').split(' ').filter(Boolean);
     if (CPU_PROF && name === 'pg') flags.push('--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`);
     const build = b ? (process.env.BENCH_DIST_B ?? dist) : dist;
     server = startNode(name, [...flags, join(build, 'apps', 'platform', 'src', 'main.js')], env);
