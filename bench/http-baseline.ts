@@ -1,8 +1,9 @@
 /**
  * The baseline of `npm run bench:http`: the least a command endpoint can do on the platform's HTTP stack. Nest 11 on
- * Express with the platform's security headers and JSON body parser, a `pg` pool of the platform's size; each
- * request's body is validated with the command's own zod schema (libs/contracts) and INSERTed as one row (one
- * statement, one commit). No auth, no event store, no idempotency, no read model.
+ * Express (StableShapeExpressAdapter, as the platform) with the platform's security headers and JSON body parser, a
+ * `pg` pool of the platform's size; each request's body is validated with the command's own zod schema
+ * (libs/contracts) and INSERTed as one row (one statement, one commit). No auth, no event store, no idempotency, no
+ * read model.
  *
  *   BASELINE_DATABASE_URL=postgres://… PORT=0 tsx bench/http-baseline.ts
  *
@@ -15,7 +16,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import pg from 'pg';
 import type { ZodType } from 'zod';
 import { CorrectionBody, EnrollPatientBody, RecordProcedureBody, RecordVisitBody, ReportAdverseEventBody } from '@app/contracts';
-import { applySecurity } from '@app/http';
+import { StableShapeExpressAdapter, applySecurity } from '@app/http';
 
 const POOL = 'BASELINE_POOL';
 /** The platform's pool: libs/event-store's openDataSource defaults to 20 connections. */
@@ -64,7 +65,11 @@ async function main(): Promise<void> {
     'CREATE TABLE IF NOT EXISTS baseline_rows (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, kind text NOT NULL, body jsonb NOT NULL)',
   );
   await pool.end();
-  const app = await NestFactory.create<NestExpressApplication>(BaselineModule, { bodyParser: false, logger: ['error'] });
+  // The platform's HTTP stack: Express on a server that constructs requests with Express's prototypes.
+  const app = await NestFactory.create<NestExpressApplication>(BaselineModule, new StableShapeExpressAdapter(), {
+    bodyParser: false,
+    logger: ['error'],
+  });
   applySecurity(app, { corsOrigins: [] });
   app.useBodyParser('json', { limit: '256kb', strict: true, type: ['application/json', 'application/*+json'] });
   app.disable('x-powered-by');

@@ -1,5 +1,7 @@
+import { IncomingMessage, ServerResponse, createServer } from 'node:http';
+import type { NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
-import type { Response } from 'express';
+import type { Express, Response } from 'express';
 import type { RequestWithIdempotency } from './idempotency';
 
 /**
@@ -17,6 +19,46 @@ export function streamVersionOf(method: string, body: unknown): number | undefin
 }
 
 /**
+ * Express on a Node server whose requests and responses are born with Express's prototypes.
+ *
+ * Express gives every request and response its own prototype when it enters the app
+ * (`Object.setPrototypeOf(req, app.request)`). V8 then gives each such object a map (hidden
+ * class) of its own, so every property added to it afterwards builds new maps, and every property
+ * read in Node's http, Express, Nest and our guards misses its inline cache: 15-20% of a command's
+ * CPU in perf (Runtime_LoadIC_Miss, StoreIC misses, Map::CopyWithField), in the platform and in a
+ * bare Nest + Express endpoint alike (expressjs/express#5998). Here the server constructs them
+ * from `app.request` and `app.response` directly (http.createServer's IncomingMessage and
+ * ServerResponse options), so Express's setPrototypeOf finds the prototype already in place and
+ * changes nothing, and requests share their maps. The objects are what Express makes of them
+ * either way: the same prototype chain, constructed by Node's own constructors.
+ */
+export class StableShapeExpressAdapter extends ExpressAdapter {
+  override initHttpServer(options: NestApplicationOptions): void {
+    // HTTPS and connection tracking are left to Nest's own set-up (no app here uses them).
+    if (options?.httpsOptions || options?.forceCloseConnections) return super.initHttpServer(options);
+    const app = this.getInstance<Express>();
+    this.setHttpServer(
+      createServer(
+        { IncomingMessage: bornWith(IncomingMessage, app.request), ServerResponse: bornWith(ServerResponse, app.response) },
+        app,
+      ),
+    );
+  }
+}
+
+/** A constructor running `base` whose instances have `prototype` (which must inherit from base's). */
+function bornWith<T extends typeof IncomingMessage | typeof ServerResponse>(base: T, prototype: object): T {
+  if (!(prototype instanceof base)) throw new Error(`${base.name}: the prototype does not inherit from it`);
+  // A function, not a class: a class's prototype cannot be replaced, and Node's constructors are
+  // plain functions that may be applied to an object under construction.
+  function Born(this: InstanceType<T>, ...args: unknown[]): void {
+    (base as unknown as (...a: unknown[]) => void).apply(this, args);
+  }
+  Born.prototype = prototype;
+  return Born as unknown as T;
+}
+
+/**
  * Nest on Express, answering as the API does. A handler's answer that carries its stream version
  * gets it as its ETag (set before Express would compute its weak hash ETag, which no If-Match
  * could name), and the answer replayed for an Idempotency-Key gets `Idempotent-Replayed: true`.
@@ -26,7 +68,7 @@ export function streamVersionOf(method: string, body: unknown): number | undefin
  * time) and an rxjs defer and mergeAll, about 4% of a command's CPU (issue #18). What ran before
  * the handler is ApiGuard's. Errors never come here (ProblemDetailsFilter writes them).
  */
-export class ApiHttpAdapter extends ExpressAdapter {
+export class ApiHttpAdapter extends StableShapeExpressAdapter {
   override reply(response: Response, body: unknown, statusCode?: number): unknown {
     if (response.headersSent) return super.reply(response, body, statusCode);
     const request = response.req as RequestWithIdempotency;

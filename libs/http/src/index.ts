@@ -5,7 +5,7 @@ export { IdParamPipe } from './id-param.pipe';
 export { TRIAL_PARAM, TrialExists } from './trial-exists';
 export { IDEMPOTENCY_TTL_MS, IdempotencyKeys } from './idempotency';
 export type { RequestUser, RequestWithIdempotency } from './idempotency';
-export { ApiHttpAdapter, parseIfMatch, streamVersionOf } from './command-response';
+export { ApiHttpAdapter, StableShapeExpressAdapter, parseIfMatch, streamVersionOf } from './command-response';
 export { Idempotency1764000000100 } from './migrations/1764000000100-idempotency';
 export { Ctx, commandContextOf, commandOptions, eventMetadata } from './command-context';
 export type { CommandContext } from './command-context';
