@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const app = await NestFactory.create(ProbeModule, adapter, { logger: false });
   await app.listen(0, '127.0.0.1');
   const server = app.getHttpServer() as Server;
-  const express = app.getHttpAdapter().getInstance<Express>();
+  const express = app.getHttpAdapter().getInstance() as Express;
   // Before Express has seen the request: is it already an Express request?
   const bornAsExpress: boolean[] = [];
   server.prependListener('request', (request: object) => bornAsExpress.push(Object.getPrototypeOf(request) === express.request));

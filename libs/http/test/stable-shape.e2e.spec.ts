@@ -50,7 +50,7 @@ describe('StableShapeExpressAdapter', () => {
     const platform = await startPlatform();
     try {
       const server = platform.app.getHttpServer() as Server;
-      const express = platform.app.getHttpAdapter().getInstance<Express>();
+      const express = platform.app.getHttpAdapter().getInstance() as Express;
       const born: Array<[boolean, boolean]> = [];
       server.prependListener('request', (request: object, response: object) =>
         born.push([Object.getPrototypeOf(request) === express.request, Object.getPrototypeOf(response) === express.response]),
