@@ -34,8 +34,10 @@ export function streamVersionOf(method: string, body: unknown): number | undefin
  */
 export class StableShapeExpressAdapter extends ExpressAdapter {
   override initHttpServer(options: NestApplicationOptions): void {
-    // HTTPS and connection tracking are left to Nest's own set-up (no app here uses them).
-    if (options?.httpsOptions || options?.forceCloseConnections) return super.initHttpServer(options);
+    // HTTPS and connection tracking are left to Nest's own set-up (no app here uses them), and so is
+    // a Node whose request and response constructors became classes (slower, but the same answers).
+    if (options?.httpsOptions || options?.forceCloseConnections || !applicable(IncomingMessage) || !applicable(ServerResponse))
+      return super.initHttpServer(options);
     const app = this.getInstance<Express>();
     this.setHttpServer(
       createServer(
@@ -49,13 +51,19 @@ export class StableShapeExpressAdapter extends ExpressAdapter {
 /** A constructor running `base` whose instances have `prototype` (which must inherit from base's). */
 function bornWith<T extends typeof IncomingMessage | typeof ServerResponse>(base: T, prototype: object): T {
   if (!(prototype instanceof base)) throw new Error(`${base.name}: the prototype does not inherit from it`);
-  // A function, not a class: a class's prototype cannot be replaced, and Node's constructors are
-  // plain functions that may be applied to an object under construction.
-  function Born(this: InstanceType<T>, ...args: unknown[]): void {
+  // A plain function, whose prototype can be set (a class's cannot), applying Node's constructor
+  // to the object `new` made. (Reflect.construct with this function as new.target gives the same
+  // prototype, but V8 then gives each object a map of its own again: the shape test fails.)
+  function Born(this: object, ...args: unknown[]): void {
     (base as unknown as (...a: unknown[]) => void).apply(this, args);
   }
   Born.prototype = prototype;
   return Born as unknown as T;
+}
+
+/** Node's IncomingMessage and ServerResponse are plain functions, which can be applied to an object (a class cannot). */
+function applicable(constructor: object): boolean {
+  return !Function.prototype.toString.call(constructor).startsWith('class');
 }
 
 /**
