@@ -26,44 +26,44 @@ export function streamVersionOf(method: string, body: unknown): number | undefin
  * class) of its own, so every property added to it afterwards builds new maps, and every property
  * read in Node's http, Express, Nest and our guards misses its inline cache: 15-20% of a command's
  * CPU in perf (Runtime_LoadIC_Miss, StoreIC misses, Map::CopyWithField), in the platform and in a
- * bare Nest + Express endpoint alike (expressjs/express#5998). Here the server constructs them
- * from `app.request` and `app.response` directly (http.createServer's IncomingMessage and
- * ServerResponse options), so Express's setPrototypeOf finds the prototype already in place and
- * changes nothing, and requests share their maps. The objects are what Express makes of them
- * either way: the same prototype chain, constructed by Node's own constructors.
+ * bare Nest + Express endpoint alike (expressjs/express#5998). Here Node's server constructs them
+ * as subclasses of its own IncomingMessage and ServerResponse (http.createServer's options) whose
+ * prototypes are Express's `app.request` and `app.response`, so Express's setPrototypeOf finds the
+ * prototype already in place and changes nothing, and requests share their maps. The objects are
+ * what Express makes of them either way: the same methods, the same prototype chain.
  */
 export class StableShapeExpressAdapter extends ExpressAdapter {
   override initHttpServer(options: NestApplicationOptions): void {
-    // HTTPS and connection tracking are left to Nest's own set-up (no app here uses them), and so is
-    // a Node whose request and response constructors became classes (slower, but the same answers).
-    if (options?.httpsOptions || options?.forceCloseConnections || !applicable(IncomingMessage) || !applicable(ServerResponse))
-      return super.initHttpServer(options);
+    // HTTPS and connection tracking are left to Nest's own set-up (no app here uses them).
+    if (options?.httpsOptions || options?.forceCloseConnections) return super.initHttpServer(options);
     const app = this.getInstance<Express>();
     this.setHttpServer(
       createServer(
-        { IncomingMessage: bornWith(IncomingMessage, app.request), ServerResponse: bornWith(ServerResponse, app.response) },
+        { IncomingMessage: adopt(IncomingMessage, app, 'request'), ServerResponse: adopt(ServerResponse, app, 'response') },
         app,
       ),
     );
   }
 }
 
-/** A constructor running `base` whose instances have `prototype` (which must inherit from base's). */
-function bornWith<T extends typeof IncomingMessage | typeof ServerResponse>(base: T, prototype: object): T {
-  if (!(prototype instanceof base)) throw new Error(`${base.name}: the prototype does not inherit from it`);
-  // A plain function, whose prototype can be set (a class's cannot), applying Node's constructor
-  // to the object `new` made. (Reflect.construct with this function as new.target gives the same
-  // prototype, but V8 then gives each object a map of its own again: the shape test fails.)
-  function Born(this: object, ...args: unknown[]): void {
-    (base as unknown as (...a: unknown[]) => void).apply(this, args);
-  }
-  Born.prototype = prototype;
+/**
+ * A subclass of Node's `base` whose prototype becomes Express's `app[key]`: it takes over that
+ * object's prototype and own properties (`app`), and the app uses it from now on.
+ *
+ * A class, so V8 lays its instances out as base's own (fields in the object, one map for all); a
+ * plain function with the prototype set and base applied to `this` also shares maps, but keeps
+ * Node's fields out of the object, and Reflect.construct with such a function as new.target gives
+ * each object a map of its own again (the shape test fails).
+ */
+function adopt<T extends typeof IncomingMessage | typeof ServerResponse>(base: T, app: Express, key: 'request' | 'response'): T {
+  const express = app[key] as object;
+  if (!(express instanceof base)) throw new Error(`${base.name}: Express's ${key} does not inherit from it`);
+  const Base = base as unknown as new (...args: never[]) => object;
+  const Born = class extends Base {};
+  Object.setPrototypeOf(Born.prototype, Object.getPrototypeOf(express) as object);
+  Object.defineProperties(Born.prototype, Object.getOwnPropertyDescriptors(express));
+  (app as unknown as Record<typeof key, object>)[key] = Born.prototype;
   return Born as unknown as T;
-}
-
-/** Node's IncomingMessage and ServerResponse are plain functions, which can be applied to an object (a class cannot). */
-function applicable(constructor: object): boolean {
-  return !Function.prototype.toString.call(constructor).startsWith('class');
 }
 
 /**
