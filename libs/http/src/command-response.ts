@@ -50,10 +50,11 @@ export class StableShapeExpressAdapter extends ExpressAdapter {
  * A subclass of Node's `base` whose prototype becomes Express's `app[key]`: it takes over that
  * object's prototype and own properties (`app`), and the app uses it from now on.
  *
- * A class, so V8 lays its instances out as base's own (fields in the object, one map for all); a
- * plain function with the prototype set and base applied to `this` also shares maps, but keeps
- * Node's fields out of the object, and Reflect.construct with such a function as new.target gives
- * each object a map of its own again (the shape test fails).
+ * A class, so V8 builds its instances as it builds base's (one map for all). A plain function with
+ * the prototype set, applying base to `this`, also shares maps, but perf showed Node's constructor
+ * then storing its fields the slow way (keyed-store misses and map migrations, about 2% of the
+ * CPU); and Reflect.construct with such a function as new.target gives each object a map of its
+ * own again (the shape test fails).
  */
 function adopt<T extends typeof IncomingMessage | typeof ServerResponse>(base: T, app: Express, key: 'request' | 'response'): T {
   const express = app[key] as object;
